@@ -1,0 +1,71 @@
+# mxshield - the two commands a newcomer needs: `make run` and `make test`.
+# Everything else wraps CMake.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PYTHON     ?= /usr/bin/python3
+FUZZ_SECONDS ?= 60
+BACKEND    ?=
+
+.PHONY: all build asan fuzz-build run test unit integration fuzz-smoke fuzz \
+        bench check-config clean deps-build deps-test
+
+all: build
+
+deps-build:
+	@tools/deps.sh build
+
+deps-test:
+	@tools/deps.sh test
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps-build $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps-test
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMXS_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+fuzz-build: deps-test
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXS_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# Start mxshield on 127.0.0.1:2525 with deploy/dev.conf. Its backend is
+# BACKEND=host:port when given, else a development sink that stores each
+# message as an .eml file.
+run: build
+	@tools/run-dev.sh "$(BUILD)/mxshield" "$(BACKEND)"
+
+unit: asan build
+	cd $(ASAN_BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure
+
+integration: asan build
+	MXSHIELD_BIN=$(CURDIR)/$(ASAN_BUILD)/mxshield MXSHIELD_RELEASE_BIN=$(CURDIR)/$(BUILD)/mxshield \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+fuzz-smoke: fuzz-build
+	@tools/fuzz.sh $(FUZZ_BUILD) 10
+
+fuzz: fuzz-build
+	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test: deps-test
+	$(MAKE) build asan fuzz-build
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) fuzz-smoke
+
+bench: build
+	@tools/deps.sh bench
+	tests/bench/run.sh $(BUILD)/mxshield
+
+check-config: build
+	$(BUILD)/mxshield --check-config -c deploy/mxshield.conf
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,286 @@
+/*
+ * core/smtp_reply.c - check one reply line from the backend and rewrite
+ * the capability list of an EHLO reply (RFC 5321 4.2, 4.2.1; RFC 3463
+ * enhanced status codes; RFC 1869/5321 4.1.1.1 ehlo-keyword).
+ * Input: the backend's bytes, semi-trusted, not NUL-terminated. Owns
+ * nothing; reply_ehlo_filter() writes only into the caller's buffer.
+ */
+#include <string.h>
+
+#include "core/smtp_reply.h"
+
+static const char *const reply_rc_names[] = {
+	[REPLY_OK] = "OK",
+	[REPLY_E_SYNTAX] = "E_SYNTAX",
+	[REPLY_E_CODE] = "E_CODE",
+	[REPLY_E_CHAR] = "E_CHAR",
+};
+
+/* The capabilities reply_ehlo_filter() knows by name. */
+static const struct {
+	const char	*kw;
+	unsigned	 bit;
+} caps[] = {
+	{ "STARTTLS",	CAP_STARTTLS },
+	{ "CHUNKING",	CAP_CHUNKING },
+	{ "BINARYMIME",	CAP_BINARYMIME },
+	{ "XCLIENT",	CAP_XCLIENT },
+	{ "XFORWARD",	CAP_XFORWARD },
+	{ "AUTH",	CAP_AUTH },
+	{ "PIPELINING",	CAP_PIPELINING },
+};
+
+static int
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_kwchar(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    c == '-';
+}
+
+/* p[0..n) equals the ASCII literal lit, ignoring case. */
+static int
+ieq(const char *p, size_t n, const char *lit)
+{
+	size_t i;
+	unsigned char a, b;
+
+	for (i = 0; i < n; i++) {
+		a = (unsigned char)p[i];
+		b = (unsigned char)lit[i];
+		if (b == '\0')
+			return 0;
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (unsigned char)(b - 'A' + 'a');
+		if (a != b)
+			return 0;
+	}
+	return lit[i] == '\0';
+}
+
+/* 1*3DIGIT at s; returns its length, or 0. */
+static size_t
+digits13(const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 3 && is_digit(s[i]); i++)
+		;
+	return i;
+}
+
+/* The enhanced status code at the start of text, or an empty span. */
+static struct span
+scan_enh(struct span text)
+{
+	const unsigned char *s = (const unsigned char *)text.p;
+	size_t n = text.len, i, k;
+
+	if (n < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') ||
+	    s[1] != '.')
+		return span_make(text.p, 0);
+	i = 2;
+	if ((k = digits13(s + i, n - i)) == 0)
+		return span_make(text.p, 0);
+	i += k;
+	if (i == n || s[i] != '.')
+		return span_make(text.p, 0);
+	i++;
+	if ((k = digits13(s + i, n - i)) == 0)
+		return span_make(text.p, 0);
+	i += k;
+	if (i < n && s[i] != ' ')
+		return span_make(text.p, 0);
+	return span_make(text.p, i);
+}
+
+/* reply_parse_line - see smtp_reply.h. */
+enum reply_rc
+reply_parse_line(const char *p, size_t len, struct reply_line *out)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i;
+
+	out->code = 0;
+	out->last = 0;
+	out->text = out->enh = span_make(p, 0);
+
+	if (len < 3 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]))
+		return REPLY_E_SYNTAX;
+	if (len > 3 && s[3] != ' ' && s[3] != '-')
+		return REPLY_E_SYNTAX;
+	out->code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	if (out->code < 200 || out->code > 599)
+		return REPLY_E_CODE;
+
+	out->last = len == 3 || s[3] == ' ';
+	if (len > 3)
+		out->text = span_make(p + 4, len - 4);
+	else
+		out->text = span_make(p + 3, 0);
+	for (i = 0; i < out->text.len; i++) {
+		unsigned char c = (unsigned char)out->text.p[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7F)
+			return REPLY_E_CHAR;
+	}
+	out->enh = scan_enh(out->text);
+	return REPLY_OK;
+}
+
+const char *
+reply_rc_name(enum reply_rc rc)
+{
+	if ((unsigned)rc >= sizeof(reply_rc_names) / sizeof(reply_rc_names[0]))
+		return "?";
+	return reply_rc_names[rc];
+}
+
+/* The CAP_* bit a capability line's text names, or 0. */
+static unsigned
+cap_of(struct span text)
+{
+	size_t n, i;
+
+	for (n = 0; n < text.len && is_kwchar((unsigned char)text.p[n]); n++)
+		;
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if (ieq(text.p, n, caps[i].kw))
+			return caps[i].bit;
+	}
+	return 0;
+}
+
+/*
+ * One line of in at *off: its text through reply_parse_line(), which
+ * must say 250. Returns 1 and advances *off past the CRLF, 0 when the
+ * line is missing its CRLF or is not a 250 line.
+ */
+static int
+next_line(const char *in, size_t len, size_t *off, struct reply_line *rl)
+{
+	const char *lf;
+	size_t start = *off, end;
+
+	lf = memchr(in + start, '\n', len - start);
+	if (lf == NULL)
+		return 0;
+	end = (size_t)(lf - in);
+	if (end == start || in[end - 1] != '\r')
+		return 0;
+	if (reply_parse_line(in + start, end - 1 - start, rl) != REPLY_OK)
+		return 0;
+	if (rl->code != 250)
+		return 0;
+	*off = end + 1;
+	return 1;
+}
+
+/* Appends p[0..n) to out at *w; 0 when it does not fit. */
+static int
+put(char *out, size_t cap, size_t *w, const char *p, size_t n)
+{
+	if (n > cap - *w)
+		return 0;
+	if (n > 0)
+		memcpy(out + *w, p, n);
+	*w += n;
+	return 1;
+}
+
+static int
+put_line(char *out, size_t cap, size_t *w, const char *text, size_t n,
+    int last)
+{
+	if (!put(out, cap, w, "250", 3))
+		return 0;
+	/* the last line always gets its space: some clients look for
+	 * "250 " to know the reply ended */
+	if (!put(out, cap, w, last ? " " : "-", 1))
+		return 0;
+	return put(out, cap, w, text, n) && put(out, cap, w, "\r\n", 2);
+}
+
+/*
+ * reply_ehlo_filter - see smtp_reply.h. The first pass checks the whole
+ * reply and counts the lines that stay, so the second knows which line
+ * is last when it writes.
+ */
+size_t
+reply_ehlo_filter(const char *in, size_t len, unsigned drop,
+    const char *const *add, char *out, size_t cap, unsigned *seen)
+{
+	struct reply_line rl;
+	size_t off, w, total, idx, nadd, i;
+	unsigned found = 0, bit;
+	int first;
+
+	if (seen != NULL)
+		*seen = 0;
+	if (len == 0)
+		return 0;
+
+	nadd = 0;
+	if (add != NULL) {
+		for (; add[nadd] != NULL; nadd++) {
+			if (add[nadd][0] == '\0')
+				return 0;
+			for (i = 0; add[nadd][i] != '\0'; i++) {
+				unsigned char c = (unsigned char)add[nadd][i];
+
+				if (c < 0x20 || c == 0x7F)
+					return 0;
+			}
+		}
+	}
+
+	total = 0;
+	off = 0;
+	first = 1;
+	for (;;) {
+		if (!next_line(in, len, &off, &rl))
+			return 0;
+		if (rl.last != (off == len))
+			return 0;
+		bit = first ? 0 : cap_of(rl.text);
+		found |= bit;
+		if ((bit & drop) == 0)
+			total++;
+		first = 0;
+		if (rl.last)
+			break;
+	}
+	total += nadd;
+
+	off = 0;
+	w = 0;
+	idx = 0;
+	first = 1;
+	while (off < len) {
+		(void)next_line(in, len, &off, &rl);
+		bit = first ? 0 : cap_of(rl.text);
+		first = 0;
+		if ((bit & drop) != 0)
+			continue;
+		idx++;
+		if (!put_line(out, cap, &w, rl.text.p, rl.text.len,
+		    idx == total))
+			return 0;
+	}
+	for (i = 0; i < nadd; i++) {
+		idx++;
+		if (!put_line(out, cap, &w, add[i], strlen(add[i]),
+		    idx == total))
+			return 0;
+	}
+	if (seen != NULL)
+		*seen = found;
+	return w;
+}

@@ -1,0 +1,321 @@
+/*
+ * proxy/backend.c - the backend leg: connecting (421 4.4.1 when it
+ * cannot be reached), reading and validating its replies (RFC 5321
+ * 4.2: codes 200-599, consistent multi-line replies, bounded, no
+ * control characters; anything else ends the session with 421 4.4.2,
+ * never relayed), matching each reply to the oldest command waiting for
+ * one, the reply timeouts, and replacing the leg after a mid-DATA abort.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/smtp_reply.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+
+static const char lost_text[] = "421 4.4.2 Backend connection lost, try again later";
+static const char down_text[] = "421 4.4.1 Backend unavailable, try again later";
+static const char slow_text[] = "421 4.4.2 Backend timeout, try again later";
+
+struct bconnect {
+	uv_connect_t	 req;
+	struct side	*d;
+};
+
+static void lost(struct session *s, const char *reply, const char *reason);
+
+/* The oldest entry that waits for a reply from the backend. */
+static struct pending *
+awaiting(struct session *s)
+{
+	for (struct pending *p = s->qhead; p != NULL; p = p->next) {
+		if (p->done)
+			continue;
+		if (p->kind == PK_RELAY || p->kind == PK_INTERNAL ||
+		    p->kind == PK_FINAL)
+			return p;
+	}
+	return NULL;
+}
+
+static void
+on_backend_timer(uv_timer_t *t)
+{
+	struct side *d = t->data;
+	struct session *s = d->s;
+	struct pending *p;
+
+	if (s == NULL || s->phase == PH_CLOSED || s->backend != d)
+		return;
+	p = awaiting(s);
+	if (p != NULL && p->ic == IC_GREETING && !p->done)
+		lost(s, down_text, "backend greeting timeout "
+		    "(backend.connect_timeout)");
+	else
+		lost(s, slow_text, p != NULL && p->kind == PK_FINAL ?
+		    "backend reply timeout after the final dot "
+		    "(backend.data_reply_timeout)" :
+		    "backend reply timeout (backend.reply_timeout)");
+}
+
+/*
+ * backend_arm - run the backend's clock while a reply is owed: the
+ * greeting within connect_timeout, a reply within reply_timeout, the
+ * reply to the final dot within data_reply_timeout. restart resets it.
+ */
+static void
+backend_arm(struct session *s, int restart)
+{
+	struct side *d = s->backend;
+	struct pending *p;
+	int secs;
+
+	if (d == NULL || d->closing)
+		return;
+	p = awaiting(s);
+	if (p == NULL) {
+		uv_timer_stop(&d->timer);
+		return;
+	}
+	if (!restart && uv_is_active((uv_handle_t *)&d->timer))
+		return;
+	if (p->ic == IC_GREETING)
+		secs = s->cfg->backend.connect_timeout;
+	else if (p->kind == PK_FINAL)
+		secs = s->cfg->backend.data_reply_timeout;
+	else
+		secs = s->cfg->backend.reply_timeout;
+	uv_timer_start(&d->timer, on_backend_timer, (uint64_t)secs * 1000, 0);
+}
+
+/*
+ * backend_send - queue bytes for the backend (sent with the batch) and
+ * make sure the reply clock runs. n == 0 only arms the clock.
+ */
+void
+backend_send(struct session *s, const char *p, size_t n)
+{
+	if (s->backend == NULL || s->backend->closing)
+		return;
+	if (n > 0)
+		scratch_put(s->w, s->backend, p, n);
+	backend_arm(s, 0);
+}
+
+static void
+on_connect(uv_connect_t *req, int status)
+{
+	struct bconnect *bc = (struct bconnect *)req;
+	struct side *d = bc->d;
+	struct session *s = d->s;
+
+	free(bc);
+	if (d->closing || s == NULL || s->phase == PH_CLOSED)
+		return;
+	if (status < 0) {
+		log_msg(CFG_LOG_WARN, "backend", "sid=%016llx: cannot connect "
+		    "to backend %s:%d: %s", (unsigned long long)s->id,
+		    s->cfg->backend.address, s->cfg->backend.port,
+		    uv_strerror(status));
+		lost(s, down_text, "backend unreachable");
+		return;
+	}
+	d->connected = 1;
+	uv_tcp_nodelay(&d->tcp, 1);
+	side_start_read(d);
+}
+
+/*
+ * backend_connect - open a backend leg. The first one's greeting is
+ * relayed to the client; a replacement's (reconnect) is swallowed and
+ * the client's HELO/EHLO replayed. Returns 0, or -1 when the session
+ * was ended (421 4.4.1 queued).
+ */
+int
+backend_connect(struct session *s, int reconnect)
+{
+	struct side *d = malloc(sizeof(*d));
+	struct bconnect *bc = malloc(sizeof(*bc));
+	struct pending *p;
+	int r;
+
+	if (d == NULL || bc == NULL) {
+		free(d);
+		free(bc);
+		sess_close(s, "out of memory");
+		return -1;
+	}
+	side_init(s, d, 1);
+	s->backend = d;
+	bc->d = d;
+	p = sess_push(s, reconnect ? PK_INTERNAL : PK_RELAY, CMD_UNKNOWN);
+	if (p == NULL) {
+		free(bc);
+		sess_close(s, "out of memory");
+		return -1;
+	}
+	p->ic = IC_GREETING;
+	if (reconnect)
+		s->reconnecting = 1;
+	r = uv_tcp_connect(&bc->req, &d->tcp,
+	    (const struct sockaddr *)&s->w->srv->backend_sa, on_connect);
+	if (r < 0) {
+		free(bc);
+		log_msg(CFG_LOG_WARN, "backend", "sid=%016llx: cannot connect "
+		    "to backend: %s", (unsigned long long)s->id,
+		    uv_strerror(r));
+		lost(s, down_text, "backend unreachable");
+		return -1;
+	}
+	backend_arm(s, 1);
+	return 0;
+}
+
+/* Append one validated line (without CRLF) to the reply being built. */
+static int
+rep_add(struct side *d, const char *p, size_t n)
+{
+	char *nb;
+
+	if (d->rep_len + n + 2 > MAX_REPLY)
+		return -1;
+	nb = realloc(d->rep, d->rep_len + n + 2);
+	if (nb == NULL)
+		return -1;
+	d->rep = nb;
+	memcpy(d->rep + d->rep_len, p, n);
+	memcpy(d->rep + d->rep_len + n, "\r\n", 2);
+	d->rep_len += n + 2;
+	return 0;
+}
+
+/*
+ * backend_on_read - bytes from the backend: split into reply lines,
+ * validate, join multi-line replies, hand each complete reply to the
+ * session. A malformed or unsolicited reply ends the session (421).
+ */
+void
+backend_on_read(struct session *s, const char *buf, size_t n)
+{
+	struct side *d = s->backend;
+	size_t off = 0;
+
+	if (side_append_in(d, buf, n, MAX_REPLY_LINE + RBUF_SIZE) < 0) {
+		lost(s, lost_text, "backend reply too long");
+		return;
+	}
+	while (off < d->in_len) {
+		const char *line = d->in + off;
+		const char *lf = memchr(line, '\n', d->in_len - off);
+		struct reply_line rl;
+		struct pending *p;
+		size_t len;
+
+		if (lf == NULL) {
+			if (d->in_len - off > MAX_REPLY_LINE) {
+				lost(s, lost_text, "backend reply line too long");
+				return;
+			}
+			break;
+		}
+		len = (size_t)(lf - line);
+		off += len + 1;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > MAX_REPLY_LINE ||
+		    reply_parse_line(line, len, &rl) != REPLY_OK ||
+		    (d->rep_lines > 0 && rl.code != d->rep_code) ||
+		    rep_add(d, line, len) < 0) {
+			lost(s, lost_text, "malformed reply from backend");
+			return;
+		}
+		d->rep_code = rl.code;
+		d->rep_lines++;
+		if (!rl.last)
+			continue;
+		p = awaiting(s);
+		if (p == NULL) {
+			lost(s, lost_text, rl.code == 421 ?
+			    "backend closing (unsolicited 421)" :
+			    "unsolicited reply from backend");
+			return;
+		}
+		{
+			char *rep = d->rep;
+			size_t rlen = d->rep_len;
+
+			d->rep = NULL;
+			d->rep_len = 0;
+			d->rep_lines = 0;
+			sess_on_reply(s, p, rl.code, rep, rlen);
+			free(rep);
+		}
+		if (s->phase == PH_CLOSED || s->backend != d)
+			return;
+	}
+	if (s->phase == PH_CLOSED || s->backend != d)
+		return;
+	side_consume_in(d, off);
+	backend_arm(s, 1);
+}
+
+/*
+ * lost - the backend leg failed: every reply still owed to the client
+ * becomes reply (421 4.4.1 before the greeting, 421 4.4.2 after), then
+ * the session closes. A message in flight is never acknowledged.
+ */
+static void
+lost(struct session *s, const char *reply, const char *reason)
+{
+	if (s->phase == PH_CLOSED)
+		return;
+	log_msg(CFG_LOG_WARN, "backend", "sid=%016llx client=%s: %s",
+	    (unsigned long long)s->id, s->ip, reason);
+	s->close_reason = reason;
+	if (s->backend != NULL)
+		side_close(s->backend);
+	/* nothing more is read from the client: it gets the 421 and the
+	 * connection closes */
+	s->phase = PH_QUIT;
+	sess_fail_all(s, reply);
+}
+
+void
+backend_lost(struct session *s, const char *reason)
+{
+	lost(s, s->phase == PH_CONNECT ? down_text : lost_text, reason);
+}
+
+/*
+ * backend_abort - drop the backend leg in the middle of DATA without a
+ * final dot, so the backend discards the partial message (DESIGN.md
+ * "Rejecting in the middle of the body"), and open a fresh one unless
+ * the session authenticated (it cannot be replayed).
+ */
+void
+backend_abort(struct session *s, const char *reason)
+{
+	struct side *d = s->backend;
+	struct worker *w = s->w;
+
+	if (d == NULL)
+		return;
+	log_msg(CFG_LOG_INFO, "backend", "sid=%016llx client=%s: dropping "
+	    "backend leg mid-DATA: %s", (unsigned long long)s->id, s->ip,
+	    reason);
+	for (struct pending *p = s->qhead; p != NULL; p = p->next)
+		if (p->kind == PK_INTERNAL && !p->done)
+			p->done = 1;
+	if (w->scratch_to == d) {
+		w->scratch_to = NULL;
+		w->scratch_len = 0;
+	}
+	s->backend = NULL;
+	d->s = NULL;
+	side_close(d);
+	s->aborted = 1;
+	if (s->auth)
+		return;
+	backend_connect(s, 1);
+}

@@ -1,0 +1,194 @@
+/*
+ * proxy/config.h - the validated, immutable configuration. Built once by
+ * cfg_load() from a libconfig file; every key of DESIGN.md's schema is
+ * known and type-checked; fields mirror key paths (limits.max_errors is
+ * cfg->limits.max_errors). Strings are owned by the struct.
+ */
+#ifndef MXS_CONFIG_H
+#define MXS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/net.h"
+
+enum cfg_tls { CFG_TLS_NONE = 0, CFG_TLS_STARTTLS, CFG_TLS_IMPLICIT };
+enum cfg_client_info { CFG_CI_NONE = 0, CFG_CI_RECEIVED, CFG_CI_XCLIENT,
+	CFG_CI_PROXY };
+enum cfg_bare_lf { CFG_BARE_REJECT = 0, CFG_BARE_NORMALIZE };
+enum cfg_reject_at { CFG_AT_HELO = 0, CFG_AT_MAIL, CFG_AT_RCPT };
+enum cfg_spoof_action { CFG_SPOOF_APPEND = 0, CFG_SPOOF_HEADER,
+	CFG_SPOOF_SUBJECT, CFG_SPOOF_REJECT };
+enum cfg_log_format { CFG_LOG_JSON = 0, CFG_LOG_TEXT };
+enum cfg_log_level { CFG_LOG_ERROR = 0, CFG_LOG_WARN, CFG_LOG_INFO,
+	CFG_LOG_DEBUG };
+enum cfg_mode { CFG_MODE_ENFORCE = 0, CFG_MODE_MONITOR };
+
+struct cfg_strlist {
+	char		**v;
+	size_t		  n;
+};
+
+struct cfg_netlist {
+	struct net	*v;
+	size_t		 n;
+};
+
+struct cfg_listen {
+	char		*address;	/* "0.0.0.0", "::", "127.0.0.1" */
+	int		 port;
+	enum cfg_tls	 tls;
+	int		 proxy_protocol;
+	int		 submission;
+	int		 line;		/* config line, for messages */
+};
+
+struct cfg_ipshield_entry {
+	char			*domain;	/* lower case, or "$LOCALDOMAIN$" */
+	struct cfg_strlist	 networks;	/* as written, validated */
+	struct cfg_netlist	 nets;		/* the same, parsed */
+	int			 line;
+};
+
+struct cfg_size_limit {
+	int64_t			 max;
+	struct cfg_strlist	 except;	/* "a@b.example", "@b.example";
+						   domains lower case */
+	int			 line;
+};
+
+/* auth.aliases: an AUTH identity may also send as these addresses. */
+struct cfg_alias {
+	char			*identity;
+	struct cfg_strlist	 addresses;	/* as size_limits.except */
+	int			 line;
+};
+
+/* spoof.weights: one "name = int;" pair, any name. */
+struct cfg_weight {
+	char			*name;
+	int			 weight;
+};
+
+struct config {
+	char			*path;		/* the file it came from */
+	char			*hostname;	/* default: gethostname() */
+	int			 workers;	/* default: number of CPUs */
+	int			 shutdown_timeout; /* seconds, default 30 */
+
+	struct cfg_listen	*listen;
+	size_t			 nlisten;
+
+	struct cfg_netlist	 trusted_proxies;
+
+	struct {
+		char			*address;
+		int			 port;
+		enum cfg_tls		 tls;
+		enum cfg_client_info	 client_info;
+		int			 connect_timeout;	/* 10 */
+		int			 reply_timeout;		/* 300 */
+		int			 data_reply_timeout;	/* 600 */
+		int			 proxy_protocol_version; /* 1 or 2 */
+		int			 tls_verify;		/* 1 */
+		char			*tls_ca_file;
+		char			*tls_server_name;
+	} backend;
+
+	struct {
+		char		*cert_file;
+		char		*key_file;
+		int		 handshake_timeout;	/* 10 */
+	} tls;
+
+	struct {
+		int		 max_connections;	/* 10000 */
+		int		 max_per_ip;		/* 50 */
+		int		 command_timeout;	/* 300 */
+		int		 data_timeout;		/* 600 */
+		int		 max_command_line;	/* 2048 */
+		int		 max_auth_line;		/* 12288 */
+		int		 max_header_bytes;	/* 262144 */
+		int64_t		 max_held_bytes;	/* 268435456 */
+		int		 max_errors;		/* 20 */
+		int		 max_junk_commands;	/* 100 */
+		int		 max_recipients;	/* 1000 */
+		enum cfg_bare_lf bare_lf;		/* reject */
+	} limits;
+
+	struct cfg_strlist	 local_domains;		/* lower case */
+	struct cfg_netlist	 trusted_networks;
+	struct cfg_netlist	 own_addresses;
+
+	struct {
+		int			reject_bare_ip;
+		int			literal_must_match;
+		int			reject_own_identity;
+		int			require_fqdn;
+		enum cfg_reject_at	reject_at;	/* rcpt */
+	} helo;
+
+	struct {
+		int				 enabled;
+		int				 check_from_header;
+		struct cfg_ipshield_entry	*entries;
+		size_t				 nentries;
+	} ip_shield;
+
+	struct {
+		int			 require_for_local_senders;
+		int			 except_to_local;
+		int			 match_envelope;
+		int			 match_from_header;
+		int			 require_tls;
+		int			 add_header;
+		struct cfg_alias	*aliases;
+		size_t			 naliases;
+	} auth;
+
+	struct {
+		int	 enabled;
+		int	 max_messages;		/* 200 */
+		int	 window;		/* 3600 */
+		char	*state_file;
+	} hijack;
+
+	struct cfg_size_limit	*size_limits;
+	size_t			 nsize_limits;
+
+	struct {
+		int			 enabled;
+		int			 threshold;	/* 10 */
+		enum cfg_spoof_action	 action;
+		char			*warning_file;	/* NULL: built-in text */
+		struct cfg_weight	*weights;
+		size_t			 nweights;
+	} spoof;
+
+	struct {
+		enum cfg_log_format	format;
+		enum cfg_log_level	level;
+		int			transcript;
+	} log;
+
+	enum cfg_mode		 mode;
+
+	struct {
+		char	*socket;	/* unix socket path; NULL: none */
+	} control;
+};
+
+/*
+ * cfg_load - read and validate path. On success returns a config the
+ * caller frees with cfg_free(); on failure returns NULL and writes one
+ * line per problem ("file:line: key: what is wrong") into err (cap
+ * bytes, NUL-terminated, lines separated by '\n' with none after the
+ * last, cut at a line end if needed). Every problem in the file is
+ * reported, not only the first.
+ */
+struct config	*cfg_load(const char *path, char *err, size_t cap);
+void		 cfg_free(struct config *cfg);
+
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * proxy/data.c - the DATA phase (DESIGN.md "DATA", "Line endings"):
+ * mxshield's own 354, the held header section, the backend's DATA, the
+ * streamed body, and the reply after the client's final dot. The client
+ * bytes go through core/dscan only; the backend never receives a bare
+ * CR or LF, and never a final dot for a message we refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/hdr.h"
+#include "core/received.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+
+#define HOLD_CHUNK 4096		/* bytes scanned per step while holding */
+
+static const char data_cmd[] = "DATA\r\n";
+static const char final_dot[] = ".\r\n";
+
+void
+data_hold_free(struct session *s)
+{
+	free(s->hold);
+	s->hold = NULL;
+	s->hold_len = s->hold_cap = 0;
+	if (s->held > 0) {
+		srv_unhold(s->w->srv, s->held);
+		s->held = 0;
+	}
+}
+
+/* The sticky error of this message: the reply after the final dot. */
+static void
+set_error(struct session *s, int code, const char *text)
+{
+	if (s->txn.error != NULL)
+		return;
+	s->txn.error = strdup(text);
+	s->txn.error_code = code;
+}
+
+/*
+ * data_decide - the reply to DATA, once every earlier reply is known:
+ * 354 only when the backend accepted MAIL and at least one RCPT (RFC
+ * 2920 3.1: the answer the server would give), 451 when the header
+ * sections held by all sessions reach limits.max_held_bytes.
+ */
+void
+data_decide(struct session *s, struct pending *p)
+{
+	if (!s->txn.mail_ok) {
+		sess_local(s, p, "503 5.5.1 Error: need MAIL command");
+	} else if (s->txn.rcpt_ok == 0) {
+		sess_local(s, p, "503 5.5.1 Error: need RCPT command");
+	} else if (srv_held_over(s->w->srv)) {
+		log_msg(CFG_LOG_WARN, "limit", "sid=%016llx: "
+		    "limits.max_held_bytes reached, DATA deferred",
+		    (unsigned long long)s->id);
+		sess_local(s, p, "451 4.3.1 Insufficient system resources, "
+		    "try again later");
+	} else {
+		sess_local(s, p, "354 End data with <CR><LF>.<CR><LF>");
+		data_begin(s);
+	}
+}
+
+void
+data_begin(struct session *s)
+{
+	s->phase = PH_DATA_HOLD;
+	s->data_done = 0;
+	s->aborted = 0;
+	dscan_init(&s->dscan, s->cfg->limits.bare_lf == CFG_BARE_NORMALIZE ?
+	    DSCAN_NORMALIZE : DSCAN_REJECT);
+	snprintf(s->txn.where, sizeof(s->txn.where), "data");
+}
+
+static void
+emit_hold(void *ctx, const char *p, size_t n)
+{
+	struct session *s = ctx;
+	size_t max = (size_t)s->cfg->limits.max_header_bytes + HOLD_SLACK;
+	size_t want;
+	char *nb;
+
+	if (s->txn.error != NULL)
+		return;
+	if (s->hold_len + n > max) {
+		set_error(s, 552, "552 5.3.4 Message header section too big");
+		return;
+	}
+	if (s->hold_len + n > s->hold_cap) {
+		want = s->hold_cap ? s->hold_cap * 2 : 4096;
+		while (want < s->hold_len + n)
+			want *= 2;
+		if (want > max)
+			want = max;
+		if (srv_hold(s->w->srv, want - s->hold_cap) < 0) {
+			srv_unhold(s->w->srv, want - s->hold_cap);
+			set_error(s, 451, "451 4.3.1 Insufficient system "
+			    "resources, try again later");
+			return;
+		}
+		s->held += want - s->hold_cap;
+		nb = realloc(s->hold, want);
+		if (nb == NULL) {
+			set_error(s, 451, "451 4.3.0 Out of memory");
+			return;
+		}
+		s->hold = nb;
+		s->hold_cap = want;
+	}
+	memcpy(s->hold + s->hold_len, p, n);
+	s->hold_len += n;
+}
+
+static void
+emit_body(void *ctx, const char *p, size_t n)
+{
+	struct session *s = ctx;
+
+	if (s->backend != NULL)
+		scratch_put(s->w, s->backend, p, n);
+}
+
+static void
+emit_none(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	(void)p;
+	(void)n;
+}
+
+/* Turn the scanner's sticky bits into this message's reply. */
+static void
+scan_errors(struct session *s)
+{
+	if (s->dscan.err & DSCAN_E_NUL)
+		set_error(s, 550, "550 5.6.0 NUL character in message");
+	else if (s->dscan.err & DSCAN_E_BARE)
+		set_error(s, 550, "550 5.5.2 Bare <CR> or <LF> in message "
+		    "not allowed");
+}
+
+/* The final reply for a message we refused; the session goes on. */
+static void
+finish_error(struct session *s)
+{
+	struct pending *p;
+	int auth_abort = s->aborted && s->auth;
+
+	s->txn.size = s->dscan.out_bytes;
+	p = sess_push(s, PK_FINAL, CMD_DATA);
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	sess_local(s, p, s->txn.error);
+	sess_txn_log(s, &s->txn, "rejected", NULL, 0);
+	data_hold_free(s);
+	if (!s->aborted && s->backend != NULL && !s->reconnecting) {
+		/* the backend holds MAIL/RCPT but never saw DATA */
+		struct pending *r = sess_push(s, PK_INTERNAL, CMD_RSET);
+
+		if (r == NULL) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		r->ic = IC_RSET;
+		backend_send(s, "RSET\r\n", 6);
+	}
+	sess_txn_reset(s);
+	s->phase = PH_COMMAND;
+	s->aborted = 0;
+	if (auth_abort) {
+		/* the password is never kept: this session cannot be
+		 * replayed on a fresh backend connection */
+		struct pending *q = sess_push(s, PK_LOCAL, CMD_QUIT);
+
+		if (q == NULL) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		sess_local(s, q, "421 4.7.0 Closing connection after rejected "
+		    "message");
+		q->close_after = 1;
+		s->close_reason = "rejected mid-DATA in an authenticated session";
+	}
+}
+
+/* The message went to the backend whole: wait for its final reply. */
+static void
+finish_ok(struct session *s)
+{
+	struct pending *p;
+
+	s->txn.size = s->dscan.out_bytes;
+	scratch_put(s->w, s->backend, final_dot, sizeof(final_dot) - 1);
+	p = sess_push(s, PK_FINAL, CMD_DATA);
+	if (p == NULL || (p->txn = malloc(sizeof(*p->txn))) == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	/* the transaction is over for the client; its log line waits
+	 * for the backend's reply, in the pending entry */
+	*p->txn = s->txn;
+	memset(&s->txn, 0, sizeof(s->txn));
+	s->phase = PH_COMMAND;
+	backend_send(s, NULL, 0);	/* starts the data_reply_timeout */
+}
+
+/* The header section is complete: ask the backend for DATA. */
+static void
+header_complete(struct session *s)
+{
+	struct pending *p;
+	size_t hlen = s->dscan.hdr_end == DSCAN_HDR_UNKNOWN ? s->hold_len :
+	    (size_t)s->dscan.hdr_end;
+
+	if (hlen > s->hold_len)
+		hlen = s->hold_len;
+	hdr_message_id(s->hold, hlen, s->txn.message_id,
+	    sizeof(s->txn.message_id));
+	p = sess_push(s, PK_INTERNAL, CMD_DATA);
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	p->ic = IC_DATA;
+	s->phase = PH_DATA_WAIT;
+	backend_send(s, data_cmd, sizeof(data_cmd) - 1);
+}
+
+static size_t
+hold_input(struct session *s, const char *p, size_t n)
+{
+	size_t used, max = (size_t)s->cfg->limits.max_header_bytes;
+	int done = 0;
+
+	used = dscan_feed(&s->dscan, p, n < HOLD_CHUNK ? n : HOLD_CHUNK,
+	    emit_hold, s, &done);
+	s->data_done = done;
+	scan_errors(s);
+	if ((s->dscan.hdr_end == DSCAN_HDR_UNKNOWN && s->hold_len > max) ||
+	    (s->dscan.hdr_end != DSCAN_HDR_UNKNOWN && s->dscan.hdr_end > max))
+		set_error(s, 552, "552 5.3.4 Message header section too big");
+	if (s->txn.error != NULL) {
+		data_hold_free(s);
+		if (done)
+			finish_error(s);
+		else
+			s->phase = PH_DATA_DISCARD;
+		return used;
+	}
+	if (done || s->dscan.hdr_end != DSCAN_HDR_UNKNOWN)
+		header_complete(s);
+	return used;
+}
+
+static size_t
+body_input(struct session *s, const char *p, size_t n)
+{
+	size_t used;
+	int done = 0;
+
+	used = dscan_feed(&s->dscan, p, n, emit_body, s, &done);
+	s->data_done = done;
+	scan_errors(s);
+	if (s->txn.error != NULL) {
+		backend_abort(s, s->txn.error);
+		if (s->phase == PH_CLOSED)
+			return used;
+		if (done)
+			finish_error(s);
+		else
+			s->phase = PH_DATA_DISCARD;
+		return used;
+	}
+	if (done)
+		finish_ok(s);
+	return used;
+}
+
+/*
+ * data_input - message bytes from the client, in the DATA phases.
+ * Returns the bytes consumed; after the final dot the rest is left for
+ * the command parser. May close the session.
+ */
+size_t
+data_input(struct session *s, const char *p, size_t n)
+{
+	uint64_t lines = s->dscan.lines;
+	size_t used = 0;
+	int done = 0;
+
+	switch (s->phase) {
+	case PH_DATA_HOLD:
+		used = hold_input(s, p, n);
+		break;
+	case PH_DATA_BODY:
+		used = body_input(s, p, n);
+		break;
+	case PH_DATA_DISCARD:
+		used = dscan_feed(&s->dscan, p, n, emit_none, s, &done);
+		if (done)
+			finish_error(s);
+		break;
+	default:
+		break;
+	}
+	/* data_timeout runs from the last line, not the last byte */
+	if (s->phase != PH_CLOSED && s->dscan.lines != lines)
+		sess_set_timer(s);
+	return used;
+}
+
+/*
+ * data_backend_ready - the backend answered our DATA. 354: the header
+ * section goes out (after our Received: line) and the body follows.
+ * Anything else: the client gets that refusal after its final dot.
+ */
+void
+data_backend_ready(struct session *s, int code, const char *r, size_t n)
+{
+	if (code != 354) {
+		char *e = malloc(n + 1);
+		size_t el = n;
+
+		data_hold_free(s);
+		if (e == NULL) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		while (el > 0 && (r[el - 1] == '\n' || r[el - 1] == '\r'))
+			el--;
+		memcpy(e, r, el);
+		e[el] = '\0';
+		free(s->txn.error);
+		s->txn.error = e;
+		s->txn.error_code = code;
+		if (s->data_done)
+			finish_error(s);
+		else
+			s->phase = PH_DATA_DISCARD;
+		return;
+	}
+	if (s->cfg->backend.client_info == CFG_CI_RECEIVED) {
+		char rc[1024];
+		struct rcvd_info ri = {
+			.helo = s->helo,
+			.helo_len = s->helo ? strlen(s->helo) : 0,
+			.client_ip = s->ip,
+			.hostname = s->cfg->hostname,
+			.proto = rcvd_proto(s->ehlo, 0, s->auth),
+			.tls = NULL,
+			.sid = s->id,
+			.now = time(NULL),
+		};
+		size_t rl = rcvd_format(rc, sizeof(rc), &ri);
+
+		if (rl > 0)
+			scratch_put(s->w, s->backend, rc, rl);
+	}
+	scratch_put(s->w, s->backend, s->hold, s->hold_len);
+	data_hold_free(s);
+	if (s->data_done)
+		finish_ok(s);
+	else
+		s->phase = PH_DATA_BODY;
+}

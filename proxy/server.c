@@ -1,0 +1,418 @@
+/*
+ * proxy/server.c - the process: listening sockets (one per listener and
+ * worker, shared with SO_REUSEPORT so the kernel spreads connections),
+ * worker threads each running one libuv loop, the limits all workers
+ * share (connections in total and per client IP, held header bytes),
+ * and signals: SIGTERM/SIGINT drain and stop, SIGHUP is logged.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+
+struct ip_count {
+	struct ip_count	*next;
+	struct net_addr	 a;
+	int		 n;
+};
+
+static size_t
+ip_hash(const struct net_addr *a, size_t buckets)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t len = a->family == AF_INET6 ? 16 : 4;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= a->addr[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h % buckets);
+}
+
+static int
+ip_eq(const struct net_addr *x, const struct net_addr *y)
+{
+	return x->family == y->family && memcmp(x->addr, y->addr,
+	    x->family == AF_INET6 ? 16 : 4) == 0;
+}
+
+/*
+ * srv_admit - count a new connection from a against limits.max_connections
+ * and limits.max_per_ip. On ADMIT_OK the caller owes srv_release().
+ */
+enum admit_rc
+srv_admit(struct server *srv, const struct net_addr *a)
+{
+	struct ip_count *c, **head;
+	enum admit_rc rc = ADMIT_OK;
+
+	if (atomic_fetch_add(&srv->connections, 1) >=
+	    srv->cfg->limits.max_connections) {
+		atomic_fetch_sub(&srv->connections, 1);
+		return ADMIT_TOTAL;
+	}
+	pthread_mutex_lock(&srv->ip_lock);
+	head = &srv->ip_table[ip_hash(a, srv->ip_buckets)];
+	for (c = *head; c != NULL; c = c->next)
+		if (ip_eq(&c->a, a))
+			break;
+	if (c == NULL) {
+		c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			rc = ADMIT_TOTAL;
+		} else {
+			c->a = *a;
+			c->next = *head;
+			*head = c;
+		}
+	}
+	if (c != NULL) {
+		if (c->n >= srv->cfg->limits.max_per_ip)
+			rc = ADMIT_PER_IP;
+		else
+			c->n++;
+	}
+	pthread_mutex_unlock(&srv->ip_lock);
+	if (rc != ADMIT_OK)
+		atomic_fetch_sub(&srv->connections, 1);
+	return rc;
+}
+
+void
+srv_release(struct server *srv, const struct net_addr *a)
+{
+	struct ip_count *c, **pp;
+
+	atomic_fetch_sub(&srv->connections, 1);
+	pthread_mutex_lock(&srv->ip_lock);
+	pp = &srv->ip_table[ip_hash(a, srv->ip_buckets)];
+	for (c = *pp; c != NULL; pp = &c->next, c = c->next) {
+		if (!ip_eq(&c->a, a))
+			continue;
+		if (--c->n <= 0) {
+			*pp = c->next;
+			free(c);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&srv->ip_lock);
+}
+
+int
+srv_hold(struct server *srv, size_t n)
+{
+	long long now = atomic_fetch_add(&srv->held_bytes, (long long)n) +
+	    (long long)n;
+
+	return now > srv->cfg->limits.max_held_bytes ? -1 : 0;
+}
+
+void
+srv_unhold(struct server *srv, size_t n)
+{
+	atomic_fetch_sub(&srv->held_bytes, (long long)n);
+}
+
+int
+srv_held_over(struct server *srv)
+{
+	return atomic_load(&srv->held_bytes) >=
+	    srv->cfg->limits.max_held_bytes;
+}
+
+uint64_t
+srv_next_sid(struct server *srv)
+{
+	return atomic_fetch_add(&srv->next_sid, 1);
+}
+
+/* ------------------------------------------------------------ workers */
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct worker *w = server->data;
+
+	if (status < 0) {
+		log_msg(CFG_LOG_WARN, "accept", "accept failed: %s",
+		    uv_strerror(status));
+		return;
+	}
+	sess_start(w, server, 0);
+}
+
+static void
+on_listener_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void
+on_wake(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	struct session *s, *next;
+	int force = atomic_load(&w->srv->draining) > 1;
+
+	if (!w->draining) {
+		w->draining = 1;
+		for (size_t i = 0; i < w->nlisteners; i++)
+			uv_close((uv_handle_t *)&w->listeners[i],
+			    on_listener_closed);
+	}
+	for (s = w->sessions; s != NULL; s = next) {
+		next = s->wnext;
+		if (force)
+			sess_close(s, "shutdown timeout");
+		else
+			sess_drain(s);
+	}
+	worker_check_done(w);
+}
+
+/* worker_check_done - after a drain, a worker whose last session is
+ * gone closes its wake-up handle so that its loop ends. */
+void
+worker_check_done(struct worker *w)
+{
+	if (w->draining && w->sessions == NULL &&
+	    !uv_is_closing((uv_handle_t *)&w->wake))
+		uv_close((uv_handle_t *)&w->wake, NULL);
+}
+
+static uv_async_t done_async;
+static atomic_int workers_done;
+
+static void
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	atomic_fetch_add(&workers_done, 1);
+	uv_async_send(&done_async);
+}
+
+/* Open, bind and listen; returns the fd or -1 with a logged reason. */
+static int
+listen_socket(const struct cfg_listen *l)
+{
+	struct addrinfo hints, *ai = NULL;
+	char port[16];
+	int fd, one = 1, r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", l->port);
+	r = getaddrinfo(l->address, port, &hints, &ai);
+	if (r != 0 || ai == NULL) {
+		log_msg(CFG_LOG_ERROR, "error", "listen %s:%d: %s", l->address,
+		    l->port, gai_strerror(r));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, 4096) < 0) {
+		close(fd);
+		fd = -1;
+		goto fail;
+	}
+	freeaddrinfo(ai);
+	return fd;
+fail:
+	log_msg(CFG_LOG_ERROR, "error", "listen %s:%d: %s", l->address,
+	    l->port, strerror(errno));
+	freeaddrinfo(ai);
+	return -1;
+}
+
+static int
+worker_init(struct server *srv, struct worker *w, int index)
+{
+	const struct config *cfg = srv->cfg;
+
+	memset(w, 0, sizeof(*w));
+	w->srv = srv;
+	w->cfg = cfg;
+	w->index = index;
+	if (uv_loop_init(&w->loop) != 0)
+		return -1;
+	w->rbuf = malloc(RBUF_SIZE);
+	w->scratch = malloc(SCRATCH_SIZE);
+	w->listeners = calloc(cfg->nlisten, sizeof(*w->listeners));
+	if (w->rbuf == NULL || w->scratch == NULL || w->listeners == NULL)
+		return -1;
+	uv_async_init(&w->loop, &w->wake, on_wake);
+	w->wake.data = w;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		int fd = listen_socket(&cfg->listen[i]);
+
+		if (fd < 0)
+			return -1;
+		uv_tcp_init(&w->loop, &w->listeners[i]);
+		w->listeners[i].data = w;
+		if (uv_tcp_open(&w->listeners[i], fd) != 0 ||
+		    uv_listen((uv_stream_t *)&w->listeners[i], 4096,
+		    on_connection) != 0) {
+			log_msg(CFG_LOG_ERROR, "error", "listen %s:%d failed",
+			    cfg->listen[i].address, cfg->listen[i].port);
+			return -1;
+		}
+		w->nlisteners++;
+	}
+	return 0;
+}
+
+static int
+resolve_backend(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	struct addrinfo hints, *ai = NULL;
+	char port[16];
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", cfg->backend.port);
+	r = getaddrinfo(cfg->backend.address, port, &hints, &ai);
+	if (r != 0 || ai == NULL) {
+		log_msg(CFG_LOG_ERROR, "error", "backend %s: %s",
+		    cfg->backend.address, gai_strerror(r));
+		return -1;
+	}
+	memcpy(&srv->backend_sa, ai->ai_addr, ai->ai_addrlen);
+	srv->backend_salen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* ------------------------------------------------------------ main loop */
+
+static struct server *the_server;
+static uv_timer_t force_timer;
+
+static void
+wake_all(struct server *srv)
+{
+	for (int i = 0; i < srv->nworkers; i++)
+		uv_async_send(&srv->workers[i].wake);
+}
+
+static void
+on_force(uv_timer_t *t)
+{
+	(void)t;
+	log_msg(CFG_LOG_WARN, "shutdown", "shutdown_timeout reached: "
+	    "closing the remaining sessions");
+	atomic_store(&the_server->draining, 2);
+	wake_all(the_server);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct server *srv = h->data;
+
+	if (signum == SIGHUP) {
+		log_msg(CFG_LOG_INFO, "reload", "SIGHUP: configuration reload "
+		    "is not supported yet; restart to apply changes");
+		return;
+	}
+	if (atomic_load(&srv->draining)) {
+		/* a second signal: stop now */
+		on_force(NULL);
+		return;
+	}
+	log_msg(CFG_LOG_INFO, "shutdown", "%s: draining sessions (at most %d s)",
+	    signum == SIGTERM ? "SIGTERM" : "SIGINT",
+	    srv->cfg->shutdown_timeout);
+	atomic_store(&srv->draining, 1);
+	wake_all(srv);
+	uv_timer_start(&force_timer, on_force,
+	    (uint64_t)srv->cfg->shutdown_timeout * 1000, 0);
+}
+
+static void
+on_all_done(uv_async_t *a)
+{
+	if (atomic_load(&workers_done) == the_server->nworkers)
+		uv_stop(a->loop);
+}
+
+int
+srv_run(const struct config *cfg)
+{
+	struct server srv;
+	uv_loop_t *main_loop = uv_default_loop();
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uint64_t seed = 0;
+	int rc = 0;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = cfg;
+	the_server = &srv;
+	signal(SIGPIPE, SIG_IGN);
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
+	atomic_store(&srv.next_sid, seed);
+	pthread_mutex_init(&srv.ip_lock, NULL);
+	srv.ip_buckets = 4099;
+	srv.ip_table = calloc(srv.ip_buckets, sizeof(*srv.ip_table));
+	srv.nworkers = cfg->workers > 0 ? cfg->workers : 1;
+	srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
+	if (srv.ip_table == NULL || srv.workers == NULL)
+		return 1;
+	if (resolve_backend(&srv) < 0)
+		return 1;
+	for (int i = 0; i < srv.nworkers; i++)
+		if (worker_init(&srv, &srv.workers[i], i) < 0)
+			return 1;
+
+	uv_signal_init(main_loop, &sig_term);
+	uv_signal_init(main_loop, &sig_int);
+	uv_signal_init(main_loop, &sig_hup);
+	sig_term.data = sig_int.data = sig_hup.data = &srv;
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	uv_timer_init(main_loop, &force_timer);
+
+	uv_async_init(main_loop, &done_async, on_all_done);
+	for (int i = 0; i < srv.nworkers; i++) {
+		if (uv_thread_create(&srv.workers[i].thread, worker_main,
+		    &srv.workers[i]) != 0) {
+			log_msg(CFG_LOG_ERROR, "error", "cannot start worker %d", i);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		log_msg(CFG_LOG_INFO, "start", "mxshield %s listening on %s:%d, "
+		    "backend %s:%d, %d workers", MXS_VERSION,
+		    cfg->listen[i].address, cfg->listen[i].port,
+		    cfg->backend.address, cfg->backend.port, srv.nworkers);
+
+	/* the main loop serves signals until every worker has drained */
+	uv_run(main_loop, UV_RUN_DEFAULT);
+	for (int i = 0; i < srv.nworkers; i++)
+		uv_thread_join(&srv.workers[i].thread);
+	log_msg(CFG_LOG_INFO, "stop", "mxshield stopped");
+	return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * proxy/server.h - what all workers share: the configuration, the
+ * backend address, connection counters (global and per client IP), the
+ * memory held by header sections of all sessions, and shutdown.
+ */
+#ifndef MXS_SERVER_H
+#define MXS_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/net.h"
+#include "proxy/config.h"
+
+struct worker;
+struct ip_count;
+
+struct server {
+	const struct config	*cfg;
+	struct sockaddr_storage	 backend_sa;
+	socklen_t		 backend_salen;
+	struct worker		*workers;
+	int			 nworkers;
+	atomic_int		 connections;
+	atomic_llong		 held_bytes;
+	atomic_uint_fast64_t	 next_sid;
+	atomic_int		 draining;
+	pthread_mutex_t		 ip_lock;
+	struct ip_count		**ip_table;	/* buckets, under ip_lock */
+	size_t			 ip_buckets;
+};
+
+enum admit_rc { ADMIT_OK = 0, ADMIT_TOTAL, ADMIT_PER_IP };
+
+/* srv_admit - count one connection from a, unless a limit is reached. */
+enum admit_rc	srv_admit(struct server *srv, const struct net_addr *a);
+void		srv_release(struct server *srv, const struct net_addr *a);
+/* srv_hold - account n more held header bytes; -1 when over the cap. */
+int		srv_hold(struct server *srv, size_t n);
+void		srv_unhold(struct server *srv, size_t n);
+int		srv_held_over(struct server *srv);
+uint64_t	srv_next_sid(struct server *srv);
+
+void		worker_check_done(struct worker *w);
+
+/* srv_run - bind listeners, start workers, run until SIGTERM/SIGINT. */
+int		srv_run(const struct config *cfg);
+
+#endif

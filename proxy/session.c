@@ -1,0 +1,1133 @@
+/*
+ * proxy/session.c - the session state machine: accepting a client,
+ * reading its command lines, answering or relaying each through the
+ * FIFO of pending replies (RFC 2920 order), and closing. Replies leave
+ * only through sess_flush(). Commands are dispatched from one table.
+ * Input from the client is untrusted; the line scanner and command
+ * parser in core/ see it first (DESIGN.md "Hostile input").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/esc.h"
+#include "core/smtp_reply.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+
+uint64_t
+mxs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static char *
+dupmem(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d != NULL) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* ------------------------------------------------------------ queue */
+
+/*
+ * sess_push - append a pending entry for the next reply. Returns NULL
+ * when memory is short (the caller ends the session).
+ */
+struct pending *
+sess_push(struct session *s, enum pend_kind kind, enum cmd_verb verb)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->kind = kind;
+	p->verb = verb;
+	if (s->qtail != NULL)
+		s->qtail->next = p;
+	else
+		s->qhead = p;
+	s->qtail = p;
+	s->nq++;
+	return p;
+}
+
+static void
+pend_free(struct pending *p)
+{
+	free(p->reply);
+	free(p->arg);
+	if (p->txn != NULL) {
+		txn_clear(p->txn);
+		free(p->txn);
+	}
+	free(p);
+}
+
+static void
+pend_unlink(struct session *s, struct pending *prev, struct pending *p)
+{
+	if (prev != NULL)
+		prev->next = p->next;
+	else
+		s->qhead = p->next;
+	if (s->qtail == p)
+		s->qtail = prev;
+	s->nq--;
+	if (s->barrier == p)
+		s->barrier = NULL;
+	pend_free(p);
+}
+
+static int
+set_reply(struct pending *p, const char *text, size_t n)
+{
+	free(p->reply);
+	p->reply = dupmem(text, n);
+	p->reply_len = p->reply ? n : 0;
+	p->code = atoi(text);
+	p->done = 1;
+	return p->reply ? 0 : -1;
+}
+
+/* sess_local - complete p with our own one-line reply (no CRLF in text). */
+void
+sess_local(struct session *s, struct pending *p, const char *text)
+{
+	char line[1024];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s\r\n", text);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = (int)strlen(strcpy(line, "451 4.3.0 Internal error\r\n"));
+	set_reply(p, line, (size_t)n);
+	(void)s;
+}
+
+static void
+reply_now(struct session *s, enum cmd_verb verb, const char *text)
+{
+	struct pending *p = sess_push(s, PK_LOCAL, verb);
+
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	sess_local(s, p, text);
+}
+
+/* Queue a 421 and hang up once it is written. */
+static void
+hang_up(struct session *s, const char *text, const char *reason)
+{
+	struct pending *p;
+
+	if (s->quitting || s->hangup_queued || s->phase == PH_CLOSED)
+		return;
+	s->hangup_queued = 1;
+	p = sess_push(s, PK_LOCAL, CMD_QUIT);
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	sess_local(s, p, text);
+	p->close_after = 1;
+	s->close_reason = reason;
+}
+
+/*
+ * sess_fail_all - give every reply still owed to the client the text
+ * (a 421), then hang up. Used when the backend is gone.
+ */
+void
+sess_fail_all(struct session *s, const char *text)
+{
+	struct pending *p, *last = NULL;
+
+	for (p = s->qhead; p != NULL; p = p->next) {
+		if (p->kind == PK_INTERNAL) {
+			p->done = 1;
+			continue;
+		}
+		if (!p->done)
+			sess_local(s, p, text);
+		last = p;
+	}
+	if (last == NULL || last->code != 421) {
+		hang_up(s, text, s->close_reason);
+	} else {
+		last->close_after = 1;
+	}
+	sess_flush(s);
+}
+
+/*
+ * sess_flush - write every completed reply at the head of the queue, in
+ * order, in one write. PK_DATA is decided here, when all replies before
+ * it are known. Internal entries produce no output. May close the
+ * session (check s->phase afterwards).
+ */
+void
+sess_flush(struct session *s)
+{
+	struct pending *p, *prev = NULL, *next;
+	int hangup = 0, wrote = 0;
+
+	if (s->flushing || s->phase == PH_CLOSED)
+		return;
+	s->flushing = 1;
+	for (p = s->qhead; p != NULL; p = next) {
+		next = p->next;
+		if (p->kind == PK_INTERNAL) {
+			if (p->done)
+				pend_unlink(s, prev, p);
+			else
+				prev = p;
+			continue;
+		}
+		if (p->kind == PK_DATA && !p->done)
+			data_decide(s, p);
+		if (!p->done)
+			break;
+		scratch_put(s->w, &s->client, p->reply, p->reply_len);
+		wrote = 1;
+		if (p->code >= 400 && p->code != 421 && !p->close_after)
+			s->errors++;
+		hangup = p->close_after;
+		pend_unlink(s, prev, p);
+		if (hangup)
+			break;
+		if (s->errors >= s->cfg->limits.max_errors) {
+			log_msg(CFG_LOG_INFO, "limit", "sid=%016llx client=%s: "
+			    "%d errors, hanging up", (unsigned long long)s->id,
+			    s->ip, s->errors);
+			hang_up(s, "421 4.7.0 Too many errors, closing connection",
+			    "too many errors");
+			next = s->qhead;
+			prev = NULL;
+		}
+	}
+	scratch_flush(s->w);
+	s->flushing = 0;
+	if (s->phase == PH_CLOSED)
+		return;
+	if (hangup) {
+		s->quitting = 1;
+		s->phase = PH_QUIT;
+		side_stop_read(&s->client);
+		if (s->client.queued == 0)
+			sess_close(s, s->close_reason ? s->close_reason : "quit");
+		return;
+	}
+	if (s->drain && s->qhead == NULL && s->phase == PH_COMMAND &&
+	    !s->txn.active) {
+		hang_up(s, "421 4.3.2 Service shutting down", "shutdown");
+		sess_flush(s);
+		return;
+	}
+	if (wrote)
+		sess_set_timer(s);
+	sess_update_reading(s);
+}
+
+/* ------------------------------------------------------------ txn */
+
+void
+sess_txn_reset(struct session *s)
+{
+	txn_clear(&s->txn);
+}
+
+/* txn_clear - free what t owns and zero it. */
+void
+txn_clear(struct txn *t)
+{
+	free(t->mail_from);
+	for (size_t i = 0; i < t->nrcpts; i++)
+		free(t->rcpts[i]);
+	free(t->rcpts);
+	free(t->error);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *
+queue_id(const char *r, size_t n, size_t *len)
+{
+	static const char *const marks[] = { "queued as ", "id=", NULL };
+
+	for (int m = 0; marks[m] != NULL; m++) {
+		size_t ml = strlen(marks[m]);
+
+		for (size_t i = 0; i + ml <= n; i++) {
+			size_t j;
+
+			if (strncasecmp(r + i, marks[m], ml) != 0)
+				continue;
+			for (j = i + ml; j < n && r[j] != ' ' && r[j] != '\r'
+			    && r[j] != '\n' && r[j] != ')'; j++)
+				;
+			if (j > i + ml) {
+				*len = j - i - ml;
+				return r + i + ml;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * sess_txn_log - the transaction's one log line. result is "accepted",
+ * "rejected" or "aborted"; backend_reply is the last reply that decided
+ * it (may be NULL).
+ */
+void
+sess_txn_log(struct session *s, const struct txn *t, const char *result,
+    const char *br, size_t blen)
+{
+	struct logline l;
+	const char *qid = NULL;
+	size_t qlen = 0;
+
+	if (!log_enabled(CFG_LOG_INFO))
+		return;
+	while (br != NULL && blen > 0 && (br[blen - 1] == '\n' ||
+	    br[blen - 1] == '\r'))
+		blen--;
+	if (br != NULL && strcmp(result, "accepted") == 0)
+		qid = queue_id(br, blen, &qlen);
+	log_begin(&l, "txn");
+	log_hex64(&l, "sid", s->id);
+	log_cstr(&l, "client", s->ip);
+	log_int(&l, "port", s->port);
+	log_cstr(&l, "helo", s->helo);
+	log_null(&l, "tls");
+	log_null(&l, "auth");
+	log_cstr(&l, "mail_from", t->mail_from);
+	log_array_begin(&l, "rcpts");
+	for (size_t i = 0; i < t->nrcpts; i++)
+		log_array_str(&l, t->rcpts[i], strlen(t->rcpts[i]));
+	log_array_end(&l);
+	if (t->message_id[0])
+		log_cstr(&l, "message_id", t->message_id);
+	else
+		log_null(&l, "message_id");
+	log_int(&l, "size", (int64_t)t->size);
+	log_cstr(&l, "result", result);
+	if (t->where[0])
+		log_cstr(&l, "where", t->where);
+	log_array_begin(&l, "verdicts");
+	if (t->error != NULL) {
+		size_t el = strlen(t->error);
+
+		while (el > 0 && (t->error[el - 1] == '\n' ||
+		    t->error[el - 1] == '\r'))
+			el--;
+		log_array_obj_begin(&l);
+		log_cstr(&l, "check", "protocol");
+		log_cstr(&l, "action", "reject");
+		log_int(&l, "code", t->error_code);
+		log_str(&l, "reason", t->error, el);
+		log_int(&l, "score", 0);
+		log_array_obj_end(&l);
+	}
+	log_array_end(&l);
+	log_str(&l, "backend_reply", br, blen);
+	log_str(&l, "queue_id", qid, qlen);
+	log_int(&l, "duration_ms", (int64_t)(mxs_now_ms() - t->start_ms));
+	log_end(&l);
+}
+
+/* A transaction ends without a final reply (RSET, HELO, QUIT, close). */
+static void
+txn_abort(struct session *s, const char *why)
+{
+	if (!s->txn.active)
+		return;
+	if (!s->txn.where[0])
+		snprintf(s->txn.where, sizeof(s->txn.where), "%s",
+		    s->txn.mail_ok ? (s->txn.rcpt_ok ? "data" : "rcpt") :
+		    "mail");
+	sess_txn_log(s, &s->txn, s->txn.mail_ok && s->txn.rcpt_sent &&
+	    !s->txn.rcpt_ok ? "rejected" : "aborted", why,
+	    why ? strlen(why) : 0);
+	sess_txn_reset(s);
+}
+
+/* ------------------------------------------------------------ replies */
+
+static void
+ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
+{
+	char out[MAX_REPLY];
+	unsigned seen = 0;
+	size_t len;
+
+	len = reply_ehlo_filter(r, n, CAP_STARTTLS | CAP_CHUNKING |
+	    CAP_BINARYMIME | CAP_XCLIENT | CAP_XFORWARD, NULL, out,
+	    sizeof(out), &seen);
+	if (len == 0) {
+		/* not a well-formed 250 reply: relay it as it came */
+		set_reply(p, r, n);
+		return;
+	}
+	set_reply(p, out, len);
+	(void)s;
+}
+
+/*
+ * sess_on_reply - the backend's complete reply (lines with CRLF) to the
+ * oldest command still waiting for one. May close the session.
+ */
+void
+sess_on_reply(struct session *s, struct pending *p, int code,
+    const char *r, size_t n)
+{
+	int ok = code >= 200 && code < 300;
+
+	if (p->kind == PK_INTERNAL) {
+		p->done = 1;
+		p->code = code;
+		switch (p->ic) {
+		case IC_GREETING:
+			if (!ok) {
+				backend_lost(s, "fresh backend refused us");
+				return;
+			}
+			if (s->helo_line != NULL) {
+				struct pending *e = sess_push(s, PK_INTERNAL,
+				    s->ehlo ? CMD_EHLO : CMD_HELO);
+
+				if (e == NULL) {
+					sess_close(s, "out of memory");
+					return;
+				}
+				e->ic = IC_EHLO;
+				backend_send(s, s->helo_line,
+				    strlen(s->helo_line));
+				backend_send(s, "\r\n", 2);
+			} else {
+				s->reconnecting = 0;
+			}
+			break;
+		case IC_EHLO:
+			if (!ok) {
+				backend_lost(s, "fresh backend refused EHLO");
+				return;
+			}
+			s->reconnecting = 0;
+			break;
+		case IC_DATA:
+			data_backend_ready(s, code, r, n);
+			break;
+		default:
+			break;
+		}
+		sess_flush(s);
+		return;
+	}
+
+	if (p->kind == PK_FINAL) {
+		set_reply(p, r, n);
+		if (p->txn != NULL)
+			sess_txn_log(s, p->txn, ok ? "accepted" : "rejected",
+			    r, n);
+		sess_flush(s);
+		return;
+	}
+
+	switch (p->verb) {
+	case CMD_EHLO:
+		if (ok)
+			ehlo_filter(s, p, r, n);
+		else
+			set_reply(p, r, n);
+		break;
+	case CMD_MAIL:
+		set_reply(p, r, n);
+		if (ok) {
+			s->txn.mail_ok = 1;
+		} else if (s->txn.active) {
+			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
+			sess_txn_log(s, &s->txn, "rejected", r, n);
+			sess_txn_reset(s);
+		}
+		break;
+	case CMD_RCPT:
+		set_reply(p, r, n);
+		if (ok && s->txn.active) {
+			char **nr = realloc(s->txn.rcpts,
+			    (s->txn.nrcpts + 1) * sizeof(*nr));
+
+			if (nr != NULL) {
+				s->txn.rcpts = nr;
+				nr[s->txn.nrcpts++] = p->arg;
+				p->arg = NULL;
+			}
+			s->txn.rcpt_ok++;
+		}
+		break;
+	case CMD_AUTH:
+		set_reply(p, r, n);
+		if (code == 334) {
+			s->phase = PH_AUTH;
+		} else {
+			s->phase = PH_COMMAND;
+			if (code == 235)
+				s->auth = 1;
+		}
+		break;
+	case CMD_QUIT:
+		set_reply(p, r, n);
+		p->close_after = 1;
+		s->close_reason = "quit";
+		break;
+	default:
+		if (p->ic == IC_GREETING) {
+			set_reply(p, r, n);
+			if (s->phase == PH_CONNECT)
+				s->phase = PH_COMMAND;
+			break;
+		}
+		set_reply(p, r, n);
+		break;
+	}
+	sess_flush(s);
+}
+
+/* ------------------------------------------------------------ commands */
+
+/* Relay the line to the backend; its reply comes back through p. */
+static struct pending *
+relay(struct session *s, enum cmd_verb verb, const char *line, size_t len)
+{
+	struct pending *p = sess_push(s, PK_RELAY, verb);
+
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return NULL;
+	}
+	backend_send(s, line, len);
+	backend_send(s, "\r\n", 2);
+	return p;
+}
+
+typedef void cmd_fn(struct session *, const struct smtp_cmd *,
+    const char *, size_t);
+
+static void
+do_relay(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	relay(s, c->verb, l, n);
+}
+
+static void
+do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	char *h = dupmem(c->arg.p, c->arg.len), *hl = dupmem(l, n);
+
+	if (h == NULL || hl == NULL) {
+		free(h);
+		free(hl);
+		sess_close(s, "out of memory");
+		return;
+	}
+	txn_abort(s, NULL);
+	free(s->helo);
+	free(s->helo_line);
+	s->helo = h;
+	s->helo_line = hl;
+	s->ehlo = (c->verb == CMD_EHLO);
+	relay(s, c->verb, l, n);
+}
+
+static void
+do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	if (!s->txn.active) {
+		s->txn.active = 1;
+		s->txn.start_ms = mxs_now_ms();
+		s->txn.mail_from = dupmem(c->path.p, c->path.len);
+	}
+	relay(s, c->verb, l, n);
+}
+
+static void
+do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p;
+
+	if (s->txn.rcpt_sent >= s->cfg->limits.max_recipients) {
+		reply_now(s, c->verb, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	p = relay(s, c->verb, l, n);
+	if (p == NULL)
+		return;
+	if (c->postmaster)
+		p->arg = dupmem("postmaster", 10);
+	else
+		p->arg = dupmem(c->path.p, c->path.len);
+	s->txn.rcpt_sent++;
+}
+
+static void
+do_rset(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	txn_abort(s, NULL);
+	relay(s, c->verb, l, n);
+}
+
+static void
+do_data(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p = sess_push(s, PK_DATA, CMD_DATA);
+
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	s->barrier = p;
+}
+
+static void
+do_quit(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p;
+
+	txn_abort(s, NULL);
+	p = relay(s, c->verb, l, n);
+	if (p == NULL)
+		return;
+	/* nothing after QUIT is read */
+	s->phase = PH_QUIT;
+	s->barrier = p;
+}
+
+static void
+do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p;
+
+	if (s->auth) {
+		reply_now(s, c->verb, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->txn.active) {
+		reply_now(s, c->verb,
+		    "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	p = relay(s, c->verb, l, n);
+	if (p != NULL)
+		s->barrier = p;
+}
+
+static void
+do_starttls(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	reply_now(s, c->verb, "454 4.7.0 TLS not available");
+}
+
+static void
+do_refuse(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	reply_now(s, c->verb, "502 5.5.1 Error: command not implemented");
+}
+
+#define C_JUNK	0x1	/* counts toward limits.max_junk_commands */
+
+static const struct {
+	enum cmd_verb	 verb;
+	cmd_fn		*fn;
+	unsigned	 flags;
+} commands[] = {
+	{ CMD_HELO,	do_helo,	0 },
+	{ CMD_EHLO,	do_helo,	0 },
+	{ CMD_MAIL,	do_mail,	0 },
+	{ CMD_RCPT,	do_rcpt,	0 },
+	{ CMD_DATA,	do_data,	0 },
+	{ CMD_RSET,	do_rset,	C_JUNK },
+	{ CMD_NOOP,	do_relay,	C_JUNK },
+	{ CMD_QUIT,	do_quit,	0 },
+	{ CMD_VRFY,	do_relay,	C_JUNK },
+	{ CMD_EXPN,	do_relay,	C_JUNK },
+	{ CMD_HELP,	do_relay,	C_JUNK },
+	{ CMD_AUTH,	do_auth,	0 },
+	{ CMD_STARTTLS,	do_starttls,	0 },
+	{ CMD_BDAT,	do_refuse,	0 },
+	{ CMD_XCLIENT,	do_refuse,	0 },
+	{ CMD_XFORWARD,	do_refuse,	0 },
+	{ CMD_UNKNOWN,	do_refuse,	0 },
+};
+
+static void
+syntax_error(struct session *s, enum cmd_verb verb, enum cmd_rc rc)
+{
+	const char *text;
+
+	switch (rc) {
+	case CMD_E_EMPTY:
+		text = "500 5.5.2 Error: bad syntax";
+		break;
+	case CMD_E_PATH:
+		text = verb == CMD_MAIL ?
+		    "501 5.1.7 Bad sender address syntax" :
+		    "501 5.1.3 Bad recipient address syntax";
+		break;
+	case CMD_E_PARAM:
+		text = "501 5.5.4 Invalid parameter";
+		break;
+	default:
+		switch (verb) {
+		case CMD_HELO:
+			text = "501 5.5.4 Syntax: HELO hostname";
+			break;
+		case CMD_EHLO:
+			text = "501 5.5.4 Syntax: EHLO hostname";
+			break;
+		case CMD_MAIL:
+			text = "501 5.5.4 Syntax: MAIL FROM:<address>";
+			break;
+		case CMD_RCPT:
+			text = "501 5.5.4 Syntax: RCPT TO:<address>";
+			break;
+		default:
+			text = "501 5.5.4 Syntax error in parameters";
+			break;
+		}
+	}
+	reply_now(s, verb, text);
+}
+
+static void
+dispatch(struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd c;
+	enum cmd_rc rc;
+	size_t i;
+
+	rc = cmd_parse(line, len, &c);
+	if (rc != CMD_OK) {
+		syntax_error(s, c.verb, rc);
+		return;
+	}
+	if (len + 2 > (size_t)s->cfg->limits.max_command_line &&
+	    c.verb != CMD_AUTH) {
+		reply_now(s, c.verb, "500 5.5.2 Error: line too long");
+		return;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].verb == c.verb)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		do_refuse(s, &c, line, len);
+		return;
+	}
+	if (commands[i].flags & C_JUNK) {
+		if (++s->junk > s->cfg->limits.max_junk_commands) {
+			hang_up(s, "421 4.7.0 Too many commands, closing "
+			    "connection", "too many junk commands");
+			return;
+		}
+	}
+	commands[i].fn(s, &c, line, len);
+}
+
+/* A line inside an AUTH exchange: relayed as it is, never logged. */
+static void
+auth_line(struct session *s, const char *line, size_t len)
+{
+	struct pending *p = relay(s, CMD_AUTH, line, len);
+
+	if (p != NULL)
+		s->barrier = p;
+}
+
+/* One command line (or a refused one) from p; returns bytes used. */
+static size_t
+command_input(struct session *s, const char *p, size_t len)
+{
+	enum cmd_line_rc rc;
+	struct span line;
+	size_t n, limit;
+	int was_discarding = s->lscan.discarding;
+
+	limit = (size_t)s->cfg->limits.max_auth_line;
+	if ((size_t)s->cfg->limits.max_command_line > limit)
+		limit = (size_t)s->cfg->limits.max_command_line;
+	n = cmd_scan_line(&s->lscan, p, len, limit, &rc, &line);
+	if (rc == LINE_NEED_MORE) {
+		if (n > 0 && !was_discarding)
+			s->long_auth = s->phase == PH_AUTH ||
+			    (len >= 5 && strncasecmp(p, "AUTH ", 5) == 0);
+		return n;
+	}
+	sess_set_timer(s);
+	switch (rc) {
+	case LINE_TOO_LONG:
+		reply_now(s, CMD_UNKNOWN, s->long_auth ?
+		    "500 5.5.6 Authentication exchange line is too long" :
+		    "500 5.5.2 Error: line too long");
+		if (s->phase == PH_AUTH) {
+			/* cancel the exchange at the backend */
+			s->phase = PH_COMMAND;
+			auth_line(s, "*", 1);
+		}
+		break;
+	case LINE_BARE_LF:
+	case LINE_BARE_CR:
+		reply_now(s, CMD_UNKNOWN,
+		    "500 5.5.2 Error: bare <CR> or <LF> in command line");
+		break;
+	case LINE_NUL:
+		reply_now(s, CMD_UNKNOWN, "500 5.5.2 Error: NUL in command line");
+		break;
+	default:
+		if (s->phase == PH_AUTH)
+			auth_line(s, line.p, line.len);
+		else
+			dispatch(s, line.p, line.len);
+		break;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------ input */
+
+static int
+input_allowed(struct session *s)
+{
+	if (s->phase == PH_CONNECT || s->phase == PH_QUIT ||
+	    s->phase == PH_CLOSED || s->phase == PH_DATA_WAIT || s->quitting)
+		return 0;
+	if (s->barrier != NULL)
+		return 0;
+	/* a rejected message is read to its end even while the backend
+	 * leg is being replaced */
+	if ((s->reconnecting || s->backend == NULL) &&
+	    s->phase != PH_DATA_DISCARD)
+		return 0;
+	if (s->nq >= MAX_PENDING)
+		return 0;
+	if ((s->backend != NULL && s->backend->queued > WQ_HIGH) ||
+	    s->client.queued > WQ_HIGH)
+		return 0;
+	return 1;
+}
+
+int
+sess_can_read_client(struct session *s)
+{
+	return input_allowed(s);
+}
+
+/*
+ * sess_client_input - parse what the client sent, as far as the session
+ * may go now. Stops at a barrier (DATA, AUTH, QUIT waiting for their
+ * answer) and when output queues are full; what is left stays in the
+ * side's buffer, and reading stops until the session can go on.
+ */
+void
+sess_client_input(struct session *s)
+{
+	size_t off = 0, used;
+
+	if (s->in_input || s->phase == PH_CLOSED)
+		return;
+	s->in_input = 1;
+	while (off < s->client.in_len && input_allowed(s)) {
+		const char *p = s->client.in + off;
+		size_t n = s->client.in_len - off;
+
+		if (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD)
+			used = data_input(s, p, n);
+		else
+			used = command_input(s, p, n);
+		if (s->phase == PH_CLOSED)
+			break;
+		off += used;
+		if (used == 0)
+			break;
+	}
+	s->in_input = 0;
+	if (s->phase == PH_CLOSED)
+		return;
+	side_consume_in(&s->client, off);
+	scratch_flush(s->w);
+	if (s->phase == PH_CLOSED)
+		return;
+	sess_flush(s);
+}
+
+/* Start or stop reading the client; go on with buffered input. */
+void
+sess_update_reading(struct session *s)
+{
+	if (s->phase == PH_CLOSED || s->in_input)
+		return;
+	if (input_allowed(s)) {
+		if (s->client.in_len > 0 && s->client.in_len <
+		    (size_t)s->cfg->limits.max_auth_line + 1 &&
+		    s->client.reading) {
+			/* only a partial line is buffered: read on */
+		} else if (s->client.in_len > 0) {
+			sess_client_input(s);
+			return;
+		}
+		side_start_read(&s->client);
+		if (!uv_is_active((uv_handle_t *)&s->client.timer))
+			sess_set_timer(s);
+	} else {
+		/* waiting on the backend or on our own queue: the client's
+		 * clock does not run */
+		side_stop_read(&s->client);
+		if (s->phase != PH_QUIT && !s->quitting)
+			uv_timer_stop(&s->client.timer);
+	}
+}
+
+/* ------------------------------------------------------------ timers */
+
+static void
+on_client_timer(uv_timer_t *t)
+{
+	struct side *d = t->data;
+	struct session *s = d->s;
+
+	if (s == NULL || s->phase == PH_CLOSED)
+		return;
+	log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: client "
+	    "timeout in %s", (unsigned long long)s->id, s->ip,
+	    s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD ?
+	    "DATA" : "command phase");
+	if (s->phase >= PH_DATA_BODY && s->phase <= PH_DATA_DISCARD &&
+	    s->backend != NULL && s->phase == PH_DATA_BODY)
+		backend_abort(s, "client timeout in DATA");
+	txn_abort(s, "client timeout");
+	/* no reply is owed any more: the client gets only the 421 */
+	while (s->qhead != NULL) {
+		struct pending *p = s->qhead;
+
+		s->qhead = p->next;
+		pend_free(p);
+	}
+	s->qtail = NULL;
+	s->nq = 0;
+	s->barrier = NULL;
+	hang_up(s, "421 4.4.2 Error: timeout exceeded", "client timeout");
+	sess_flush(s);
+}
+
+/*
+ * sess_set_timer - (re)start the client's clock: command_timeout in
+ * command phases, data_timeout in DATA. Called on each complete command
+ * line, on each DATA read that completed a line, and after replies.
+ */
+void
+sess_set_timer(struct session *s)
+{
+	int secs;
+
+	if (s->phase == PH_CLOSED || s->client.closing)
+		return;
+	secs = (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD) ?
+	    s->cfg->limits.data_timeout : s->cfg->limits.command_timeout;
+	uv_timer_start(&s->client.timer, on_client_timer,
+	    (uint64_t)secs * 1000, 0);
+}
+
+/* ------------------------------------------------------------ life */
+
+void
+sess_start(struct worker *w, uv_stream_t *server, int listener)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	enum admit_rc ar;
+
+	(void)listener;
+	if (s == NULL)
+		return;
+	s->w = w;
+	s->cfg = w->cfg;
+	s->id = srv_next_sid(w->srv);
+	s->start_ms = mxs_now_ms();
+	s->phase = PH_CONNECT;
+	side_init(s, &s->client, 0);
+	s->wnext = w->sessions;
+	if (w->sessions != NULL)
+		w->sessions->wprev = s;
+	w->sessions = s;
+	w->nsessions++;
+	if (uv_accept(server, (uv_stream_t *)&s->client.tcp) != 0) {
+		sess_close(s, "accept failed");
+		return;
+	}
+	s->client.connected = 1;
+	uv_tcp_nodelay(&s->client.tcp, 1);
+	if (uv_tcp_getpeername(&s->client.tcp, (struct sockaddr *)&ss,
+	    &sl) == 0) {
+		s->peer = ss;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+			s->addr.family = AF_INET;
+			memcpy(s->addr.addr, &in->sin_addr, 4);
+			s->port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+			s->addr.family = AF_INET6;
+			memcpy(s->addr.addr, &in6->sin6_addr, 16);
+			s->port = ntohs(in6->sin6_port);
+		}
+		net_addr_format(&s->addr, s->ip, sizeof(s->ip));
+	} else {
+		snprintf(s->ip, sizeof(s->ip), "unknown");
+	}
+
+	ar = srv_admit(w->srv, &s->addr);
+	if (ar != ADMIT_OK) {
+		static const char busy[] =
+		    "421 4.7.0 Too many connections, try again later\r\n";
+		uv_buf_t b = uv_buf_init((char *)busy, sizeof(busy) - 1);
+
+		uv_try_write((uv_stream_t *)&s->client.tcp, &b, 1);
+		sess_close(s, ar == ADMIT_TOTAL ? "limits.max_connections" :
+		    "limits.max_per_ip");
+		return;
+	}
+	s->limit_slot = 1;
+	if (w->draining) {
+		static const char bye[] = "421 4.3.2 Service shutting down\r\n";
+		uv_buf_t b = uv_buf_init((char *)bye, sizeof(bye) - 1);
+
+		uv_try_write((uv_stream_t *)&s->client.tcp, &b, 1);
+		sess_close(s, "shutdown");
+		return;
+	}
+	sess_set_timer(s);
+	if (backend_connect(s, 0) < 0)
+		return;
+}
+
+static void
+session_log(struct session *s, const char *reason)
+{
+	struct logline l;
+
+	if (!log_enabled(CFG_LOG_INFO))
+		return;
+	log_begin(&l, "session");
+	log_hex64(&l, "sid", s->id);
+	log_cstr(&l, "client", s->ip);
+	log_int(&l, "port", s->port);
+	log_cstr(&l, "helo", s->helo);
+	log_null(&l, "tls");
+	log_null(&l, "auth");
+	log_cstr(&l, "reason", reason);
+	log_int(&l, "errors", s->errors);
+	log_int(&l, "bytes_in", (int64_t)s->bytes_in);
+	log_int(&l, "bytes_out", (int64_t)s->bytes_out);
+	log_int(&l, "duration_ms", (int64_t)(mxs_now_ms() - s->start_ms));
+	log_end(&l);
+}
+
+/*
+ * sess_close - the one exit: logs the session, aborts an unfinished
+ * transaction, closes both legs (a backend mid-DATA never gets the
+ * final dot), frees in the close callbacks. Safe to call twice.
+ */
+void
+sess_close(struct session *s, const char *reason)
+{
+	struct worker *w = s->w;
+
+	if (s->phase == PH_CLOSED)
+		return;
+	if (w->scratch_to == &s->client || (s->backend != NULL &&
+	    w->scratch_to == s->backend)) {
+		w->scratch_to = NULL;
+		w->scratch_len = 0;
+	}
+	txn_abort(s, reason);
+	s->phase = PH_CLOSED;
+	session_log(s, reason);
+	while (s->qhead != NULL) {
+		struct pending *p = s->qhead;
+
+		s->qhead = p->next;
+		pend_free(p);
+	}
+	s->qtail = NULL;
+	s->barrier = NULL;
+	data_hold_free(s);
+	if (s->limit_slot) {
+		srv_release(w->srv, &s->addr);
+		s->limit_slot = 0;
+	}
+	side_close(&s->client);
+	if (s->backend != NULL)
+		side_close(s->backend);
+	sess_maybe_free(s);
+}
+
+void
+sess_maybe_free(struct session *s)
+{
+	struct worker *w = s->w;
+
+	if (s->phase != PH_CLOSED || !s->client_closed || s->backend != NULL)
+		return;
+	if (s->wprev != NULL)
+		s->wprev->wnext = s->wnext;
+	else
+		w->sessions = s->wnext;
+	if (s->wnext != NULL)
+		s->wnext->wprev = s->wprev;
+	w->nsessions--;
+	sess_txn_reset(s);
+	free(s->helo);
+	free(s->helo_line);
+	free(s);
+	worker_check_done(w);
+}
+
+/* sess_drain - shutting down: idle sessions go now, busy ones after
+ * their transaction. */
+void
+sess_drain(struct session *s)
+{
+	if (s->phase == PH_CLOSED)
+		return;
+	s->drain = 1;
+	if (s->phase == PH_CONNECT) {
+		sess_close(s, "shutdown");
+		return;
+	}
+	if (s->qhead == NULL && s->phase == PH_COMMAND && !s->txn.active) {
+		hang_up(s, "421 4.3.2 Service shutting down", "shutdown");
+		sess_flush(s);
+	}
+}

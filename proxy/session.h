@@ -1,0 +1,230 @@
+/*
+ * proxy/session.h - one relayed SMTP session: the client side, the
+ * backend side, the FIFO of pending replies and the transaction. Shared
+ * by session.c (commands, replies, phases), side.c (socket I/O),
+ * backend.c (backend connection and replies) and data.c (DATA).
+ * Everything here runs on one worker's event loop; nothing is shared
+ * between threads except through server.h.
+ */
+#ifndef MXS_SESSION_H
+#define MXS_SESSION_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "core/dscan.h"
+#include "core/net.h"
+#include "core/smtp_cmd.h"
+#include "proxy/config.h"
+
+struct session;
+struct worker;
+
+#define RBUF_SIZE	(64 * 1024)	/* per-loop read buffer */
+#define SCRATCH_SIZE	(128 * 1024)	/* per-loop output batch */
+#define WQ_HIGH		(256 * 1024)	/* stop reading the other side */
+#define WQ_LOW		(64 * 1024)	/* resume */
+#define MAX_PENDING	128		/* queued client commands */
+#define MAX_REPLY	(64 * 1024)	/* one backend reply, all lines */
+#define MAX_REPLY_LINE	4096
+#define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
+
+/* One connection: the client's, or one to the backend. */
+struct side {
+	uv_tcp_t	 tcp;		/* freed only after its close callback */
+	uv_timer_t	 timer;
+	struct session	*s;		/* NULL once detached (old backend) */
+	char		*in;		/* owned; unparsed input, NULL if none */
+	size_t		 in_len;
+	size_t		 in_cap;
+	size_t		 queued;	/* bytes handed to uv_write, not done */
+	char		*rep;		/* backend only, owned: the reply being
+					   read, lines joined with CRLF */
+	size_t		 rep_len;
+	int		 rep_code;
+	int		 rep_lines;
+	int		 handles;	/* open handles (tcp, timer) */
+	unsigned	 connected:1;
+	unsigned	 reading:1;
+	unsigned	 closing:1;
+	unsigned	 eof:1;
+	unsigned	 is_backend:1;
+};
+
+enum phase {
+	PH_CONNECT = 0,	/* waiting for the backend's greeting */
+	PH_COMMAND,	/* commands */
+	PH_AUTH,	/* inside an AUTH exchange: lines are SASL */
+	PH_DATA_HOLD,	/* after our 354: holding the header section */
+	PH_DATA_WAIT,	/* header done, waiting for the backend's 354 */
+	PH_DATA_BODY,	/* streaming the body to the backend */
+	PH_DATA_DISCARD,/* rejected: reading to the final dot */
+	PH_QUIT,	/* QUIT or 421 queued: read nothing more */
+	PH_CLOSED,
+};
+
+enum pend_kind {
+	PK_RELAY = 0,	/* relayed command; reply comes from the backend */
+	PK_LOCAL,	/* mxshield's own reply, complete at once */
+	PK_DATA,	/* DATA: decided when it reaches the head */
+	PK_INTERNAL,	/* our command to the backend; reply not relayed */
+	PK_FINAL,	/* the reply to the client's final dot */
+};
+
+/* What an internal command to the backend is for. */
+enum internal_cmd {
+	IC_NONE = 0,
+	IC_GREETING,	/* a fresh backend's 220, swallowed */
+	IC_EHLO,	/* replayed EHLO/HELO after a reconnect */
+	IC_DATA,	/* our DATA: 354 starts the body */
+	IC_RSET,	/* after a rejected message */
+};
+
+/* The current mail transaction, for the log and DATA decisions. */
+struct txn {
+	int		 active;	/* MAIL sent */
+	int		 mail_ok;	/* backend accepted MAIL */
+	int		 rcpt_ok;	/* RCPTs the backend accepted */
+	int		 rcpt_sent;
+	char		*mail_from;	/* owned */
+	char		**rcpts;	/* owned, accepted ones */
+	size_t		 nrcpts;
+	char		 message_id[256];
+	uint64_t	 size;
+	uint64_t	 start_ms;
+	char		 where[8];	/* "mail" "rcpt" "data" */
+	char		*error;		/* owned: sticky DATA error reply */
+	int		 error_code;
+};
+
+struct pending {
+	struct pending	*next;
+	enum pend_kind	 kind;
+	enum cmd_verb	 verb;
+	enum internal_cmd ic;
+	int		 done;
+	int		 code;		/* reply code once done */
+	int		 close_after;	/* hang up once written */
+	char		*reply;		/* owned: reply text with CRLFs */
+	size_t		 reply_len;
+	char		*arg;		/* owned: MAIL/RCPT path, for the log */
+	struct txn	*txn;		/* owned: PK_FINAL, the transaction
+					   the reply decides */
+};
+
+struct session {
+	uint64_t	 id;
+	struct worker	*w;
+	const struct config *cfg;
+	enum phase	 phase;
+	struct side	 client;
+	struct side	*backend;	/* owned; replaced on reconnect */
+	struct pending	*qhead, *qtail;
+	int		 nq;
+	struct pending	*barrier;	/* input waits until it is done */
+	struct txn	 txn;
+
+	struct sockaddr_storage peer;
+	struct net_addr	 addr;
+	char		 ip[48];
+	int		 port;
+
+	char		*helo;		/* owned: the client's HELO/EHLO arg */
+	char		*helo_line;	/* owned: the line, for replays */
+	int		 ehlo;		/* last greeting was EHLO */
+	int		 auth;		/* authenticated */
+	int		 errors;
+	int		 junk;
+	uint64_t	 start_ms;
+	uint64_t	 bytes_in, bytes_out;
+
+	struct cmd_scanner lscan;
+	struct dscan	 dscan;
+	char		*hold;		/* owned: held header section */
+	size_t		 hold_len, hold_cap;
+	int		 reconnecting;	/* fresh backend not ready yet */
+	int		 client_closed;
+	int		 drain;
+	int		 long_auth;	/* the over-long line was AUTH */
+	int		 hangup_queued;	/* a closing 421 is in the queue */
+	int		 data_done;	/* the client's final dot was read */
+	int		 aborted;	/* backend leg dropped mid-DATA */
+	uint64_t	 held;		/* bytes counted in srv held_bytes */
+	struct session	*wprev, *wnext;	/* the worker's sessions */
+	int		 quitting;
+	int		 limit_slot;	/* counted in the server's limits */
+	const char	*close_reason;
+	unsigned	 flushing:1;
+	unsigned	 in_input:1;
+};
+
+/* Per-thread state. */
+struct worker {
+	uv_loop_t	 loop;
+	uv_thread_t	 thread;
+	struct server	*srv;
+	const struct config *cfg;
+	char		*rbuf;		/* RBUF_SIZE, reads land here */
+	int		 rbuf_busy;
+	char		*scratch;	/* SCRATCH_SIZE, batched output */
+	size_t		 scratch_len;
+	struct side	*scratch_to;
+	uv_async_t	 wake;		/* shutdown / reload */
+	uv_tcp_t	*listeners;
+	size_t		 nlisteners;
+	uint64_t	 nsessions;
+	int		 draining;
+	int		 index;
+	struct session	*sessions;	/* list of live sessions */
+};
+
+/* session.c */
+void	sess_start(struct worker *w, uv_stream_t *server, int listener);
+void	sess_close(struct session *s, const char *reason);
+void	sess_maybe_free(struct session *s);
+void	sess_drain(struct session *s);
+void	sess_client_input(struct session *s);
+void	sess_flush(struct session *s);
+struct pending *sess_push(struct session *s, enum pend_kind kind,
+	    enum cmd_verb verb);
+void	sess_local(struct session *s, struct pending *p, const char *text);
+void	sess_fail_all(struct session *s, const char *text);
+void	sess_on_reply(struct session *s, struct pending *p, int code,
+	    const char *reply, size_t len);
+void	sess_txn_log(struct session *s, const struct txn *t,
+	    const char *result, const char *backend_reply, size_t blen);
+void	sess_txn_reset(struct session *s);
+void	txn_clear(struct txn *t);
+void	sess_set_timer(struct session *s);
+int	sess_can_read_client(struct session *s);
+void	sess_update_reading(struct session *s);
+uint64_t mxs_now_ms(void);
+
+/* side.c */
+void	side_init(struct session *s, struct side *d, int is_backend);
+int	side_write(struct side *d, const char *p, size_t n);
+void	side_start_read(struct side *d);
+void	side_stop_read(struct side *d);
+void	side_close(struct side *d);
+int	side_append_in(struct side *d, const char *p, size_t n, size_t cap);
+void	side_consume_in(struct side *d, size_t n);
+void	scratch_put(struct worker *w, struct side *to, const char *p, size_t n);
+void	scratch_flush(struct worker *w);
+
+/* backend.c */
+int	backend_connect(struct session *s, int reconnect);
+void	backend_send(struct session *s, const char *p, size_t n);
+void	backend_on_read(struct session *s, const char *p, size_t n);
+void	backend_abort(struct session *s, const char *reason);
+void	backend_lost(struct session *s, const char *reason);
+
+/* data.c */
+void	data_decide(struct session *s, struct pending *p);
+void	data_begin(struct session *s);
+size_t	data_input(struct session *s, const char *p, size_t n);
+void	data_backend_ready(struct session *s, int code, const char *reply,
+	    size_t len);
+void	data_hold_free(struct session *s);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * proxy/side.c - socket I/O for one side of a session: reads into the
+ * worker's shared buffer, keeps only unparsed bytes per side, writes
+ * with uv_try_write and queues the rest, and applies back-pressure.
+ * The output batch ("scratch") collects everything one event produces
+ * for one side so that it leaves in one write.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/log.h"
+#include "proxy/session.h"
+
+struct wreq {
+	uv_write_t	 req;
+	struct side	*d;
+	size_t		 len;
+	char		 data[];
+};
+
+static void on_side_close(uv_handle_t *h);
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct side *d = h->data;
+	struct worker *w = d->s != NULL ? d->s->w : NULL;
+
+	(void)hint;
+	if (w == NULL || w->rbuf_busy) {
+		/* a detached side, or a nested read: libuv treats this as
+		 * ENOBUFS and the read callback sees it */
+		buf->base = NULL;
+		buf->len = 0;
+		return;
+	}
+	w->rbuf_busy = 1;
+	buf->base = w->rbuf;
+	buf->len = RBUF_SIZE;
+}
+
+static void
+on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct side *d = stream->data;
+	struct session *s = d->s;
+	struct worker *w;
+
+	if (s == NULL) {
+		/* detached backend: drop whatever arrives */
+		return;
+	}
+	w = s->w;
+	if (buf->base == w->rbuf)
+		w->rbuf_busy = 0;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		d->eof = 1;
+		side_stop_read(d);
+		if (d->is_backend)
+			backend_lost(s, nread == UV_EOF ?
+			    "backend closed the connection" :
+			    uv_strerror((int)nread));
+		else
+			sess_close(s, nread == UV_EOF ?
+			    "client closed the connection" :
+			    uv_strerror((int)nread));
+		return;
+	}
+	if (d->is_backend) {
+		backend_on_read(s, buf->base, (size_t)nread);
+		return;
+	}
+	s->bytes_in += (uint64_t)nread;
+	if (side_append_in(d, buf->base, (size_t)nread,
+	    (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE) < 0) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	sess_client_input(s);
+}
+
+void
+side_init(struct session *s, struct side *d, int is_backend)
+{
+	memset(d, 0, sizeof(*d));
+	d->s = s;
+	d->is_backend = is_backend ? 1 : 0;
+	uv_tcp_init(&s->w->loop, &d->tcp);
+	uv_timer_init(&s->w->loop, &d->timer);
+	d->tcp.data = d;
+	d->timer.data = d;
+	d->handles = 2;
+}
+
+/*
+ * side_append_in - keep n more unparsed bytes. The side's buffer holds
+ * only what a parser could not consume yet; cap bounds it. Returns 0,
+ * or -1 when memory is short or cap would be passed (the caller closes).
+ */
+int
+side_append_in(struct side *d, const char *p, size_t n, size_t cap)
+{
+	size_t want;
+	char *nb;
+
+	if (n == 0)
+		return 0;
+	if (d->in_len + n > cap)
+		return -1;
+	if (d->in_len + n > d->in_cap) {
+		want = d->in_cap ? d->in_cap : 512;
+		while (want < d->in_len + n)
+			want *= 2;
+		if (want > cap)
+			want = cap;
+		nb = realloc(d->in, want);
+		if (nb == NULL)
+			return -1;
+		d->in = nb;
+		d->in_cap = want;
+	}
+	memcpy(d->in + d->in_len, p, n);
+	d->in_len += n;
+	return 0;
+}
+
+/* side_consume_in - drop n parsed bytes; frees the buffer when empty so
+ * that an idle session keeps no input buffer. */
+void
+side_consume_in(struct side *d, size_t n)
+{
+	if (n >= d->in_len) {
+		free(d->in);
+		d->in = NULL;
+		d->in_len = d->in_cap = 0;
+		return;
+	}
+	memmove(d->in, d->in + n, d->in_len - n);
+	d->in_len -= n;
+	if (d->in_cap > 4096 && d->in_len < d->in_cap / 4) {
+		char *nb = realloc(d->in, d->in_len);
+
+		if (nb != NULL) {
+			d->in = nb;
+			d->in_cap = d->in_len;
+		}
+	}
+}
+
+static void
+on_write(uv_write_t *req, int status)
+{
+	struct wreq *wr = (struct wreq *)req;
+	struct side *d = wr->d;
+	struct session *s = d->s;
+
+	d->queued -= wr->len;
+	free(wr);
+	if (s == NULL || d->closing)
+		return;
+	if (status < 0) {
+		if (d->is_backend)
+			backend_lost(s, uv_strerror(status));
+		else
+			sess_close(s, uv_strerror(status));
+		return;
+	}
+	if (d->is_backend) {
+		/* the backend drained: the client may send more */
+		if (d->queued < WQ_LOW)
+			sess_update_reading(s);
+		return;
+	}
+	if (d->queued == 0 && s->quitting) {
+		sess_close(s, s->close_reason ? s->close_reason : "quit");
+		return;
+	}
+	if (d->queued < WQ_LOW)
+		sess_update_reading(s);
+}
+
+/*
+ * side_write - send n bytes, in order after anything queued. Tries a
+ * direct write first and copies only what the kernel did not take.
+ * Returns 0, or a negative libuv error (the caller ends the session or
+ * the backend leg). Never closes anything itself.
+ */
+int
+side_write(struct side *d, const char *p, size_t n)
+{
+	struct wreq *wr;
+	uv_buf_t b;
+	int r;
+
+	if (n == 0 || d->closing)
+		return 0;
+	if (d->s != NULL) {
+		if (d->is_backend)
+			;
+		else
+			d->s->bytes_out += n;
+	}
+	if (d->queued == 0) {
+		b = uv_buf_init((char *)p, (unsigned)n);
+		r = uv_try_write((uv_stream_t *)&d->tcp, &b, 1);
+		if (r == (int)n)
+			return 0;
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		} else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+			return r;
+		}
+	}
+	wr = malloc(sizeof(*wr) + n);
+	if (wr == NULL)
+		return UV_ENOMEM;
+	memcpy(wr->data, p, n);
+	wr->d = d;
+	wr->len = n;
+	b = uv_buf_init(wr->data, (unsigned)n);
+	r = uv_write(&wr->req, (uv_stream_t *)&d->tcp, &b, 1, on_write);
+	if (r < 0) {
+		free(wr);
+		return r;
+	}
+	d->queued += n;
+	return 0;
+}
+
+void
+side_start_read(struct side *d)
+{
+	if (d->reading || d->closing || d->eof || !d->connected)
+		return;
+	if (uv_read_start((uv_stream_t *)&d->tcp, on_alloc, on_read) == 0)
+		d->reading = 1;
+}
+
+void
+side_stop_read(struct side *d)
+{
+	if (!d->reading)
+		return;
+	uv_read_stop((uv_stream_t *)&d->tcp);
+	d->reading = 0;
+}
+
+static void
+on_side_close(uv_handle_t *h)
+{
+	struct side *d = h->data;
+	struct session *s = d->s;
+
+	if (--d->handles > 0)
+		return;
+	free(d->in);
+	d->in = NULL;
+	free(d->rep);
+	d->rep = NULL;
+	if (d->is_backend) {
+		/* a backend side is its own allocation; the session may
+		 * already have another one */
+		if (s != NULL && s->backend == d)
+			s->backend = NULL;
+		free(d);
+	} else if (s != NULL) {
+		s->client_closed = 1;
+	}
+	if (s != NULL)
+		sess_maybe_free(s);
+}
+
+/* side_close - close both handles; freeing happens in on_side_close. */
+void
+side_close(struct side *d)
+{
+	if (d->closing)
+		return;
+	d->closing = 1;
+	d->reading = 0;
+	uv_close((uv_handle_t *)&d->timer, on_side_close);
+	uv_close((uv_handle_t *)&d->tcp, on_side_close);
+}
+
+/*
+ * scratch_put - append output for side "to" to the worker's batch. A
+ * batch holds bytes for one side: output for another side, or a full
+ * batch, sends what is there first.
+ */
+void
+scratch_put(struct worker *w, struct side *to, const char *p, size_t n)
+{
+	if (w->scratch_to != to || w->scratch_len + n > SCRATCH_SIZE)
+		scratch_flush(w);
+	if (n > SCRATCH_SIZE) {
+		int r = side_write(to, p, n);
+
+		if (r < 0 && to->s != NULL && to->is_backend)
+			backend_lost(to->s, uv_strerror(r));
+		return;
+	}
+	w->scratch_to = to;
+	memcpy(w->scratch + w->scratch_len, p, n);
+	w->scratch_len += n;
+}
+
+void
+scratch_flush(struct worker *w)
+{
+	struct side *to = w->scratch_to;
+	size_t n = w->scratch_len;
+	int r;
+
+	w->scratch_to = NULL;
+	w->scratch_len = 0;
+	if (to == NULL || n == 0)
+		return;
+	r = side_write(to, w->scratch, n);
+	if (r < 0 && to->s != NULL) {
+		if (to->is_backend)
+			backend_lost(to->s, uv_strerror(r));
+		else
+			sess_close(to->s, uv_strerror(r));
+	}
+}

@@ -1,0 +1,789 @@
+"""
+smtpkit - the pieces integration tests are built from.
+
+RecordingBackend is the SMTP server behind mxshield. It stores what came
+off the wire, byte for byte: every session's whole transcript (all bytes
+the backend received, in order), the command lines it read, and for each
+message it accepted the raw DATA bytes exactly as sent (dot-stuffing
+kept, terminator included). It never normalises anything, so it cannot
+hide a smuggling bug: two messages on the wire are two messages here, a
+bare LF in the stream stays a bare LF in the transcript. In "lenient"
+end-of-data mode it behaves like a vulnerable MTA (any of LF/CR/CRLF "."
+LF/CR/CRLF ends the data), which turns a smuggling leak into a second
+stored message.
+
+Client is a raw SMTP client over a plain socket: send exact bytes, read
+complete (multi-line) replies against a deadline, see the connection
+close. Everything here bounds its waits; nothing blocks forever.
+"""
+
+import hashlib
+import os
+import random
+import re
+import socket
+import threading
+import time
+
+DEFAULT_CAPS = ["PIPELINING", "SIZE 104857600", "8BITMIME", "ENHANCEDSTATUSCODES"]
+# Capabilities mxshield must remove (DESIGN.md "EHLO"), and a harmless one.
+HOSTILE_CAPS = ["CHUNKING", "BINARYMIME", "XCLIENT ADDR NAME HELO PROTO",
+                "XFORWARD NAME ADDR PROTO HELO", "STARTTLS"]
+
+STRICT_EOD = re.compile(rb"(\r\n)\.(\r\n)")
+# What a lenient (smuggling-prone) MTA takes as end of data.
+LENIENT_EOD = re.compile(rb"(\r\n|\n|\r)\.(\r\n|\n|\r)")
+
+
+class Timeout(AssertionError):
+    pass
+
+
+class ConnectionClosed(AssertionError):
+    pass
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, interval=0.02, what="condition"):
+    """Poll pred() until true; AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise Timeout("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def bare_line_endings(data):
+    """Offsets of every bare CR or bare LF in data (empty list: none)."""
+    out = []
+    n = len(data)
+    i = data.find(b"\r")
+    while i != -1:
+        if i + 1 >= n or data[i + 1] != 0x0A:
+            out.append(i)
+        i = data.find(b"\r", i + 1)
+    i = data.find(b"\n")
+    while i != -1:
+        if i == 0 or data[i - 1] != 0x0D:
+            out.append(i)
+        i = data.find(b"\n", i + 1)
+    return sorted(out)
+
+
+def dot_stuff(content):
+    """Wire form of message content (CRLF lines): lines starting with '.'
+    get one more; does not add the terminator."""
+    if content.startswith(b"."):
+        content = b"." + content
+    return content.replace(b"\r\n.", b"\r\n..")
+
+
+def dot_unstuff(wire):
+    if wire.startswith(b".."):
+        wire = wire[1:]
+    return wire.replace(b"\r\n..", b"\r\n.")
+
+
+def make_message(msgid=None, subject="test", sender="sender@example.net",
+                 rcpt="rcpt@example.com", body=b"Hello.\r\n", extra_headers=()):
+    """Message content with CRLF line ends (not dot-stuffed)."""
+    if msgid is None:
+        msgid = "<%s@client.example.net>" % os.urandom(8).hex()
+    hdr = [
+        "From: <%s>" % sender,
+        "To: <%s>" % rcpt,
+        "Subject: %s" % subject,
+        "Date: Tue, 24 Nov 2026 13:33:11 +0000",
+        "Message-ID: %s" % msgid,
+    ]
+    hdr.extend(extra_headers)
+    return ("\r\n".join(hdr) + "\r\n\r\n").encode() + body
+
+
+# Received: header mxshield prepends (DESIGN.md, backend.client_info).
+RECEIVED_RE = re.compile(
+    rb"Received: from (?P<helo>[^\r\n ]+) \(\[(?P<ip>[0-9a-fA-F.:]+)\]\)\r\n"
+    rb"\tby (?P<by>[^ \r\n]+) \(mxshield\) with (?P<proto>[A-Z]+) id (?P<id>[0-9a-f]{16});\r\n"
+    rb"\t(?P<date>(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [ 0-9]\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000)\r\n")
+
+
+def split_first_header(data):
+    """(first header field with its continuation lines, rest)."""
+    i = 0
+    while True:
+        j = data.find(b"\r\n", i)
+        if j == -1:
+            return data, b""
+        i = j + 2
+        if i >= len(data) or data[i:i + 1] not in (b" ", b"\t"):
+            return data[:i], data[i:]
+
+
+def strip_received(data, hostname=b"mx.test.example"):
+    """Remove mxshield's Received: field from the top of data; assert it
+    is there (exactly one field, naming our hostname). Returns the rest."""
+    first, rest = split_first_header(data)
+    assert first.startswith(b"Received: "), "no Received: header first: %r" % data[:200]
+    assert b"by " + hostname + b" " in first.replace(b"\r\n\t", b" ").replace(b"\r\n ", b" "), first
+    assert first.endswith(b"\r\n")
+    return rest
+
+
+# --------------------------------------------------------------------------
+# Recording backend
+# --------------------------------------------------------------------------
+
+class Message:
+    """One message the backend acknowledged with 250."""
+
+    def __init__(self, session, mail_from, rcpts, raw, data, queue_id):
+        self.session = session
+        self.mail_from = mail_from      # the MAIL command line argument, as text
+        self.rcpts = rcpts              # accepted RCPT addresses
+        self.raw = raw                  # bytes after 354 through the terminator
+        self.data = data                # raw minus the end-of-data line: wire form,
+                                        # still dot-stuffed, ends with CRLF (or empty)
+        self.queue_id = queue_id
+
+    @property
+    def content(self):
+        return dot_unstuff(self.data)
+
+    def __repr__(self):
+        return "<Message %s from=%s rcpts=%s %d bytes>" % (
+            self.queue_id, self.mail_from, self.rcpts, len(self.data))
+
+
+class BackendSession:
+    def __init__(self, backend, n, peer):
+        self.backend = backend
+        self.n = n
+        self.peer = peer
+        self.transcript = bytearray()   # every byte received, in order
+        self.sent = bytearray()         # every byte we sent
+        self.commands = []              # command lines as read (bytes, line end kept)
+        self.closed = False
+        self.closed_by = None           # "peer" or "us"
+        self.data_bytes = 0             # DATA bytes received in total
+        self.unacked = []               # complete messages never acknowledged
+        self.partial_data = None        # DATA bytes of an unfinished message at close
+
+    def verbs(self):
+        out = []
+        for c in self.commands:
+            w = c.split(b" ", 1)[0].strip().upper()
+            out.append(w.decode("latin-1"))
+        return out
+
+    def __repr__(self):
+        return "<BackendSession %d %s commands=%r closed=%s>" % (
+            self.n, self.peer, [c[:60] for c in self.commands], self.closed)
+
+
+class RecordingBackend:
+    """A threaded SMTP server on 127.0.0.1 that records raw bytes.
+
+    Knobs (set before the client connects; read at use):
+      greeting            reply line(s) without CRLF, b"220 ..." (bytes)
+      capabilities        EHLO keywords after the first line
+      rcpt_replies        {substring of lower-cased RCPT line: reply bytes}
+      mail_replies        {substring of lower-cased MAIL line: reply bytes}
+      replies             {VERB: reply bytes} override (any bytes, CRLFs
+                          included if multi-line; malformed on purpose allowed)
+      data_reply          reply to the final dot, or None for "250 queued"
+      delay               {VERB or "GREETING" or "DOT": seconds}
+      silent              set of VERB/"GREETING"/"DOT" that never get a reply
+      close_on            set of VERB/"GREETING"/"DOT": close instead of replying
+      close_after_data_bytes  close once this many DATA bytes arrived
+      eod                 "strict" (CRLF.CRLF) or "lenient" (smuggling-prone)
+      keep_transcript     False to not keep transcripts (huge messages)
+      batch               True: replies to pipelined commands in one write
+    """
+
+    def __init__(self, host="127.0.0.1", port=0, name="backend.test"):
+        self.host = host
+        self.name = name
+        self.greeting = b"220 %s ESMTP recorder" % name.encode()
+        self.capabilities = list(DEFAULT_CAPS)
+        self.rcpt_replies = {"reject@": b"550 5.1.1 <reject@example.com>: Recipient address rejected: User unknown"}
+        self.mail_replies = {}
+        self.replies = {}
+        self.data_reply = None
+        self.delay = {}
+        self.silent = set()
+        self.close_on = set()
+        self.close_after_data_bytes = None
+        self.eod = "strict"
+        self.keep_transcript = True
+        self.batch = True
+
+        self.sessions = []
+        self.transactions = []
+        self.connections = 0
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._threads = []
+        self._socks = set()
+        self._qid = random.randrange(1 << 32)
+        self._lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._lsock.bind((host, port))
+        self._lsock.listen(128)
+        self._lsock.settimeout(0.1)
+        self.port = self._lsock.getsockname()[1]
+        t = threading.Thread(target=self._accept_loop, name="backend-accept", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # -- public helpers ------------------------------------------------------
+
+    @property
+    def messages(self):
+        return self.transactions
+
+    def all_transcripts(self):
+        with self._cond:
+            return [bytes(s.transcript) for s in self.sessions]
+
+    def all_commands(self):
+        with self._cond:
+            return [c for s in self.sessions for c in s.commands]
+
+    def all_verbs(self):
+        with self._cond:
+            return [v for s in self.sessions for v in s.verbs()]
+
+    def wait_for(self, pred, timeout=5, what="backend condition"):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                v = pred()
+                if v:
+                    return v
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Timeout("timed out after %.1fs waiting for %s; sessions=%r" % (
+                        timeout, what, self.sessions))
+                self._cond.wait(min(left, 0.05))
+
+    def wait_messages(self, n, timeout=5):
+        """Wait until n messages are stored; returns the list of them."""
+        self.wait_for(lambda: len(self.transactions) >= n, timeout, "%d stored message(s)" % n)
+        with self._cond:
+            return list(self.transactions)
+
+    def wait_all_closed(self, timeout=5):
+        """Every backend connection accepted so far was closed (by either side)."""
+        return self.wait_for(lambda: all(s.closed for s in self.sessions), timeout,
+                             "all backend connections closed")
+
+    def stop(self):
+        self._stop.set()
+        try:
+            self._lsock.close()
+        except OSError:
+            pass
+        with self._cond:
+            socks = list(self._socks)
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in self._threads:
+            t.join(timeout=3)
+
+    # -- server --------------------------------------------------------------
+
+    def _accept_loop(self):
+        n = 0
+        while not self._stop.is_set():
+            try:
+                conn, peer = self._lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            n += 1
+            sess = BackendSession(self, n, peer)
+            with self._cond:
+                self.connections += 1
+                self.sessions.append(sess)
+                self._socks.add(conn)
+                self._cond.notify_all()
+            t = threading.Thread(target=self._serve, args=(conn, sess),
+                                 name="backend-%d" % n, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _next_qid(self):
+        with self._cond:
+            self._qid = (self._qid + 0x9E3779B1) & 0xFFFFFFFFFF
+            return "%010X" % self._qid
+
+    def _serve(self, conn, sess):
+        conn.settimeout(0.1)
+        state = _SessState(self, conn, sess)
+        try:
+            state.run()
+        except _Closed:
+            pass
+        except OSError:
+            pass
+        finally:
+            with self._cond:
+                if not sess.closed:
+                    sess.closed = True
+                    sess.closed_by = sess.closed_by or "peer"
+                if state.in_data and state.data is not None:
+                    sess.partial_data = bytes(state.data[2:])
+                self._socks.discard(conn)
+                self._cond.notify_all()
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class _Closed(Exception):
+    pass
+
+
+class _SessState:
+    def __init__(self, be, conn, sess):
+        self.be = be
+        self.conn = conn
+        self.sess = sess
+        self.buf = bytearray()
+        self.out = bytearray()
+        self.in_data = False
+        self.data = None
+        self.scan = 0
+        self.mail = None
+        self.rcpts = []
+
+    # -- I/O
+
+    def recv(self):
+        while True:
+            if self.be._stop.is_set():
+                raise _Closed()
+            try:
+                chunk = self.conn.recv(262144)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise _Closed()
+            with self.be._cond:
+                if self.be.keep_transcript:
+                    self.sess.transcript += chunk
+                self.be._cond.notify_all()
+            return chunk
+
+    def flush(self):
+        if self.out:
+            self.conn.sendall(bytes(self.out))
+            with self.be._cond:
+                self.sess.sent += self.out
+            self.out = bytearray()
+
+    def reply(self, key, text):
+        """Queue (or send) a reply; honours delay/silent/close_on for key."""
+        if key in self.be.close_on:
+            self.flush()
+            self.close_us()
+        d = self.be.delay.get(key)
+        if d:
+            self.flush()
+            time.sleep(d)
+        if key in self.be.silent:
+            return
+        if not text.endswith(b"\r\n"):
+            text += b"\r\n"
+        self.out += text
+        if not self.be.batch or d:
+            self.flush()
+
+    def close_us(self):
+        with self.be._cond:
+            self.sess.closed = True
+            self.sess.closed_by = "us"
+            self.be._cond.notify_all()
+        try:
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise _Closed()
+
+    # -- protocol
+
+    def run(self):
+        self.reply("GREETING", self.be.greeting)
+        self.flush()
+        while True:
+            self.buf += self.recv()
+            self.process()
+            self.flush()
+
+    def process(self):
+        while True:
+            if self.in_data:
+                if not self.process_data():
+                    return
+                continue
+            i = self.buf.find(b"\n")
+            if i == -1:
+                return
+            line = bytes(self.buf[:i + 1])
+            del self.buf[:i + 1]
+            with self.be._cond:
+                self.sess.commands.append(line)
+                self.be._cond.notify_all()
+            self.command(line)
+
+    def process_data(self):
+        self.data += self.buf
+        self.buf = bytearray()
+        got = len(self.data) - 2
+        with self.be._cond:
+            self.sess.data_bytes = got
+        lim = self.be.close_after_data_bytes
+        if lim is not None and got >= lim:
+            self.close_us()
+        rx = STRICT_EOD if self.be.eod == "strict" else LENIENT_EOD
+        m = rx.search(self.data, max(0, self.scan - 4))
+        if m is None:
+            self.scan = len(self.data)
+            return False
+        end_content = m.start() + len(m.group(1))
+        raw = bytes(self.data[2:m.end()])
+        data = bytes(self.data[2:max(2, end_content)])
+        self.buf = bytearray(self.data[m.end():])
+        self.data = None
+        self.in_data = False
+        self.scan = 0
+        self.end_of_data(raw, data)
+        return True
+
+    def end_of_data(self, raw, data):
+        mail, rcpts = self.mail, self.rcpts
+        self.mail, self.rcpts = None, []
+        if "DOT" in self.be.close_on or "DOT" in self.be.silent:
+            with self.be._cond:
+                self.sess.unacked.append(raw)
+            self.reply("DOT", b"")
+            return
+        if self.be.data_reply is not None:
+            with self.be._cond:
+                self.sess.unacked.append(raw)
+            self.reply("DOT", self.be.data_reply)
+            return
+        qid = self.be._next_qid()
+        msg = Message(self.sess, mail, rcpts, raw, data, qid)
+        # Stored before the 250 is sent, as an MTA commits its queue file
+        # before it answers: a client holding a 250 finds the message here.
+        with self.be._cond:
+            self.be.transactions.append(msg)
+            self.be._cond.notify_all()
+        self.reply("DOT", b"250 2.0.0 Ok: queued as " + qid.encode())
+
+    def command(self, line):
+        text = line.rstrip(b"\r\n")
+        verb = text.split(b" ", 1)[0].upper().decode("latin-1")
+        arg = text[len(verb) + 1:] if len(text) > len(verb) else b""
+        be = self.be
+        if verb in be.replies:
+            r = be.replies[verb]
+            if verb == "QUIT":
+                self.reply(verb, r)
+                self.flush()
+                self.close_us()
+            self.reply(verb, r)
+            return
+        if verb == "EHLO":
+            # echo the name as a real MTA would: printable ASCII only
+            shown = bytes(b if 0x20 < b < 0x7F else 0x3F for b in arg[:255])
+            lines = [b"250-" + be.name.encode() + b" Hello " + shown]
+            lines += [b"250-" + c.encode() for c in be.capabilities]
+            lines[-1] = b"250 " + lines[-1][4:]
+            self.mail, self.rcpts = None, []
+            self.reply(verb, b"\r\n".join(lines))
+        elif verb == "HELO":
+            self.mail, self.rcpts = None, []
+            self.reply(verb, b"250 " + be.name.encode())
+        elif verb == "MAIL":
+            low = text.lower().decode("latin-1")
+            for k, r in be.mail_replies.items():
+                if k in low:
+                    self.reply(verb, r)
+                    return
+            if self.mail is not None:
+                self.reply(verb, b"503 5.5.1 Error: nested MAIL command")
+                return
+            self.mail = arg.decode("latin-1")
+            self.rcpts = []
+            self.reply(verb, b"250 2.1.0 Ok")
+        elif verb == "RCPT":
+            if self.mail is None:
+                self.reply(verb, b"503 5.5.1 Error: need MAIL command")
+                return
+            low = text.lower().decode("latin-1")
+            for k, r in be.rcpt_replies.items():
+                if k in low:
+                    self.reply(verb, r)
+                    return
+            m = re.search(r"<([^>]*)>", arg.decode("latin-1"))
+            self.rcpts.append(m.group(1) if m else arg.decode("latin-1"))
+            self.reply(verb, b"250 2.1.5 Ok")
+        elif verb == "DATA":
+            if self.mail is None:
+                self.reply(verb, b"503 5.5.1 Error: need RCPT command")
+            elif not self.rcpts:
+                self.reply(verb, b"554 5.5.1 Error: no valid recipients")
+            else:
+                self.reply(verb, b"354 End data with <CR><LF>.<CR><LF>")
+                self.flush()
+                self.in_data = True
+                self.data = bytearray(b"\r\n")
+                self.scan = 0
+        elif verb == "RSET":
+            self.mail, self.rcpts = None, []
+            self.reply(verb, b"250 2.0.0 Ok")
+        elif verb == "NOOP":
+            self.reply(verb, b"250 2.0.0 Ok")
+        elif verb == "VRFY":
+            self.reply(verb, b"252 2.0.0 Cannot VRFY user, but will accept message")
+        elif verb == "EXPN":
+            self.reply(verb, b"502 5.5.1 EXPN not available")
+        elif verb == "HELP":
+            self.reply(verb, b"214 2.0.0 See RFC 5321")
+        elif verb == "QUIT":
+            self.reply(verb, b"221 2.0.0 Bye")
+            self.flush()
+            self.close_us()
+        elif verb == "STARTTLS":
+            self.reply(verb, b"220 2.0.0 Ready to start TLS")
+        elif verb in ("XCLIENT", "XFORWARD"):
+            self.reply(verb, b"250 2.0.0 Ok")
+        elif verb == "AUTH":
+            self.reply(verb, b"235 2.7.0 Authentication successful")
+        else:
+            self.reply(verb, b"502 5.5.2 Error: command not recognized")
+
+
+# --------------------------------------------------------------------------
+# Raw client
+# --------------------------------------------------------------------------
+
+class Reply:
+    def __init__(self, lines, raw):
+        self.raw = raw                              # bytes, CRLFs included
+        self.code = int(lines[0][:3])
+        self.lines = [l[4:].decode("utf-8", "replace") for l in lines]
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    @property
+    def enh(self):
+        """Enhanced status code of the first line ("5.5.2"), or ""."""
+        m = re.match(r"([245]\.\d{1,3}\.\d{1,3})(?:\s|$)", self.lines[0])
+        return m.group(1) if m else ""
+
+    def startswith(self, s):
+        """'550 5.5.2' style match on code and enhanced code."""
+        return ("%d %s" % (self.code, self.enh)).startswith(s) or \
+            self.raw.decode("latin-1").startswith(s)
+
+    def __repr__(self):
+        return "<Reply %r>" % self.raw
+
+
+REPLY_LINE = re.compile(rb"^[2-5]\d\d(?:[ -].*)?$", re.S)
+
+
+class Client:
+    """A raw SMTP client. All reads take a timeout; nothing blocks forever."""
+
+    def __init__(self, port, host="127.0.0.1", source=None, timeout=10):
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        self.local_port = self.sock.getsockname()[1]
+        self.buf = bytearray()
+        self.eof = False
+        self.received = bytearray()     # everything read, for messages
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def sendline(self, line):
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(line + b"\r\n")
+
+    def _fill(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Timeout("no complete reply within the deadline; buffered %r; all read %r" % (
+                bytes(self.buf[:300]), bytes(self.received[-500:])))
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            raise Timeout("no complete reply within the deadline; buffered %r; all read %r" % (
+                bytes(self.buf[:300]), bytes(self.received[-500:])))
+        except ConnectionResetError:
+            chunk = b""
+            self.reset = True
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        self.received += chunk
+        return True
+
+    def reply(self, timeout=None):
+        """Read one complete reply. Raises ConnectionClosed at EOF (with
+        the partial bytes), Timeout at the deadline, AssertionError on a
+        malformed line."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        lines = []
+        start = 0
+        while True:
+            i = self.buf.find(b"\n", start)
+            if i == -1:
+                if self.eof or not self._fill(deadline):
+                    raise ConnectionClosed("connection closed; partial reply %r, all read %r" % (
+                        bytes(self.buf), bytes(self.received[-500:])))
+                continue
+            line = bytes(self.buf[start:i + 1])
+            start = i + 1
+            assert line.endswith(b"\r\n"), "reply line without CRLF: %r" % line
+            body = line[:-2]
+            assert REPLY_LINE.match(body), "malformed reply line %r" % line
+            if lines:
+                assert body[:3] == lines[0][:3], "inconsistent multi-line reply %r" % self.buf[:start]
+            lines.append(body)
+            if len(body) == 3 or body[3:4] == b" ":
+                raw = bytes(self.buf[:start])
+                del self.buf[:start]
+                return Reply(lines, raw)
+
+    def reply_or_none(self, timeout=None):
+        """A reply, or None when the connection closed cleanly before one."""
+        try:
+            return self.reply(timeout)
+        except ConnectionClosed:
+            if self.buf:
+                raise
+            return None
+
+    def replies(self, n, timeout=None):
+        return [self.reply(timeout) for _ in range(n)]
+
+    def cmd(self, line, timeout=None):
+        self.sendline(line)
+        return self.reply(timeout)
+
+    def expect_closed(self, timeout=3):
+        """Wait until the server closes; assert nothing but EOF arrives."""
+        deadline = time.monotonic() + timeout
+        while not self.eof:
+            try:
+                if not self._fill(deadline):
+                    break
+            except Timeout:
+                raise Timeout("connection still open %.1fs later; extra bytes %r" % (
+                    timeout, bytes(self.buf)))
+            except ConnectionResetError:
+                break
+        return bytes(self.buf)
+
+    def assert_quiet(self, wait=0.3):
+        """Nothing more arrives within wait seconds (no extra replies)."""
+        deadline = time.monotonic() + wait
+        while not self.buf and not self.eof:
+            try:
+                self._fill(deadline)
+            except Timeout:
+                break
+        assert not self.buf, "unexpected extra bytes from the server: %r" % bytes(self.buf)
+
+    def send_tolerant(self, data):
+        """sendall that reports (instead of raising) a connection the
+        server already closed or reset; returns True if all was sent."""
+        try:
+            self.send(data)
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+
+    def is_closed(self, timeout=3):
+        try:
+            self.expect_closed(timeout)
+            return True
+        except Timeout:
+            return False
+
+    # -- conveniences
+
+    def ehlo(self, name="client.example.net"):
+        r = self.cmd("EHLO " + name)
+        assert r.code == 250, r
+        return r
+
+    def transaction(self, mail_from, rcpts, content, timeout=None):
+        """MAIL, RCPTs, DATA (one at a time), the dot-stuffed content and
+        the final dot. Returns the final reply. Asserts the intermediate
+        ones succeed."""
+        r = self.cmd("MAIL FROM:<%s>" % mail_from)
+        assert r.code == 250, r
+        for rc in rcpts:
+            r = self.cmd("RCPT TO:<%s>" % rc)
+            assert r.code == 250, r
+        r = self.cmd("DATA")
+        assert r.code == 354, r
+        self.send(dot_stuff(content) + b".\r\n")
+        return self.reply(timeout)
+
+
+def session(port, helo="client.example.net", source=None, timeout=10):
+    """A connected Client that got a 220 and a 250 to EHLO."""
+    c = Client(port, source=source, timeout=timeout)
+    g = c.reply()
+    assert g.code == 220, g
+    c.ehlo(helo)
+    return c
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()

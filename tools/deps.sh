@@ -1,0 +1,44 @@
+#!/bin/sh
+# tools/deps.sh - install the Debian packages mxshield needs, only those
+# missing. Usage: tools/deps.sh build|test|bench
+# As root it runs apt-get; otherwise sudo when it can; else it prints
+# the command to run and fails.
+set -eu
+
+BUILD="cmake make gcc pkg-config libuv1-dev libmbedtls-dev libconfig-dev python3"
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-aiosmtpd swaks postfix openssl procps"
+BENCH="$TEST haproxy proxsmtp nodejs npm iproute2"
+
+case "${1:-build}" in
+build) want=$BUILD ;;
+test) want=$TEST ;;
+bench) want=$BENCH ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO="sudo"
+else
+	echo "mxshield needs these Debian packages:$missing" >&2
+	echo "install them with: sudo apt-get install$missing" >&2
+	exit 1
+fi
+
+echo "installing:$missing" >&2
+# postfix is only wanted for smtp-source/smtp-sink: never configure or
+# start a mail system on this machine.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	$SUDO debconf-set-selections 2>/dev/null || true
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
