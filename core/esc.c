@@ -84,6 +84,11 @@ json_unit(const unsigned char *p, size_t len, char *unit, size_t *ulen)
 	return 1;
 }
 
+/*
+ * JSON string contents (esc.h). Writes nothing when cap is 0; else always
+ * NUL-terminates. When the input does not fit, goes back to the last
+ * character after which "..." still fits and ends with it.
+ */
 size_t
 esc_json(char *out, size_t cap, const char *p, size_t len)
 {
@@ -115,6 +120,7 @@ esc_json(char *out, size_t cap, const char *p, size_t len)
 	return pos;
 }
 
+/* Printable ASCII or '?' per byte, cut at cap - 1; bytes written. */
 size_t
 esc_printable(char *out, size_t cap, const char *p, size_t len)
 {

@@ -172,6 +172,7 @@ has_colon(const char *s, size_t len)
 	return memchr(s, ':', len) != NULL;
 }
 
+/* A bare IPv4 or IPv6 address; *out is written only on success. 0 or -1. */
 int
 net_addr_parse(const char *s, size_t len, struct net_addr *out)
 {
@@ -227,6 +228,10 @@ clear_host_bits(unsigned char *addr, int alen, int prefix)
 	return set;
 }
 
+/*
+ * A network in any of the forms of net.h; host bits under the prefix are
+ * cleared and reported (1). -1 on bad syntax, *out then untouched.
+ */
 int
 net_parse_relaxed(const char *s, size_t len, struct net *out)
 {
@@ -275,6 +280,7 @@ net_parse_relaxed(const char *s, size_t len, struct net *out)
 	return dirty;
 }
 
+/* As net_parse_relaxed(), but host bits set are an error. 0 or -1. */
 int
 net_parse(const char *s, size_t len, struct net *out)
 {
@@ -367,6 +373,7 @@ format6(const unsigned char *b, char *out, size_t cap)
 	return n;
 }
 
+/* Printable address into out (NUL-terminated); its length, 0 if no room. */
 size_t
 net_addr_format(const struct net_addr *a, char *out, size_t cap)
 {
@@ -389,6 +396,7 @@ net_addr_format(const struct net_addr *a, char *out, size_t cap)
 	return (size_t)n;
 }
 
+/* "addr/prefix" into out (NUL-terminated); its length, 0 if no room. */
 size_t
 net_format(const struct net *n, char *out, size_t cap)
 {

@@ -132,6 +132,7 @@ addr_literal(char *out, size_t cap, const char *ip)
 	return (size_t)n;
 }
 
+/* The RFC 3848 protocol word; a static string. */
 const char *
 rcvd_proto(int ehlo, int tls, int auth)
 {
@@ -147,6 +148,11 @@ rcvd_proto(int ehlo, int tls, int auth)
 	return "ESMTP";
 }
 
+/*
+ * RFC 5322 3.3 date-time of now in UTC, NUL-terminated (32 bytes do).
+ * Returns its length; 0 (and "") if cap is too small or the year falls
+ * outside 1900..9999.
+ */
 size_t
 rcvd_date(char *out, size_t cap, time_t now)
 {
@@ -179,6 +185,11 @@ rcvd_date(char *out, size_t cap, time_t now)
 	return (size_t)n;
 }
 
+/*
+ * The whole field, CRLF-terminated and NUL-terminated, into out. Returns
+ * its length, or 0 (and "" when cap > 0) if it does not fit or the date
+ * cannot be written. Bytes up to cap may be written even on failure.
+ */
 size_t
 rcvd_format(char *out, size_t cap, const struct rcvd_info *ri)
 {

@@ -1112,6 +1112,7 @@ free_keys(const struct key *tab, void *base)
 	}
 }
 
+/* Frees cfg and every string and list it owns; NULL is fine. */
 void
 cfg_free(struct config *cfg)
 {
@@ -1272,6 +1273,11 @@ dir_of(const char *path)
 	return d;
 }
 
+/*
+ * See config.h. The file is read twice: by libconfig, and by
+ * scan_bigints() for what libconfig cannot report. Owns nothing after
+ * it returns but the config it hands over.
+ */
 struct config *
 cfg_load(const char *path, char *err, size_t cap)
 {

@@ -36,11 +36,11 @@ struct cfg_netlist {
 };
 
 struct cfg_listen {
-	char		*address;	/* "0.0.0.0", "::", "127.0.0.1" */
-	int		 port;
-	enum cfg_tls	 tls;
-	int		 proxy_protocol;
-	int		 submission;
+	char		*address;	/* "0.0.0.0" (default), "::", "127.0.0.1" */
+	int		 port;		/* 25 */
+	enum cfg_tls	 tls;		/* none */
+	int		 proxy_protocol;	/* 0 */
+	int		 submission;	/* 0 */
 	int		 line;		/* config line, for messages */
 };
 
@@ -77,28 +77,28 @@ struct config {
 	int			 workers;	/* default: number of CPUs */
 	int			 shutdown_timeout; /* seconds, default 30 */
 
-	struct cfg_listen	*listen;
-	size_t			 nlisten;
+	struct cfg_listen	*listen;	/* default: one, 0.0.0.0 port 25 */
+	size_t			 nlisten;	/* >= 1 */
 
-	struct cfg_netlist	 trusted_proxies;
+	struct cfg_netlist	 trusted_proxies;	/* default: none */
 
 	struct {
-		char			*address;
-		int			 port;
-		enum cfg_tls		 tls;
-		enum cfg_client_info	 client_info;
+		char			*address;	/* 127.0.0.1 */
+		int			 port;		/* 2525 */
+		enum cfg_tls		 tls;		/* none */
+		enum cfg_client_info	 client_info;	/* received */
 		int			 connect_timeout;	/* 10 */
 		int			 reply_timeout;		/* 300 */
 		int			 data_reply_timeout;	/* 600 */
 		int			 proxy_protocol_version; /* 1 or 2 */
 		int			 tls_verify;		/* 1 */
-		char			*tls_ca_file;
-		char			*tls_server_name;
+		char			*tls_ca_file;	/* NULL */
+		char			*tls_server_name; /* NULL */
 	} backend;
 
 	struct {
-		char		*cert_file;
-		char		*key_file;
+		char		*cert_file;		/* NULL; both or neither */
+		char		*key_file;		/* NULL */
 		int		 handshake_timeout;	/* 10 */
 	} tls;
 
@@ -121,6 +121,7 @@ struct config {
 	struct cfg_netlist	 trusted_networks;
 	struct cfg_netlist	 own_addresses;
 
+	/* every policy switch below is 0 (off) by default */
 	struct {
 		int			reject_bare_ip;
 		int			literal_must_match;
@@ -131,7 +132,7 @@ struct config {
 
 	struct {
 		int				 enabled;
-		int				 check_from_header;
+		int				 check_from_header;	/* 0 */
 		struct cfg_ipshield_entry	*entries;
 		size_t				 nentries;
 	} ip_shield;
@@ -151,7 +152,7 @@ struct config {
 		int	 enabled;
 		int	 max_messages;		/* 200 */
 		int	 window;		/* 3600 */
-		char	*state_file;
+		char	*state_file;		/* NULL: memory only */
 	} hijack;
 
 	struct cfg_size_limit	*size_limits;
@@ -160,19 +161,19 @@ struct config {
 	struct {
 		int			 enabled;
 		int			 threshold;	/* 10 */
-		enum cfg_spoof_action	 action;
-		char			*warning_file;	/* NULL: built-in text */
+		enum cfg_spoof_action	 action;	/* append */
+		char			*warning_file;	/* NULL ("" too): built-in text */
 		struct cfg_weight	*weights;
 		size_t			 nweights;
 	} spoof;
 
 	struct {
-		enum cfg_log_format	format;
-		enum cfg_log_level	level;
-		int			transcript;
+		enum cfg_log_format	format;		/* json */
+		enum cfg_log_level	level;		/* info */
+		int			transcript;	/* 0 */
 	} log;
 
-	enum cfg_mode		 mode;
+	enum cfg_mode		 mode;		/* enforce */
 
 	struct {
 		char	*socket;	/* unix socket path; NULL: none */
@@ -189,6 +190,5 @@ struct config {
  */
 struct config	*cfg_load(const char *path, char *err, size_t cap);
 void		 cfg_free(struct config *cfg);
-
 
 #endif

@@ -268,6 +268,7 @@ worker_init(struct server *srv, struct worker *w, int index)
 			return -1;
 		uv_tcp_init(&w->loop, &w->listeners[i]);
 		w->listeners[i].data = w;
+		w->nlisteners++;
 		if (uv_tcp_open(&w->listeners[i], fd) != 0 ||
 		    uv_listen((uv_stream_t *)&w->listeners[i], 4096,
 		    on_connection) != 0) {
@@ -275,7 +276,6 @@ worker_init(struct server *srv, struct worker *w, int index)
 			    cfg->listen[i].address, cfg->listen[i].port);
 			return -1;
 		}
-		w->nlisteners++;
 	}
 	return 0;
 }
@@ -357,6 +357,39 @@ on_all_done(uv_async_t *a)
 		uv_stop(a->loop);
 }
 
+/* srv_free - release what srv_run built; the first n workers were
+ * initialised (their loops are stopped or never ran). */
+static void
+srv_free(struct server *srv, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &srv->workers[i];
+
+		/* close what a failed start left open, then the loop */
+		if (!uv_is_closing((uv_handle_t *)&w->wake) && w->wake.loop)
+			uv_close((uv_handle_t *)&w->wake, NULL);
+		for (size_t j = 0; j < w->nlisteners; j++)
+			if (!uv_is_closing((uv_handle_t *)&w->listeners[j]))
+				uv_close((uv_handle_t *)&w->listeners[j], NULL);
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&w->loop);
+		free(w->rbuf);
+		free(w->scratch);
+		free(w->listeners);
+	}
+	for (size_t b = 0; srv->ip_table != NULL && b < srv->ip_buckets; b++) {
+		while (srv->ip_table[b] != NULL) {
+			struct ip_count *c = srv->ip_table[b];
+
+			srv->ip_table[b] = c->next;
+			free(c);
+		}
+	}
+	free(srv->ip_table);
+	free(srv->workers);
+	pthread_mutex_destroy(&srv->ip_lock);
+}
+
 int
 srv_run(const struct config *cfg)
 {
@@ -378,13 +411,17 @@ srv_run(const struct config *cfg)
 	srv.ip_table = calloc(srv.ip_buckets, sizeof(*srv.ip_table));
 	srv.nworkers = cfg->workers > 0 ? cfg->workers : 1;
 	srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
-	if (srv.ip_table == NULL || srv.workers == NULL)
+	if (srv.ip_table == NULL || srv.workers == NULL ||
+	    resolve_backend(&srv) < 0) {
+		srv_free(&srv, 0);
 		return 1;
-	if (resolve_backend(&srv) < 0)
-		return 1;
-	for (int i = 0; i < srv.nworkers; i++)
-		if (worker_init(&srv, &srv.workers[i], i) < 0)
+	}
+	for (int i = 0; i < srv.nworkers; i++) {
+		if (worker_init(&srv, &srv.workers[i], i) < 0) {
+			srv_free(&srv, i + 1);
 			return 1;
+		}
+	}
 
 	uv_signal_init(main_loop, &sig_term);
 	uv_signal_init(main_loop, &sig_int);
@@ -400,7 +437,7 @@ srv_run(const struct config *cfg)
 		if (uv_thread_create(&srv.workers[i].thread, worker_main,
 		    &srv.workers[i]) != 0) {
 			log_msg(CFG_LOG_ERROR, "error", "cannot start worker %d", i);
-			return 1;
+			abort();
 		}
 	}
 	for (size_t i = 0; i < cfg->nlisten; i++)
@@ -413,6 +450,14 @@ srv_run(const struct config *cfg)
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (int i = 0; i < srv.nworkers; i++)
 		uv_thread_join(&srv.workers[i].thread);
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
+	uv_close((uv_handle_t *)&force_timer, NULL);
+	uv_close((uv_handle_t *)&done_async, NULL);
+	uv_run(main_loop, UV_RUN_DEFAULT);
+	uv_loop_close(main_loop);
+	srv_free(&srv, srv.nworkers);
 	log_msg(CFG_LOG_INFO, "stop", "mxshield stopped");
 	return rc;
 }

@@ -95,7 +95,10 @@ set_reply(struct pending *p, const char *text, size_t n)
 	free(p->reply);
 	p->reply = dupmem(text, n);
 	p->reply_len = p->reply ? n : 0;
-	p->code = atoi(text);
+	p->code = 0;
+	for (size_t i = 0; i < 3 && i < n && text[i] >= '0' && text[i] <= '9';
+	    i++)
+		p->code = p->code * 10 + (text[i] - '0');
 	p->done = 1;
 	return p->reply ? 0 : -1;
 }
@@ -770,18 +773,18 @@ command_input(struct session *s, const char *p, size_t len)
 	enum cmd_line_rc rc;
 	struct span line;
 	size_t n, limit;
-	int was_discarding = s->lscan.discarding;
 
+	/* an over-long line is answered after its end: remember now, while
+	 * its start is still here, whether it was part of AUTH */
+	if (!s->lscan.discarding)
+		s->long_auth = s->phase == PH_AUTH ||
+		    (len >= 5 && strncasecmp(p, "AUTH ", 5) == 0);
 	limit = (size_t)s->cfg->limits.max_auth_line;
 	if ((size_t)s->cfg->limits.max_command_line > limit)
 		limit = (size_t)s->cfg->limits.max_command_line;
 	n = cmd_scan_line(&s->lscan, p, len, limit, &rc, &line);
-	if (rc == LINE_NEED_MORE) {
-		if (n > 0 && !was_discarding)
-			s->long_auth = s->phase == PH_AUTH ||
-			    (len >= 5 && strncasecmp(p, "AUTH ", 5) == 0);
+	if (rc == LINE_NEED_MORE)
 		return n;
-	}
 	sess_set_timer(s);
 	switch (rc) {
 	case LINE_TOO_LONG:

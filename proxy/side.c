@@ -293,6 +293,8 @@ side_close(struct side *d)
 void
 scratch_put(struct worker *w, struct side *to, const char *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (w->scratch_to != to || w->scratch_len + n > SCRATCH_SIZE)
 		scratch_flush(w);
 	if (n > SCRATCH_SIZE) {

@@ -156,7 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_safe(&r[0]);
 		scan(mode, in, size, seed, &r[1]);
 		check_same(&r[0], &r[1]);
-		if (size <= 4096) {
+		if (size <= 1024) {
 			scan(mode, in, size, 1, &r[2]);
 			check_same(&r[0], &r[2]);
 		}

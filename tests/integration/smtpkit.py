@@ -17,7 +17,9 @@ complete (multi-line) replies against a deadline, see the connection
 close. Everything here bounds its waits; nothing blocks forever.
 """
 
+import base64
 import hashlib
+import ipaddress
 import os
 import random
 import re
@@ -30,6 +32,8 @@ DEFAULT_CAPS = ["PIPELINING", "SIZE 104857600", "8BITMIME", "ENHANCEDSTATUSCODES
 HOSTILE_CAPS = ["CHUNKING", "BINARYMIME", "XCLIENT ADDR NAME HELO PROTO",
                 "XFORWARD NAME ADDR PROTO HELO", "STARTTLS"]
 
+PROXY_V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
 STRICT_EOD = re.compile(rb"(\r\n)\.(\r\n)")
 # What a lenient (smuggling-prone) MTA takes as end of data.
 LENIENT_EOD = re.compile(rb"(\r\n|\n|\r)\.(\r\n|\n|\r)")
@@ -41,6 +45,65 @@ class Timeout(AssertionError):
 
 class ConnectionClosed(AssertionError):
     pass
+
+
+def xtext_decode(v):
+    """RFC 3461 xtext: "+XX" is a hex-encoded octet."""
+    out = bytearray()
+    i = 0
+    while i < len(v):
+        if v[i:i + 1] == b"+" and i + 3 <= len(v):
+            out.append(int(v[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.append(v[i])
+            i += 1
+    return out.decode("latin-1")
+
+
+def xtext_encode(s):
+    return "".join(c if 0x21 <= ord(c) <= 0x7E and c not in "+=" else "+%02X" % ord(c) for c in s)
+
+
+def proxy_v1(src, dst, sport, dport):
+    fam = "TCP6" if ":" in src else "TCP4"
+    return ("PROXY %s %s %s %d %d\r\n" % (fam, src, dst, sport, dport)).encode()
+
+
+def proxy_v2(src, dst, sport, dport, command=1):
+    """PROXY v2 header (command 1 = PROXY, 0 = LOCAL), TCP over v4/v6."""
+    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    fam = 0x11 if s.version == 4 else 0x21
+    body = s.packed + d.packed + sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
+    if command == 0:
+        fam, body = 0x00, b""
+    return PROXY_V2_SIG + bytes([0x20 | command, fam]) + len(body).to_bytes(2, "big") + body
+
+
+def parse_proxy(raw):
+    """(src, dst, sport, dport) from a v1 or v2 header (None for LOCAL/UNKNOWN)."""
+    if raw.startswith(PROXY_V2_SIG):
+        cmd, fam = raw[12] & 0x0F, raw[13]
+        body = raw[16:]
+        if cmd == 0:
+            return None
+        if fam == 0x11:
+            a = 4
+        elif fam == 0x21:
+            a = 16
+        else:
+            raise AssertionError("unexpected PROXY v2 family %#x" % fam)
+        src = str(ipaddress.ip_address(body[:a]))
+        dst = str(ipaddress.ip_address(body[a:2 * a]))
+        sport = int.from_bytes(body[2 * a:2 * a + 2], "big")
+        dport = int.from_bytes(body[2 * a + 2:2 * a + 4], "big")
+        return src, dst, sport, dport
+    assert raw.startswith(b"PROXY ") and raw.endswith(b"\r\n"), raw
+    parts = raw[6:-2].decode().split(" ")
+    if parts[0] == "UNKNOWN":
+        return None
+    assert parts[0] in ("TCP4", "TCP6") and len(parts) == 5, raw
+    return parts[1], parts[2], int(parts[3]), int(parts[4])
 
 
 def free_port(host="127.0.0.1"):
@@ -176,6 +239,9 @@ class BackendSession:
         self.data_bytes = 0             # DATA bytes received in total
         self.unacked = []               # complete messages never acknowledged
         self.partial_data = None        # DATA bytes of an unfinished message at close
+        self.proxy = None               # raw PROXY header received (proxy_header knob)
+        self.xclient = {}               # XCLIENT attributes received, xtext-decoded
+        self.auth_lines = []            # AUTH command and responses, as received
 
     def verbs(self):
         out = []
@@ -204,9 +270,13 @@ class RecordingBackend:
       silent              set of VERB/"GREETING"/"DOT" that never get a reply
       close_on            set of VERB/"GREETING"/"DOT": close instead of replying
       close_after_data_bytes  close once this many DATA bytes arrived
+      stall_data          (after_bytes, seconds): stop reading for that long
+                          once after_bytes of DATA arrived (back-pressure)
       eod                 "strict" (CRLF.CRLF) or "lenient" (smuggling-prone)
       keep_transcript     False to not keep transcripts (huge messages)
       batch               True: replies to pipelined commands in one write
+      proxy_header        True: read a PROXY v1/v2 header before the greeting
+      auth_reply          final reply of an AUTH exchange (235 by default)
     """
 
     def __init__(self, host="127.0.0.1", port=0, name="backend.test"):
@@ -222,9 +292,12 @@ class RecordingBackend:
         self.silent = set()
         self.close_on = set()
         self.close_after_data_bytes = None
+        self.stall_data = None
         self.eod = "strict"
         self.keep_transcript = True
         self.batch = True
+        self.proxy_header = False
+        self.auth_reply = b"235 2.7.0 Authentication successful"
 
         self.sessions = []
         self.transactions = []
@@ -368,8 +441,10 @@ class _SessState:
         self.in_data = False
         self.data = None
         self.scan = 0
+        self.stalled = False
         self.mail = None
         self.rcpts = []
+        self.auth_state = None
 
     # -- I/O
 
@@ -427,12 +502,42 @@ class _SessState:
     # -- protocol
 
     def run(self):
+        if self.be.proxy_header:
+            self.read_proxy_header()
         self.reply("GREETING", self.be.greeting)
+        self.flush()
+        self.process()          # bytes that came with the PROXY header
         self.flush()
         while True:
             self.buf += self.recv()
             self.process()
             self.flush()
+
+    def read_proxy_header(self):
+        """PROXY v1 line or v2 binary header, stored raw in sess.proxy;
+        bytes that cannot start one are left as commands (sess.proxy b"")."""
+        while True:
+            b = bytes(self.buf)
+            if len(b) >= 16 and b.startswith(PROXY_V2_SIG):
+                n = 16 + int.from_bytes(b[14:16], "big")
+                if len(b) >= n:
+                    break
+            elif b.startswith(b"PROXY "):
+                i = b.find(b"\r\n")
+                if i != -1:
+                    n = i + 2
+                    break
+                if len(b) > 107:
+                    n = len(b)
+                    break
+            elif not (PROXY_V2_SIG.startswith(b) or b"PROXY ".startswith(b)):
+                n = 0
+                break
+            self.buf += self.recv()
+        with self.be._cond:
+            self.sess.proxy = bytes(self.buf[:n])
+            self.be._cond.notify_all()
+        del self.buf[:n]
 
     def process(self):
         while True:
@@ -448,7 +553,60 @@ class _SessState:
             with self.be._cond:
                 self.sess.commands.append(line)
                 self.be._cond.notify_all()
-            self.command(line)
+            if self.auth_state:
+                self.auth_continue(line)
+            else:
+                self.command(line)
+
+    def auth_continue(self, line):
+        text = line.rstrip(b"\r\n")
+        with self.be._cond:
+            self.sess.auth_lines.append(text)
+        if text == b"*":
+            self.auth_state = None
+            self.reply("AUTH", b"501 5.7.0 Authentication aborted")
+            return
+        try:
+            base64.b64decode(text, validate=True)
+        except ValueError:
+            self.auth_state = None
+            self.reply("AUTH", b"501 5.5.2 Cannot decode response")
+            return
+        if self.auth_state == "login-user":
+            self.auth_state = "login-pass"
+            self.reply("AUTH", b"334 UGFzc3dvcmQ6")
+            return
+        self.auth_state = None
+        self.reply("AUTH", self.be.auth_reply)
+
+    def auth_start(self, arg):
+        parts = arg.split()
+        mech = parts[0].upper() if parts else b""
+        ir = parts[1] if len(parts) > 1 else None
+        with self.be._cond:
+            self.sess.auth_lines.append(b"AUTH " + arg)
+        if mech not in (b"PLAIN", b"LOGIN"):
+            self.reply("AUTH", b"504 5.5.4 Unrecognized authentication type")
+            return
+        if ir is not None and ir != b"=":
+            try:
+                base64.b64decode(ir, validate=True)
+            except ValueError:
+                self.reply("AUTH", b"501 5.5.2 Cannot decode response")
+                return
+        if mech == b"PLAIN":
+            if ir is None:
+                self.auth_state = "plain"
+                self.reply("AUTH", b"334 ")
+            else:
+                self.reply("AUTH", self.be.auth_reply)
+        else:
+            if ir is None:
+                self.auth_state = "login-user"
+                self.reply("AUTH", b"334 VXNlcm5hbWU6")
+            else:
+                self.auth_state = "login-pass"
+                self.reply("AUTH", b"334 UGFzc3dvcmQ6")
 
     def process_data(self):
         self.data += self.buf
@@ -459,6 +617,10 @@ class _SessState:
         lim = self.be.close_after_data_bytes
         if lim is not None and got >= lim:
             self.close_us()
+        stall = self.be.stall_data
+        if stall and not self.stalled and got >= stall[0]:
+            self.stalled = True
+            time.sleep(stall[1])
         rx = STRICT_EOD if self.be.eod == "strict" else LENIENT_EOD
         m = rx.search(self.data, max(0, self.scan - 4))
         if m is None:
@@ -572,10 +734,22 @@ class _SessState:
             self.close_us()
         elif verb == "STARTTLS":
             self.reply(verb, b"220 2.0.0 Ready to start TLS")
-        elif verb in ("XCLIENT", "XFORWARD"):
+        elif verb == "XCLIENT":
+            if not any(c.upper().startswith("XCLIENT") for c in be.capabilities):
+                self.reply(verb, b"502 5.5.2 Error: command not recognized")
+                return
+            attrs = {}
+            for kv in arg.split():
+                k, _, v = kv.partition(b"=")
+                attrs[k.decode("latin-1").upper()] = xtext_decode(v)
+            with self.be._cond:
+                self.sess.xclient.update(attrs)
+            self.mail, self.rcpts = None, []
+            self.reply(verb, self.be.greeting)      # Postfix: a new 220 greeting
+        elif verb == "XFORWARD":
             self.reply(verb, b"250 2.0.0 Ok")
         elif verb == "AUTH":
-            self.reply(verb, b"235 2.7.0 Authentication successful")
+            self.auth_start(arg)
         else:
             self.reply(verb, b"502 5.5.2 Error: command not recognized")
 

@@ -184,3 +184,41 @@ def test_swaks_against_backend(backend):
     assert out.returncode == 0, out
     assert b"<-  250 2.0.0 Ok: queued as " in out.stdout
     assert len(backend.transactions) == 1
+
+
+def test_backend_auth_dialogs(backend):
+    import base64
+    with Client(backend.port) as c:
+        c.reply()
+        c.ehlo()
+        assert c.cmd("AUTH LOGIN").raw == b"334 VXNlcm5hbWU6\r\n"
+        assert c.cmd(base64.b64encode(b"bob")).raw == b"334 UGFzc3dvcmQ6\r\n"
+        assert c.cmd(base64.b64encode(b"pw")).code == 235
+        assert c.cmd("AUTH PLAIN").raw == b"334 \r\n"
+        assert c.cmd("*").code == 501
+        assert c.cmd("AUTH PLAIN !!!").code == 501
+    assert backend.sessions[0].auth_lines[:3] == [b"AUTH LOGIN", b"Ym9i", b"cHc="]
+
+
+@pytest.mark.parametrize("v", [1, 2])
+def test_backend_reads_proxy_header(backend, v):
+    from smtpkit import parse_proxy, proxy_v1, proxy_v2
+    backend.proxy_header = True
+    hdr = (proxy_v1 if v == 1 else proxy_v2)("192.0.2.9", "127.0.0.1", 4242, 25)
+    with Client(backend.port) as c:
+        c.send(hdr + b"EHLO x\r\n")
+        assert c.reply().code == 220
+        assert c.reply().code == 250
+    backend.wait_for(lambda: backend.sessions and backend.sessions[0].proxy is not None)
+    assert parse_proxy(backend.sessions[0].proxy) == ("192.0.2.9", "127.0.0.1", 4242, 25)
+
+
+def test_backend_xclient(backend):
+    backend.capabilities = backend.capabilities + ["XCLIENT ADDR PORT NAME HELO PROTO"]
+    with Client(backend.port) as c:
+        c.reply()
+        c.ehlo("mx.test.example")
+        assert c.cmd("XCLIENT ADDR=192.0.2.1 PORT=1234 NAME=[UNAVAILABLE] HELO=a+2Bb").code == 220
+        c.ehlo()
+    assert backend.sessions[0].xclient == {"ADDR": "192.0.2.1", "PORT": "1234",
+                                           "NAME": "[UNAVAILABLE]", "HELO": "a+b"}

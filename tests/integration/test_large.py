@@ -81,3 +81,13 @@ def test_several_large_in_one_session(mxshield, backend, n):
         c.send(b"Subject: %d\r\n\r\n" % i + block * 3 + b".\r\n")
         assert c.reply(timeout=60).code == 250
     assert [m.data for m in backend.transactions] == [b"Subject: %d\r\n\r\n" % i + block * 3 for i in range(n)]
+
+
+def test_stalled_backend_applies_back_pressure(mxshield, backend, release_bin):
+    """The backend stops reading for 3 s in the middle of a 40 MB message:
+    mxshield must stop reading the client instead of buffering."""
+    backend.stall_data = (2 * MB, 3)
+    mx = mxshield(binary=release_bin)
+    _stream(mx, backend, 40)
+    peak = mx.peak_rss_kb()
+    assert peak < 32 * 1024, "peak RSS %d kB with a stalled backend" % peak

@@ -6,7 +6,9 @@ an accepted RCPT); nothing after QUIT is read. DESIGN.md "A session".
 
 import time
 
-from smtpkit import dot_stuff, make_message, strip_received
+import pytest
+
+from smtpkit import Timeout, dot_stuff, make_message, strip_received
 
 
 def test_pipelined_group_with_rejected_rcpt(mxshield, backend):
@@ -134,3 +136,54 @@ def test_quit_then_pipelined_command(mxshield, backend):
     assert not any(b"after-quit" in x for x in cmds)
     assert backend.all_verbs().count("NOOP") == 1
     assert not any(b"after-quit" in t for t in backend.all_transcripts())
+
+
+@pytest.mark.parametrize("split", [1, 2, 3, 4])
+def test_final_dot_split_across_packets(mxshield, backend, split):
+    """CRLF . CRLF arriving in two packets is still the end, and a pause
+    inside it does not end the message early."""
+    c = mxshield.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    content = make_message(body=b"last line")
+    wire = content + b"\r\n.\r\n"
+    cut = len(wire) - 5 + split
+    c.send(wire[:cut])
+    with pytest.raises(Timeout):
+        c.reply(timeout=0.3)
+    assert backend.transactions == []
+    c.send(wire[cut:])
+    r = c.reply()
+    (m,) = backend.transactions
+    assert r.code == 250 and r.text.endswith(m.queue_id)
+    assert strip_received(m.data) == content + b"\r\n"
+
+
+def test_message_sent_before_354(mxshield, backend):
+    """A client that does not wait for 354 (RFC 2920 says it must): either
+    the message is taken as sent, or refused and not stored; never a
+    mismatch between what the client was told and what the backend got."""
+    c = mxshield.session()
+    content = make_message(body=b"MAIL FROM:<evil@x>\r\nRCPT TO:<v@y>\r\nDATA\r\n")
+    c.send(b"MAIL FROM:<sender@example.net>\r\nRCPT TO:<rcpt@example.com>\r\nDATA\r\n" +
+           dot_stuff(content) + b".\r\nNOOP\r\n")
+    rs = []
+    while True:
+        r = c.reply_or_none(timeout=5)
+        if r is None:
+            break
+        rs.append(r)
+        if len(rs) == 5 or r.code == 421:
+            break
+    codes = [r.code for r in rs]
+    assert codes[:2] == [250, 250], rs
+    assert not any(b"evil@x" in x for x in backend.all_commands())
+    if codes[2:4] == [354, 250]:
+        (m,) = backend.transactions
+        assert rs[3].text.endswith(m.queue_id)
+        assert strip_received(m.data) == dot_stuff(content)
+    else:
+        # refused somewhere: the client never heard 250 for the message
+        assert not (354 in codes and codes[codes.index(354) + 1:][:1] == [250]), rs
+        assert backend.transactions == []

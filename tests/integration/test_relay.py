@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from smtpkit import HOSTILE_CAPS, RECEIVED_RE, dot_stuff, make_message, strip_received
+from smtpkit import (HOSTILE_CAPS, RECEIVED_RE, bare_line_endings, dot_stuff, make_message,
+                     split_first_header, strip_received)
 
 SHAPES = {
     "plain": make_message(),
@@ -234,3 +235,26 @@ def test_quit_relayed_and_closed(mxshield, backend):
     assert r.code == 221
     c.expect_closed(3)
     backend.wait_all_closed()
+
+
+@pytest.mark.parametrize("helo", ["h" * 300 + ".example.net", "[127.0.0.1]", "a(b);c\\d\"e'f.example",
+                                  "x\tspace.example"])
+def test_received_with_odd_helo(mxshield, backend, helo):
+    """Whatever the HELO, the Received field stays one well-formed field:
+    CRLF line ends only, lines within 998 octets, HELO cut to 255."""
+    c = mxshield.client()
+    assert c.reply().code == 220
+    r = c.cmd(b"EHLO " + helo.encode())
+    if r.code != 250:
+        pytest.skip("HELO refused (%r): nothing to check in Received" % r)
+    content = make_message()
+    assert c.transaction("sender@example.net", ["rcpt@example.com"], content).code == 250
+    (m,) = backend.transactions
+    assert bare_line_endings(m.data) == []
+    field, rest = split_first_header(m.data)
+    assert field.startswith(b"Received: from ")
+    assert rest == dot_stuff(content)
+    assert all(len(l) <= 998 for l in field.split(b"\r\n"))
+    assert b"by mx.test.example" in field
+    unfolded = field.replace(b"\r\n", b"")
+    assert b"h" * 256 not in unfolded

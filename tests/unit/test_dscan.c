@@ -684,7 +684,7 @@ test_bare_count(void **state)
  * with one; every ending becomes CRLF.
  */
 struct ref {
-	char		out[512];
+	char		out[1024];
 	size_t		n;
 	size_t		end;		/* content is in[0..end) */
 	size_t		consumed;
@@ -794,31 +794,38 @@ is_prefix(const char *p, size_t n, const char *of, size_t ofn)
 }
 
 /*
- * Random inputs over a small alphabet rich in CR, LF and dots, ended by
- * a real end of data: both modes agree with the reference, the output
- * is safe, and every split gives the same result.
+ * Random inputs, half of them ended by a real end of data: both modes
+ * agree with the reference, the output is safe, and every split gives
+ * the same result. Dense: short, rich in CR, LF and dots. Sparse: long
+ * runs of text, so that the block-wise search meets its edge cases.
  */
 static void
 test_random(void **state)
 {
-	static const char alpha[] = "aaaa\r\r\r\n\n\n...:: \tA";
+	static const char dense[] = "aaaa\r\r\r\n\n\n...:: \tA";
+	static const char sparse[] = "\r\n\r\n\r\n.:\r\n.\n\r";
 	uint64_t	seed = 0x243f6a8885a308d3ull;
-	char		in[128];
+	char		in[256];
 	size_t		len;
 	struct ref	ref;
 	struct result	r, r2;
 
 	(void)state;
-	for (int iter = 0; iter < 30000; iter++) {
+	for (int iter = 0; iter < 40000; iter++) {
 		uint64_t x = rnd(&seed);
 		int terminated = (x & 1) != 0;
-
-		len = (size_t)(x >> 8) % 48;
+		int long_runs = (x & 2) != 0;
+		len = (size_t)(x >> 8) % (long_runs ? 240 : 48);
 		for (size_t i = 0; i < len; i++) {
 			uint64_t y = rnd(&seed);
 
-			in[i] = (y % 97) == 0 ? '\0' :
-			    alpha[(y >> 8) % (sizeof(alpha) - 1)];
+			if (long_runs)
+				in[i] = (y % 2003) == 0 ? '\0' :
+				    (y % 29) != 0 ? 'a' :
+				    sparse[(y >> 8) % (sizeof(sparse) - 1)];
+			else
+				in[i] = (y % 97) == 0 ? '\0' :
+				    dense[(y >> 8) % (sizeof(dense) - 1)];
 		}
 		if (terminated) {
 			memcpy(in + len, "\r\n.\r\n", 5);
