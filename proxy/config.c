@@ -946,7 +946,9 @@ set_key(struct loader *ld, const config_setting_t *s, const struct key *k,
 			char *elem = arr + *count * k->esize;
 			char epath[CFG_PATH_MAX];
 
-			snprintf(epath, sizeof(epath), "%s[%d]", path, i);
+			if (snprintf(epath, sizeof(epath), "%s[%d]", path, i) >=
+			    (int)sizeof(epath))
+				epath[sizeof(epath) - 2] = '~';	/* cut */
 			if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
 				wrong_type(ld, e, epath, "a group { ... }");
 				continue;
@@ -978,8 +980,9 @@ set_key(struct loader *ld, const config_setting_t *s, const struct key *k,
 			    (unsigned)i);
 			char epath[CFG_PATH_MAX];
 
-			snprintf(epath, sizeof(epath), "%s.%s", path,
-			    config_setting_name(e));
+			if (snprintf(epath, sizeof(epath), "%s.%s", path,
+			    config_setting_name(e)) >= (int)sizeof(epath))
+				epath[sizeof(epath) - 2] = '~';	/* cut */
 			if (get_int(ld, e, epath, INT_MIN, INT_MAX, 0, &v) != 0)
 				continue;
 			if ((w[*nw].name = ld_strdup(ld,
