@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 BACKEND    ?=
 
 .PHONY: all build asan fuzz-build run test unit integration fuzz-smoke fuzz \
-        bench check-config clean deps-build deps-test
+        bench check-config clean deps-build deps-test install
 
 all: build
 
@@ -69,3 +69,13 @@ check-config: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# Install the binary, the systemd unit, and the reference configuration
+# (only when /etc/mxshield/mxshield.conf does not exist yet).
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BUILD)/mxshield $(DESTDIR)$(PREFIX)/bin/mxshield
+	install -D -m 0644 deploy/mxshield.service $(DESTDIR)/etc/systemd/system/mxshield.service
+	test -e $(DESTDIR)/etc/mxshield/mxshield.conf || \
+	  install -D -m 0644 deploy/mxshield.conf $(DESTDIR)/etc/mxshield/mxshield.conf
+	@echo "installed; check the configuration with: $(PREFIX)/bin/mxshield --check-config -c /etc/mxshield/mxshield.conf"

@@ -68,6 +68,8 @@ key(struct logline *l, const char *k)
 		}
 		return;
 	}
+	if (k == NULL)
+		k = "item";	/* an array item outside an array: a caller bug */
 	if (l->text) {
 		put(l, " ", 1);
 		puts_(l, k);

@@ -173,7 +173,7 @@ on_wake(uv_async_t *a)
 	for (s = w->sessions; s != NULL; s = next) {
 		next = s->wnext;
 		if (force)
-			sess_close(s, "shutdown timeout");
+			sess_shutdown_now(s);
 		else
 			sess_drain(s);
 	}

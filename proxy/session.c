@@ -1134,3 +1134,23 @@ sess_drain(struct session *s)
 		sess_flush(s);
 	}
 }
+
+/*
+ * sess_shutdown_now - shutdown_timeout passed: tell the client why with
+ * a best-effort 421 (a message in flight is not acknowledged, so the
+ * client retries it) and close; the backend never gets a final dot.
+ */
+void
+sess_shutdown_now(struct session *s)
+{
+	static const char bye[] = "421 4.3.2 Service shutting down, "
+	    "try again later\r\n";
+	uv_buf_t b = uv_buf_init((char *)bye, sizeof(bye) - 1);
+
+	if (s->phase == PH_CLOSED)
+		return;
+	if (s->client.connected && s->client.queued == 0 &&
+	    s->phase != PH_CONNECT && !s->quitting)
+		uv_try_write((uv_stream_t *)&s->client.tcp, &b, 1);
+	sess_close(s, "shutdown timeout");
+}

@@ -184,6 +184,7 @@ void	sess_start(struct worker *w, uv_stream_t *server, int listener);
 void	sess_close(struct session *s, const char *reason);
 void	sess_maybe_free(struct session *s);
 void	sess_drain(struct session *s);
+void	sess_shutdown_now(struct session *s);
 void	sess_client_input(struct session *s);
 void	sess_flush(struct session *s);
 struct pending *sess_push(struct session *s, enum pend_kind kind,

@@ -12,6 +12,7 @@ usage() { echo "usage: $0 BINARY [BACKEND host:port]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 bin=$1
 backend=${2:-}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -97,8 +98,27 @@ fi
 echo "run-dev: mxshield on 127.0.0.1:2525 with $conf; Ctrl-C stops it"
 echo "try: swaks --server 127.0.0.1:2525 --to you@example.com"
 [ -n "$sink" ] && echo "     messages land in run/mail/"
-set +e
-"$bin" -c "$conf"
-rc=$?
-set -e
+# mxshield runs as our child; INT/TERM are forwarded to it (a second
+# Ctrl-C kills it), and the sink is stopped when it has exited.
+"$bin" -c "$conf" &
+mx=$!
+signals=0
+# shellcheck disable=SC2317  # called from traps
+stop_mx() {
+	signals=$((signals + 1))
+	if [ "$signals" -ge 2 ]; then
+		kill -KILL "$mx" 2>/dev/null || true
+	else
+		echo "run-dev: stopping mxshield (Ctrl-C again to kill it)" >&2
+		kill -TERM "$mx" 2>/dev/null || true
+	fi
+}
+trap stop_mx INT TERM
+rc=0
+wait "$mx" || rc=$?
+# wait returns early when a trapped signal arrives: wait for the real exit
+while kill -0 "$mx" 2>/dev/null; do
+	rc=0
+	wait "$mx" || rc=$?
+done
 exit $rc

@@ -28,7 +28,7 @@ import threading
 import time
 
 DEFAULT_CAPS = ["PIPELINING", "SIZE 104857600", "8BITMIME", "ENHANCEDSTATUSCODES"]
-# Capabilities mxshield must remove (DESIGN.md "EHLO"), and a harmless one.
+# Capabilities mxshield must remove (DESIGN.md "EHLO").
 HOSTILE_CAPS = ["CHUNKING", "BINARYMIME", "XCLIENT ADDR NAME HELO PROTO",
                 "XFORWARD NAME ADDR PROTO HELO", "STARTTLS"]
 
@@ -773,11 +773,6 @@ class Reply:
         """Enhanced status code of the first line ("5.5.2"), or ""."""
         m = re.match(r"([245]\.\d{1,3}\.\d{1,3})(?:\s|$)", self.lines[0])
         return m.group(1) if m else ""
-
-    def startswith(self, s):
-        """'550 5.5.2' style match on code and enhanced code."""
-        return ("%d %s" % (self.code, self.enh)).startswith(s) or \
-            self.raw.decode("latin-1").startswith(s)
 
     def __repr__(self):
         return "<Reply %r>" % self.raw
