@@ -251,7 +251,7 @@ reply_ehlo_filter(const char *in, size_t len, unsigned drop,
 			return 0;
 		bit = first ? 0 : cap_of(rl.text);
 		found |= bit;
-		if ((bit & drop) == 0)
+		if ((bit & drop) == 0 && (first || rl.text.len > 0))
 			total++;
 		first = 0;
 		if (rl.last)
@@ -266,9 +266,12 @@ reply_ehlo_filter(const char *in, size_t len, unsigned drop,
 	while (off < len) {
 		(void)next_line(in, len, &off, &rl);
 		bit = first ? 0 : cap_of(rl.text);
-		first = 0;
-		if ((bit & drop) != 0)
+		/* an empty capability line names nothing: it goes */
+		if ((bit & drop) != 0 || (!first && rl.text.len == 0)) {
+			first = 0;
 			continue;
+		}
+		first = 0;
 		idx++;
 		if (!put_line(out, cap, &w, rl.text.p, rl.text.len,
 		    idx == total))

@@ -67,8 +67,9 @@ const char	*reply_rc_name(enum reply_rc rc);
  * "250-" line and the last a "250 " or "250" line that ends in. A
  * capability's keyword is the leading run of letters, digits and "-" of
  * its text, so "AUTH" names "AUTH PLAIN" and "AUTH=PLAIN" and "XCLIENT"
- * does not name "XCLIENTX". The last line is always written with
- * its space, "250 " CRLF when its text is empty (clients look for it). An add keyword that is empty or holds a control character
+ * does not name "XCLIENTX". Capability lines with empty text are
+ * dropped. The last line is always written with its space, "250 " CRLF
+ * when its text is empty (clients look for it). An add keyword that is empty or holds a control character
  * makes the call fail. seen may be NULL; it is 0 after a failure.
  */
 size_t		reply_ehlo_filter(const char *in, size_t len, unsigned drop,

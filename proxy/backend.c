@@ -30,7 +30,7 @@ static struct pending *
 awaiting(struct session *s)
 {
 	for (struct pending *p = s->qhead; p != NULL; p = p->next) {
-		if (p->done)
+		if (p->done || p->held)
 			continue;
 		if (p->kind == PK_RELAY || p->kind == PK_INTERNAL ||
 		    p->kind == PK_FINAL)
@@ -123,6 +123,11 @@ on_connect(uv_connect_t *req, int status)
 	}
 	d->connected = 1;
 	uv_tcp_nodelay(&d->tcp, 1);
+	if (s->cfg->backend.tls == CFG_TLS_IMPLICIT &&
+	    side_start_tls(d, s->w->srv->tls_client) < 0) {
+		lost(s, down_text, "backend TLS could not start");
+		return;
+	}
 	side_start_read(d);
 }
 
@@ -244,15 +249,29 @@ backend_on_read(struct session *s, const char *buf, size_t n)
 		{
 			char *rep = d->rep;
 			size_t rlen = d->rep_len;
+			struct tls *before = d->tls;
 
 			d->rep = NULL;
 			d->rep_len = 0;
 			d->rep_lines = 0;
 			sess_on_reply(s, p, rl.code, rep, rlen);
 			free(rep);
+			if (s->phase == PH_CLOSED || s->backend != d)
+				return;
+			if (d->tls != before) {
+				/* TLS starts after the backend's 220: what it
+				 * sent after that line in plaintext is dropped
+				 * (response injection) */
+				if (off < d->in_len)
+					log_msg(CFG_LOG_WARN, "tls", "sid=%016llx:"
+					    " %zu bytes after the backend's 220 "
+					    "to STARTTLS discarded",
+					    (unsigned long long)s->id,
+					    d->in_len - off);
+				off = d->in_len;
+				break;
+			}
 		}
-		if (s->phase == PH_CLOSED || s->backend != d)
-			return;
 	}
 	if (s->phase == PH_CLOSED || s->backend != d)
 		return;
@@ -318,4 +337,126 @@ backend_abort(struct session *s, const char *reason)
 	if (s->auth)
 		return;
 	backend_connect(s, 1);
+}
+
+/* ------------------------------------------------------------ TLS */
+
+static int
+ehlo_offers_starttls(const char *r, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		const char *lf = memchr(r + off, '\n', n - off);
+		size_t len = lf ? (size_t)(lf - (r + off)) : n - off;
+
+		if (len >= 12 && strncasecmp(r + off + 4, "STARTTLS", 8) == 0 &&
+		    (len == 12 || r[off + 12] == '\r' || r[off + 12] == ' '))
+			return 1;
+		off += len + 1;
+	}
+	return 0;
+}
+
+static int
+push_internal(struct session *s, enum internal_cmd ic, const char *cmd)
+{
+	struct pending *p = sess_push(s, PK_INTERNAL, CMD_UNKNOWN);
+
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return -1;
+	}
+	p->ic = ic;
+	backend_send(s, cmd, strlen(cmd));
+	return 0;
+}
+
+/*
+ * backend_after_greeting - a backend greeted us (the first leg, whose
+ * greeting p is the client's, or a replacement). With backend.tls =
+ * "starttls" the greeting is held while mxshield sends its own EHLO and
+ * STARTTLS and completes the handshake; the client then gets the
+ * greeting and speaks to the backend inside TLS only. Returns 1 when it
+ * took over p, 0 when the caller goes on as usual.
+ */
+int
+backend_after_greeting(struct session *s, struct pending *p, const char *r,
+    size_t n)
+{
+	char ehlo[300];
+
+	if (s->cfg->backend.tls != CFG_TLS_STARTTLS || s->backend == NULL ||
+	    s->backend->tls != NULL)
+		return 0;
+	if (p->kind != PK_INTERNAL) {
+		if (n == 0 || r[0] != '2')
+			return 0;	/* a refusal is relayed as it is */
+		free(p->reply);
+		p->reply = malloc(n);
+		if (p->reply == NULL) {
+			sess_close(s, "out of memory");
+			return 1;
+		}
+		memcpy(p->reply, r, n);
+		p->reply_len = n;
+		p->code = 220;
+		p->held = 1;
+	} else {
+		p->done = 1;
+	}
+	snprintf(ehlo, sizeof(ehlo), "EHLO %s\r\n", s->cfg->hostname);
+	push_internal(s, IC_TLS_EHLO, ehlo);
+	sess_flush(s);
+	return 1;
+}
+
+/* backend_tls_step - the replies to our EHLO and STARTTLS. */
+void
+backend_tls_step(struct session *s, struct pending *p, int code,
+    const char *r, size_t n)
+{
+	if (p->ic == IC_TLS_EHLO) {
+		if (code != 250 || !ehlo_offers_starttls(r, n)) {
+			lost(s, lost_text, "backend does not offer STARTTLS "
+			    "(backend.tls = starttls)");
+			return;
+		}
+		push_internal(s, IC_STARTTLS, "STARTTLS\r\n");
+		sess_flush(s);
+		return;
+	}
+	if (code != 220) {
+		lost(s, lost_text, "backend refused STARTTLS");
+		return;
+	}
+	if (side_start_tls(s->backend, s->w->srv->tls_client) < 0) {
+		lost(s, lost_text, "backend TLS could not start");
+		return;
+	}
+	sess_flush(s);
+}
+
+/*
+ * backend_tls_ready - the backend's handshake completed (verified when
+ * backend.tls_verify). A held greeting goes to the client now; a
+ * replacement leg replays the client's EHLO.
+ */
+void
+backend_tls_ready(struct session *s)
+{
+	log_msg(CFG_LOG_DEBUG, "tls", "sid=%016llx: backend %s %s",
+	    (unsigned long long)s->id, tls_version(s->backend->tls),
+	    tls_cipher(s->backend->tls));
+	for (struct pending *p = s->qhead; p != NULL; p = p->next) {
+		if (p->held) {
+			p->held = 0;
+			p->done = 1;
+			if (s->phase == PH_CONNECT)
+				s->phase = PH_COMMAND;
+		}
+	}
+	if (s->reconnecting && s->cfg->backend.tls == CFG_TLS_STARTTLS)
+		backend_replay_helo(s);
+	sess_flush(s);
 }

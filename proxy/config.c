@@ -298,11 +298,8 @@ static const struct not_yet {
 	enum ny_when	 when;
 	const char	*allowed;	/* NY_NOT_IN: "a|b" */
 } not_yet[] = {
-	{ "listen[].tls",			NY_NOT_IN, "none" },
 	{ "listen[].proxy_protocol",		NY_NOT_IN, "false" },
 	{ "listen[].submission",		NY_NOT_IN, "false" },
-	{ "backend.address",			NY_HOSTNAME, NULL },
-	{ "backend.tls",			NY_NOT_IN, "none" },
 	{ "backend.client_info",		NY_NOT_IN, "none|received" },
 	{ "helo.reject_bare_ip",		NY_NOT_IN, "false" },
 	{ "helo.literal_must_match",		NY_NOT_IN, "false" },
@@ -312,7 +309,6 @@ static const struct not_yet {
 	{ "auth.require_for_local_senders",	NY_NOT_IN, "false" },
 	{ "auth.match_envelope",		NY_NOT_IN, "false" },
 	{ "auth.match_from_header",		NY_NOT_IN, "false" },
-	{ "auth.require_tls",			NY_NOT_IN, "false" },
 	{ "hijack.enabled",			NY_NOT_IN, "false" },
 	{ "size_limits",			NY_NONEMPTY, NULL },
 	{ "spoof.enabled",			NY_NOT_IN, "false" },

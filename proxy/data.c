@@ -355,8 +355,9 @@ data_backend_ready(struct session *s, int code, const char *r, size_t n)
 			.helo_len = s->helo ? strlen(s->helo) : 0,
 			.client_ip = s->ip,
 			.hostname = s->cfg->hostname,
-			.proto = rcvd_proto(s->ehlo, 0, s->auth),
-			.tls = NULL,
+			.proto = rcvd_proto(s->ehlo, s->tls_info[0] != '\0',
+			    s->auth),
+			.tls = s->tls_info[0] ? s->tls_info : NULL,
 			.sid = s->id,
 			.now = time(NULL),
 		};

@@ -84,6 +84,11 @@ main(int argc, char **argv)
 			fputc('\n', stderr);
 		return 1;
 	}
+	if (check && srv_check_tls(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		cfg_free(cfg);
+		return 1;
+	}
 	if (check) {
 		printf("%s: OK\n", path);
 		cfg_free(cfg);

@@ -19,6 +19,7 @@
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "tls/tls.h"
 
 struct ip_count {
 	struct ip_count	*next;
@@ -148,7 +149,7 @@ on_connection(uv_stream_t *server, int status)
 		    uv_strerror(status));
 		return;
 	}
-	sess_start(w, server, 0);
+	sess_start(w, server, (int)((uv_tcp_t *)server - w->listeners));
 }
 
 static void
@@ -357,6 +358,67 @@ on_all_done(uv_async_t *a)
 		uv_stop(a->loop);
 }
 
+/*
+ * tls_setup - load our certificate when a listener speaks TLS, and the
+ * backend's trust settings when backend.tls is on. -1 with a log line
+ * naming the file when something cannot be loaded.
+ */
+static int
+tls_setup(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	char err[512];
+	int need = 0;
+
+	srv->tls_error[0] = '\0';
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].tls != CFG_TLS_NONE)
+			need = 1;
+	if (need) {
+		srv->tls_server = tls_ctx_server(cfg->tls.cert_file,
+		    cfg->tls.key_file, err, sizeof(err));
+		if (srv->tls_server == NULL) {
+			snprintf(srv->tls_error, sizeof(srv->tls_error),
+			    "%s: tls.cert_file/key_file: %s", cfg->path, err);
+			return -1;
+		}
+	}
+	if (cfg->backend.tls != CFG_TLS_NONE) {
+		srv->tls_client = tls_ctx_client(cfg->backend.tls_verify,
+		    cfg->backend.tls_ca_file, cfg->backend.tls_server_name,
+		    err, sizeof(err));
+		if (srv->tls_client == NULL) {
+			snprintf(srv->tls_error, sizeof(srv->tls_error),
+			    "%s: backend.tls_ca_file: %s", cfg->path, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * srv_check_tls - for --check-config: load the certificate, key and CA
+ * files the configuration names, as a start would. 0, or -1 with the
+ * reason in err.
+ */
+int
+srv_check_tls(const struct config *cfg, char *err, size_t cap)
+{
+	struct server srv;
+	int rc;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = cfg;
+	rc = tls_setup(&srv);
+	if (rc < 0)
+		snprintf(err, cap, "%s", srv.tls_error);
+	if (srv.tls_server != NULL)
+		tls_ctx_free(srv.tls_server);
+	if (srv.tls_client != NULL)
+		tls_ctx_free(srv.tls_client);
+	return rc;
+}
+
 /* srv_free - release what srv_run built; the first n workers were
  * initialised (their loops are stopped or never ran). */
 static void
@@ -387,6 +449,10 @@ srv_free(struct server *srv, int n)
 	}
 	free(srv->ip_table);
 	free(srv->workers);
+	if (srv->tls_server != NULL)
+		tls_ctx_free(srv->tls_server);
+	if (srv->tls_client != NULL)
+		tls_ctx_free(srv->tls_client);
 	pthread_mutex_destroy(&srv->ip_lock);
 }
 
@@ -413,6 +479,11 @@ srv_run(const struct config *cfg)
 	srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
 	if (srv.ip_table == NULL || srv.workers == NULL ||
 	    resolve_backend(&srv) < 0) {
+		srv_free(&srv, 0);
+		return 1;
+	}
+	if (tls_setup(&srv) < 0) {
+		log_msg(CFG_LOG_ERROR, "error", "%s", srv.tls_error);
 		srv_free(&srv, 0);
 		return 1;
 	}

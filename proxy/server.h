@@ -21,6 +21,9 @@ struct server {
 	const struct config	*cfg;
 	struct sockaddr_storage	 backend_sa;
 	socklen_t		 backend_salen;
+	struct tls_ctx		*tls_server;	/* our certificate, or NULL */
+	struct tls_ctx		*tls_client;	/* to the backend, or NULL */
+	char			 tls_error[600];
 	struct worker		*workers;
 	int			 nworkers;
 	atomic_int		 connections;
@@ -44,6 +47,8 @@ int		srv_held_over(struct server *srv);
 uint64_t	srv_next_sid(struct server *srv);
 
 void		worker_check_done(struct worker *w);
+
+int		srv_check_tls(const struct config *cfg, char *err, size_t cap);
 
 /* srv_run - bind listeners, start workers, run until SIGTERM/SIGINT. */
 int		srv_run(const struct config *cfg);

@@ -26,6 +26,8 @@ mxs_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void on_client_timer(uv_timer_t *t);
+
 static char *
 dupmem(const char *p, size_t n)
 {
@@ -174,6 +176,61 @@ sess_fail_all(struct session *s, const char *text)
 	sess_flush(s);
 }
 
+static void txn_abort(struct session *s, const char *why);
+
+/*
+ * client_start_tls - our 220 to STARTTLS is on its way: whatever the
+ * client sent after STARTTLS in plaintext is dropped, never executed
+ * inside TLS (CVE-2011-0411), and the SMTP state is forgotten as RFC
+ * 3207 4.2 demands. May close the session.
+ */
+static void
+client_start_tls(struct session *s)
+{
+	if (s->client.in_len > 0) {
+		log_msg(CFG_LOG_WARN, "tls", "sid=%016llx client=%s: %zu bytes "
+		    "pipelined after STARTTLS discarded (command injection "
+		    "attempt)", (unsigned long long)s->id, s->ip,
+		    s->client.in_len);
+		side_consume_in(&s->client, s->client.in_len);
+	}
+	memset(&s->lscan, 0, sizeof(s->lscan));
+	if (s->txn.active) {
+		struct pending *r = sess_push(s, PK_INTERNAL, CMD_RSET);
+
+		txn_abort(s, "STARTTLS");
+		if (r == NULL) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		r->ic = IC_RSET;
+		backend_send(s, "RSET\r\n", 6);
+	}
+	free(s->helo);
+	free(s->helo_line);
+	s->helo = s->helo_line = NULL;
+	s->ehlo = 0;
+	s->auth = 0;
+	if (side_start_tls(&s->client, s->w->srv->tls_server) < 0) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	uv_timer_start(&s->client.timer, on_client_timer,
+	    (uint64_t)s->cfg->tls.handshake_timeout * 1000, 0);
+}
+
+/* sess_tls_ready - the client's TLS handshake completed. */
+void
+sess_tls_ready(struct session *s)
+{
+	snprintf(s->tls_info, sizeof(s->tls_info), "%s %s",
+	    tls_version(s->client.tls), tls_cipher(s->client.tls));
+	log_msg(CFG_LOG_DEBUG, "tls", "sid=%016llx client=%s: %s",
+	    (unsigned long long)s->id, s->ip, s->tls_info);
+	sess_set_timer(s);
+	sess_flush(s);
+}
+
 /*
  * sess_flush - write every completed reply at the head of the queue, in
  * order, in one write. PK_DATA is decided here, when all replies before
@@ -187,6 +244,9 @@ sess_flush(struct session *s)
 	int hangup = 0, wrote = 0;
 
 	if (s->flushing || s->phase == PH_CLOSED)
+		return;
+	/* nothing goes to the client in the middle of its TLS handshake */
+	if (s->client.tls != NULL && !s->client.tls_ready)
 		return;
 	s->flushing = 1;
 	for (p = s->qhead; p != NULL; p = next) {
@@ -207,6 +267,18 @@ sess_flush(struct session *s)
 		if (p->code >= 400 && p->code != 421 && !p->close_after)
 			s->errors++;
 		hangup = p->close_after;
+		if (p->starttls) {
+			pend_unlink(s, prev, p);
+			scratch_flush(s->w);
+			client_start_tls(s);
+			if (s->phase == PH_CLOSED) {
+				s->flushing = 0;
+				return;
+			}
+			next = s->qhead;
+			prev = NULL;
+			continue;
+		}
 		pend_unlink(s, prev, p);
 		if (hangup)
 			break;
@@ -313,7 +385,10 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	log_cstr(&l, "client", s->ip);
 	log_int(&l, "port", s->port);
 	log_cstr(&l, "helo", s->helo);
-	log_null(&l, "tls");
+	if (s->tls_info[0])
+		log_cstr(&l, "tls", s->tls_info);
+	else
+		log_null(&l, "tls");
 	log_null(&l, "auth");
 	log_cstr(&l, "mail_from", t->mail_from);
 	log_array_begin(&l, "rcpts");
@@ -375,9 +450,16 @@ ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 	unsigned seen = 0;
 	size_t len;
 
-	len = reply_ehlo_filter(r, n, CAP_STARTTLS | CAP_CHUNKING |
-	    CAP_BINARYMIME | CAP_XCLIENT | CAP_XFORWARD, NULL, out,
-	    sizeof(out), &seen);
+	static const char *const add_starttls[] = { "STARTTLS", NULL };
+	unsigned drop = CAP_STARTTLS | CAP_CHUNKING | CAP_BINARYMIME |
+	    CAP_XCLIENT | CAP_XFORWARD;
+	const char *const *add = NULL;
+
+	if (s->client.tls == NULL && s->listener->tls == CFG_TLS_STARTTLS)
+		add = add_starttls;
+	if (s->client.tls == NULL && s->cfg->auth.require_tls)
+		drop |= CAP_AUTH;
+	len = reply_ehlo_filter(r, n, drop, add, out, sizeof(out), &seen);
 	if (len == 0) {
 		/* not a well-formed 250 reply: relay it as it came */
 		set_reply(p, r, n);
@@ -385,6 +467,30 @@ ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 	}
 	set_reply(p, out, len);
 	(void)s;
+}
+
+/*
+ * backend_replay_helo - a replacement backend leg is greeted (and in TLS
+ * where configured): replay the client's HELO/EHLO, its reply swallowed.
+ * With no HELO yet the leg is ready at once.
+ */
+void
+backend_replay_helo(struct session *s)
+{
+	struct pending *e;
+
+	if (s->helo_line == NULL) {
+		s->reconnecting = 0;
+		return;
+	}
+	e = sess_push(s, PK_INTERNAL, s->ehlo ? CMD_EHLO : CMD_HELO);
+	if (e == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	e->ic = IC_EHLO;
+	backend_send(s, s->helo_line, strlen(s->helo_line));
+	backend_send(s, "\r\n", 2);
 }
 
 /*
@@ -406,21 +512,9 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 				backend_lost(s, "fresh backend refused us");
 				return;
 			}
-			if (s->helo_line != NULL) {
-				struct pending *e = sess_push(s, PK_INTERNAL,
-				    s->ehlo ? CMD_EHLO : CMD_HELO);
-
-				if (e == NULL) {
-					sess_close(s, "out of memory");
-					return;
-				}
-				e->ic = IC_EHLO;
-				backend_send(s, s->helo_line,
-				    strlen(s->helo_line));
-				backend_send(s, "\r\n", 2);
-			} else {
-				s->reconnecting = 0;
-			}
+			if (backend_after_greeting(s, p, r, n))
+				return;
+			backend_replay_helo(s);
 			break;
 		case IC_EHLO:
 			if (!ok) {
@@ -432,12 +526,19 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		case IC_DATA:
 			data_backend_ready(s, code, r, n);
 			break;
+		case IC_TLS_EHLO:
+		case IC_STARTTLS:
+			backend_tls_step(s, p, code, r, n);
+			return;
 		default:
 			break;
 		}
 		sess_flush(s);
 		return;
 	}
+
+	if (p->ic == IC_GREETING && backend_after_greeting(s, p, r, n))
+		return;
 
 	if (p->kind == PK_FINAL) {
 		set_reply(p, r, n);
@@ -633,6 +734,11 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 		reply_now(s, c->verb, "503 5.5.1 Error: already authenticated");
 		return;
 	}
+	if (s->cfg->auth.require_tls && s->client.tls == NULL) {
+		reply_now(s, c->verb, "538 5.7.11 Encryption required for "
+		    "requested authentication mechanism");
+		return;
+	}
 	if (s->txn.active) {
 		reply_now(s, c->verb,
 		    "503 5.5.1 Error: MAIL transaction in progress");
@@ -647,7 +753,26 @@ static void
 do_starttls(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
-	reply_now(s, c->verb, "454 4.7.0 TLS not available");
+	struct pending *p;
+
+	if (s->client.tls != NULL) {
+		reply_now(s, c->verb, "503 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->listener->tls != CFG_TLS_STARTTLS ||
+	    s->w->srv->tls_server == NULL) {
+		reply_now(s, c->verb, "454 4.7.0 TLS not available");
+		return;
+	}
+	p = sess_push(s, PK_LOCAL, c->verb);
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	sess_local(s, p, "220 2.0.0 Ready to start TLS");
+	p->starttls = 1;
+	/* nothing after STARTTLS is read as a command in plaintext */
+	s->barrier = p;
 }
 
 static void
@@ -888,7 +1013,23 @@ sess_update_reading(struct session *s)
 {
 	if (s->phase == PH_CLOSED || s->in_input)
 		return;
+	if (s->client.tls != NULL && !s->client.tls_ready) {
+		/* the handshake needs the client's bytes whatever else waits */
+		side_start_read(&s->client);
+		return;
+	}
 	if (input_allowed(s)) {
+		if (s->client.tls != NULL && s->client.tls_ready &&
+		    !s->client.pumping) {
+			/* plaintext may wait inside TLS already */
+			side_tls_pump(&s->client);
+			if (s->phase == PH_CLOSED || s->in_input)
+				return;
+			if (!input_allowed(s)) {
+				side_stop_read(&s->client);
+				return;
+			}
+		}
 		if (s->client.in_len > 0 && s->client.in_len <
 		    (size_t)s->cfg->limits.max_auth_line + 1 &&
 		    s->client.reading) {
@@ -969,11 +1110,11 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 	int sl = sizeof(ss);
 	enum admit_rc ar;
 
-	(void)listener;
 	if (s == NULL)
 		return;
 	s->w = w;
 	s->cfg = w->cfg;
+	s->listener = &w->cfg->listen[listener];
 	s->id = srv_next_sid(w->srv);
 	s->start_ms = mxs_now_ms();
 	s->phase = PH_CONNECT;
@@ -1030,7 +1171,19 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 		sess_close(s, "shutdown");
 		return;
 	}
-	sess_set_timer(s);
+	if (s->listener->tls == CFG_TLS_IMPLICIT) {
+		/* TLS from the first byte (RFC 8314): the backend's greeting
+		 * waits for the handshake */
+		if (side_start_tls(&s->client, w->srv->tls_server) < 0) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		uv_timer_start(&s->client.timer, on_client_timer,
+		    (uint64_t)s->cfg->tls.handshake_timeout * 1000, 0);
+		side_start_read(&s->client);
+	} else {
+		sess_set_timer(s);
+	}
 	if (backend_connect(s, 0) < 0)
 		return;
 }
@@ -1047,7 +1200,10 @@ session_log(struct session *s, const char *reason)
 	log_cstr(&l, "client", s->ip);
 	log_int(&l, "port", s->port);
 	log_cstr(&l, "helo", s->helo);
-	log_null(&l, "tls");
+	if (s->tls_info[0])
+		log_cstr(&l, "tls", s->tls_info);
+	else
+		log_null(&l, "tls");
 	log_null(&l, "auth");
 	log_cstr(&l, "reason", reason);
 	log_int(&l, "errors", s->errors);

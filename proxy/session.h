@@ -17,6 +17,7 @@
 #include "core/net.h"
 #include "core/smtp_cmd.h"
 #include "proxy/config.h"
+#include "tls/tls.h"
 
 struct session;
 struct worker;
@@ -45,6 +46,9 @@ struct side {
 	int		 rep_code;
 	int		 rep_lines;
 	int		 handles;	/* open handles (tcp, timer) */
+	struct tls	*tls;		/* owned; NULL while plaintext */
+	unsigned	 tls_ready:1;	/* handshake complete */
+	unsigned	 pumping:1;	/* inside side_tls_pump() */
 	unsigned	 connected:1;
 	unsigned	 reading:1;
 	unsigned	 closing:1;
@@ -79,6 +83,8 @@ enum internal_cmd {
 	IC_EHLO,	/* replayed EHLO/HELO after a reconnect */
 	IC_DATA,	/* our DATA: 354 starts the body */
 	IC_RSET,	/* after a rejected message */
+	IC_TLS_EHLO,	/* our EHLO before STARTTLS to the backend */
+	IC_STARTTLS,	/* our STARTTLS to the backend */
 };
 
 /* The current mail transaction, for the log and DATA decisions. */
@@ -106,6 +112,10 @@ struct pending {
 	int		 done;
 	int		 code;		/* reply code once done */
 	int		 close_after;	/* hang up once written */
+	int		 starttls;	/* start TLS once this reply is written */
+	int		 held;		/* reply stored, released later (the
+					   greeting while the backend's TLS
+					   is set up) */
 	char		*reply;		/* owned: reply text with CRLFs */
 	size_t		 reply_len;
 	char		*arg;		/* owned: MAIL/RCPT path, for the log */
@@ -129,6 +139,8 @@ struct session {
 	struct net_addr	 addr;
 	char		 ip[48];
 	int		 port;
+	const struct cfg_listen *listener;
+	char		 tls_info[96];	/* "TLSv1.2 cipher" once up */
 
 	char		*helo;		/* owned: the client's HELO/EHLO arg */
 	char		*helo_line;	/* owned: the line, for replays */
@@ -181,6 +193,7 @@ struct worker {
 
 /* session.c */
 void	sess_start(struct worker *w, uv_stream_t *server, int listener);
+void	sess_tls_ready(struct session *s);
 void	sess_close(struct session *s, const char *reason);
 void	sess_maybe_free(struct session *s);
 void	sess_drain(struct session *s);
@@ -208,6 +221,8 @@ int	side_write(struct side *d, const char *p, size_t n);
 void	side_start_read(struct side *d);
 void	side_stop_read(struct side *d);
 void	side_close(struct side *d);
+int	side_start_tls(struct side *d, struct tls_ctx *ctx);
+void	side_tls_pump(struct side *d);
 int	side_append_in(struct side *d, const char *p, size_t n, size_t cap);
 void	side_consume_in(struct side *d, size_t n);
 void	scratch_put(struct worker *w, struct side *to, const char *p, size_t n);
@@ -219,6 +234,12 @@ void	backend_send(struct session *s, const char *p, size_t n);
 void	backend_on_read(struct session *s, const char *p, size_t n);
 void	backend_abort(struct session *s, const char *reason);
 void	backend_lost(struct session *s, const char *reason);
+void	backend_tls_ready(struct session *s);
+void	backend_replay_helo(struct session *s);
+void	backend_tls_step(struct session *s, struct pending *p, int code,
+	    const char *r, size_t n);
+int	backend_after_greeting(struct session *s, struct pending *p,
+	    const char *r, size_t n);
 
 /* data.c */
 void	data_decide(struct session *s, struct pending *p);

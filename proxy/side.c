@@ -10,6 +10,7 @@
 
 #include "proxy/log.h"
 #include "proxy/session.h"
+#include "tls/tls.h"
 
 struct wreq {
 	uv_write_t	 req;
@@ -39,6 +40,39 @@ on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	buf->len = RBUF_SIZE;
 }
 
+/* Plaintext from a side: to the backend reply parser or the client's
+ * command/DATA parser. */
+static void
+deliver(struct side *d, const char *p, size_t n)
+{
+	struct session *s = d->s;
+
+	if (d->is_backend) {
+		backend_on_read(s, p, n);
+		return;
+	}
+	s->bytes_in += (uint64_t)n;
+	if (side_append_in(d, p, n,
+	    (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE) < 0) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	sess_client_input(s);
+}
+
+static void
+side_eof(struct side *d, const char *why)
+{
+	struct session *s = d->s;
+
+	d->eof = 1;
+	side_stop_read(d);
+	if (d->is_backend)
+		backend_lost(s, why);
+	else
+		sess_close(s, why);
+}
+
 static void
 on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
@@ -56,29 +90,133 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return;
 	if (nread < 0) {
-		d->eof = 1;
-		side_stop_read(d);
+		side_eof(d, nread == UV_EOF ? (d->is_backend ?
+		    "backend closed the connection" :
+		    "client closed the connection") : uv_strerror((int)nread));
+		return;
+	}
+	if (d->tls == NULL) {
+		deliver(d, buf->base, (size_t)nread);
+		return;
+	}
+	if (tls_feed(d->tls, buf->base, (size_t)nread) != TLS_OK) {
+		side_eof(d, tls_error(d->tls) ? tls_error(d->tls) :
+		    "TLS input overflow");
+		return;
+	}
+	side_tls_pump(d);
+}
+
+/* Write the ciphertext TLS has produced. 0 or a libuv error. */
+static int raw_write(struct side *d, const char *p, size_t n);
+
+static int
+tls_flush(struct side *d)
+{
+	const char *p;
+	size_t n;
+	int r = 0;
+
+	while (d->tls != NULL && (n = tls_pending(d->tls, &p)) > 0) {
+		r = raw_write(d, p, n);
+		tls_consume(d->tls, n);
+		if (r < 0)
+			break;
+	}
+	return r;
+}
+
+/*
+ * side_tls_pump - drive TLS on a side after ciphertext arrived or the
+ * session can take input again: finish the handshake (telling the
+ * session once), then decrypt and deliver plaintext for as long as the
+ * session takes it. May close the session.
+ */
+void
+side_tls_pump(struct side *d)
+{
+	struct session *s = d->s;
+	struct worker *w;
+	enum tls_rc rc;
+	ssize_t r;
+
+	if (s == NULL || d->tls == NULL || d->pumping || d->closing)
+		return;
+	w = s->w;
+	d->pumping = 1;
+	if (!d->tls_ready) {
+		rc = tls_handshake(d->tls);
+		if (tls_flush(d) < 0)
+			rc = TLS_ERR;
+		if (rc == TLS_ERR || rc == TLS_CLOSED) {
+			d->pumping = 0;
+			log_msg(CFG_LOG_INFO, "tls", "sid=%016llx client=%s: %s "
+			    "TLS handshake failed: %s", (unsigned long long)s->id,
+			    s->ip, d->is_backend ? "backend" : "client",
+			    tls_error(d->tls) ? tls_error(d->tls) : "closed");
+			side_eof(d, d->is_backend ? "backend TLS handshake failed" :
+			    "client TLS handshake failed");
+			return;
+		}
+		if (rc == TLS_WANT) {
+			d->pumping = 0;
+			return;
+		}
+		d->tls_ready = 1;
 		if (d->is_backend)
-			backend_lost(s, nread == UV_EOF ?
-			    "backend closed the connection" :
-			    uv_strerror((int)nread));
+			backend_tls_ready(s);
 		else
-			sess_close(s, nread == UV_EOF ?
-			    "client closed the connection" :
-			    uv_strerror((int)nread));
-		return;
+			sess_tls_ready(s);
+		if (s->phase == PH_CLOSED || d->s == NULL) {
+			d->pumping = 0;
+			return;
+		}
 	}
+	while (!d->closing && (d->is_backend || sess_can_read_client(s))) {
+		if (w->rbuf_busy)
+			break;
+		r = tls_read(d->tls, w->rbuf, RBUF_SIZE);
+		if (tls_flush(d) < 0) {
+			d->pumping = 0;
+			side_eof(d, "write error");
+			return;
+		}
+		if (r == 0)
+			break;
+		if (r < 0) {
+			d->pumping = 0;
+			side_eof(d, tls_error(d->tls) ? tls_error(d->tls) :
+			    (d->is_backend ? "backend closed TLS" :
+			    "client closed TLS"));
+			return;
+		}
+		deliver(d, w->rbuf, (size_t)r);
+		if (s->phase == PH_CLOSED || d->s == NULL)
+			break;
+	}
+	d->pumping = 0;
+}
+
+/*
+ * side_start_tls - from now on this side speaks TLS (after our 220 to a
+ * client's STARTTLS, the backend's 220 to ours, or at once on implicit
+ * TLS). A client side handshakes as the server, a backend side as the
+ * client and sends its ClientHello now. Returns 0 or -1 (no memory).
+ */
+int
+side_start_tls(struct side *d, struct tls_ctx *ctx)
+{
+	d->tls = tls_new(ctx);
+	if (d->tls == NULL)
+		return -1;
+	d->tls_ready = 0;
 	if (d->is_backend) {
-		backend_on_read(s, buf->base, (size_t)nread);
-		return;
+		enum tls_rc rc = tls_handshake(d->tls);
+
+		if (rc == TLS_ERR || tls_flush(d) < 0)
+			return -1;
 	}
-	s->bytes_in += (uint64_t)nread;
-	if (side_append_in(d, buf->base, (size_t)nread,
-	    (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE) < 0) {
-		sess_close(s, "out of memory");
-		return;
-	}
-	sess_client_input(s);
+	return 0;
 }
 
 void
@@ -182,13 +320,12 @@ on_write(uv_write_t *req, int status)
 }
 
 /*
- * side_write - send n bytes, in order after anything queued. Tries a
- * direct write first and copies only what the kernel did not take.
- * Returns 0, or a negative libuv error (the caller ends the session or
- * the backend leg). Never closes anything itself.
+ * raw_write - send n bytes on the socket, in order after anything
+ * queued. Tries a direct write first and copies only what the kernel
+ * did not take. Returns 0 or a negative libuv error.
  */
-int
-side_write(struct side *d, const char *p, size_t n)
+static int
+raw_write(struct side *d, const char *p, size_t n)
 {
 	struct wreq *wr;
 	uv_buf_t b;
@@ -196,12 +333,6 @@ side_write(struct side *d, const char *p, size_t n)
 
 	if (n == 0 || d->closing)
 		return 0;
-	if (d->s != NULL) {
-		if (d->is_backend)
-			;
-		else
-			d->s->bytes_out += n;
-	}
 	if (d->queued == 0) {
 		b = uv_buf_init((char *)p, (unsigned)n);
 		r = uv_try_write((uv_stream_t *)&d->tcp, &b, 1);
@@ -228,6 +359,25 @@ side_write(struct side *d, const char *p, size_t n)
 	}
 	d->queued += n;
 	return 0;
+}
+
+/*
+ * side_write - send n bytes of plaintext: through TLS when the side
+ * speaks it. Returns 0, or a negative libuv error (the caller ends the
+ * session or the backend leg). Never closes anything itself.
+ */
+int
+side_write(struct side *d, const char *p, size_t n)
+{
+	if (n == 0 || d->closing)
+		return 0;
+	if (d->s != NULL && !d->is_backend)
+		d->s->bytes_out += n;
+	if (d->tls == NULL)
+		return raw_write(d, p, n);
+	if (!d->tls_ready || tls_write(d->tls, p, n) < 0)
+		return UV_EPROTO;
+	return tls_flush(d);
 }
 
 void
@@ -260,6 +410,10 @@ on_side_close(uv_handle_t *h)
 	d->in = NULL;
 	free(d->rep);
 	d->rep = NULL;
+	if (d->tls != NULL) {
+		tls_free(d->tls);
+		d->tls = NULL;
+	}
 	if (d->is_backend) {
 		/* a backend side is its own allocation; the session may
 		 * already have another one */

@@ -13,8 +13,19 @@
 #include <sys/types.h>
 
 struct tls_ctx;		/* shared by all connections of one role; immutable
-			   after creation except internal locked caches */
-struct tls;		/* one connection */
+			   after creation except internal locked caches; safe
+			   to use from several threads at once */
+struct tls;		/* one connection; one thread at a time */
+
+/*
+ * TLS_FEED_MAX - most ciphertext a connection buffers: one TLS 1.2
+ * record (5 + 16384 + 2048) plus a little. Size socket reads with
+ * tls_room(). TLS_OUT_MAX - most ciphertext waiting in tls_pending();
+ * tls_write() refuses what would pass it (stop writing at a high mark
+ * and drain first).
+ */
+#define TLS_FEED_MAX	(5 + 16384 + 2048 + 1024)
+#define TLS_OUT_MAX	(256 * 1024)
 
 /*
  * tls_ctx_server - certificate chain and key (PEM files) for accepting
@@ -32,9 +43,20 @@ struct tls_ctx	*tls_ctx_server(const char *cert_file, const char *key_file,
  */
 struct tls_ctx	*tls_ctx_client(int verify, const char *ca_file,
 		    const char *server_name, char *err, size_t cap);
+
+/*
+ * tls_ctx_free - drop the creator's reference. Connections made from
+ * ctx hold their own, so a reload may free the old context while its
+ * sessions live on; the last tls_free() releases it. NULL is ignored.
+ */
 void		 tls_ctx_free(struct tls_ctx *ctx);
 
-/* tls_new - a connection in the context's role; NULL when out of memory. */
+/*
+ * tls_new - a connection in the context's role, holding a reference
+ * to ctx; NULL when out of memory. A client connection offers the
+ * context's last session to the server (resumption).
+ * tls_free - frees t and all it buffers. NULL is ignored.
+ */
 struct tls	*tls_new(struct tls_ctx *ctx);
 void		 tls_free(struct tls *t);
 
@@ -46,8 +68,11 @@ enum tls_rc {
 };
 
 /* tls_feed - ciphertext from the peer (copied). TLS_ERR past the bound
- * of buffered input (one record plus a little). */
+ * of buffered input (one record plus a little: TLS_FEED_MAX).
+ * tls_room - how many bytes tls_feed() takes now; tls_read() or
+ * tls_handshake() returning "need more" means the buffer is empty. */
 enum tls_rc	 tls_feed(struct tls *t, const char *p, size_t n);
+size_t		 tls_room(const struct tls *t);
 
 /* tls_handshake - advance the handshake: TLS_OK once complete, TLS_WANT
  * while it needs more input (check tls_pending() for output), TLS_ERR. */
@@ -68,14 +93,25 @@ int		 tls_write(struct tls *t, const char *p, size_t n);
 /* tls_close_notify - queue a close_notify alert. */
 void		 tls_close_notify(struct tls *t);
 
-/* tls_pending - ciphertext waiting to be sent: *p and its length.
- * tls_consume - n of those bytes were handed to the socket. */
+/*
+ * tls_pending - ciphertext waiting to be sent: *p and its length. *p
+ * is borrowed and valid only until the next tls_* call on t (any call
+ * may add output and move the buffer): copy it or use tls_take().
+ * tls_consume - n of those bytes were handed to the socket.
+ * tls_take - all pending ciphertext as one malloc()ed buffer that the
+ * caller owns and free()s (e.g. in the uv_write callback); *n is its
+ * length. NULL with *n = 0 when nothing is pending.
+ */
 size_t		 tls_pending(struct tls *t, const char **p);
 void		 tls_consume(struct tls *t, size_t n);
+char		*tls_take(struct tls *t, size_t *n);
 
-/* After the handshake: "TLSv1.2", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384". */
+/* After the handshake: "TLSv1.2", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384";
+ * NULL before. tls_resumed: 1 when the handshake resumed a session (an
+ * abbreviated handshake from a ticket or the cache), else 0. */
 const char	*tls_version(const struct tls *t);
 const char	*tls_cipher(const struct tls *t);
+int		 tls_resumed(const struct tls *t);
 /* The last error as text, or NULL. */
 const char	*tls_error(const struct tls *t);
 

@@ -207,15 +207,17 @@ static const struct ehlo_case {
 	/* the greeting line is never a capability */
 	{ "250-STARTTLS\r\n250 SIZE\r\n", CAP_STARTTLS, NULL,
 	  "250-STARTTLS\r\n250 SIZE\r\n", 0 },
-	/* empty texts: the last line always keeps its space */
+	/* empty texts: the last line always keeps its space; empty
+	 * capability lines are dropped */
 	{ "250\r\n", 0, NULL, "250 \r\n", 0 },
 	{ "250 \r\n", 0, NULL, "250 \r\n", 0 },
-	{ "250-mx\r\n250-\r\n250\r\n", 0, NULL,
-	  "250-mx\r\n250-\r\n250 \r\n", 0 },
+	{ "250-mx\r\n250-\r\n250\r\n", 0, NULL, "250 mx\r\n", 0 },
 	{ "250-mx\r\n250-XCLIENT A\r\n250 \r\n", CAP_XCLIENT, NULL,
-	  "250-mx\r\n250 \r\n", CAP_XCLIENT },
+	  "250 mx\r\n", CAP_XCLIENT },
+	{ "250-mx\r\n250-SIZE\r\n250 \r\n", 0, NULL,
+	  "250-mx\r\n250 SIZE\r\n", 0 },
 	{ "250-mx\r\n250\r\n", 0, add_starttls,
-	  "250-mx\r\n250-\r\n250 STARTTLS\r\n", 0 },
+	  "250-mx\r\n250 STARTTLS\r\n", 0 },
 	/* not a well-formed 250 reply */
 	{ "", 0, NULL, NULL, 0 },
 	{ "550 no\r\n", 0, NULL, NULL, 0 },
