@@ -49,7 +49,10 @@ on_backend_timer(uv_timer_t *t)
 	if (s == NULL || s->phase == PH_CLOSED || s->backend != d)
 		return;
 	p = awaiting(s);
-	if (p != NULL && p->ic == IC_GREETING && !p->done)
+	if (d->tls != NULL && !d->tls_ready)
+		lost(s, p != NULL && p->ic == IC_GREETING ? down_text :
+		    slow_text, "backend TLS handshake timeout");
+	else if (p != NULL && p->ic == IC_GREETING && !p->done)
 		lost(s, down_text, "backend greeting timeout "
 		    "(backend.connect_timeout)");
 	else
@@ -74,6 +77,14 @@ backend_arm(struct session *s, int restart)
 	if (d == NULL || d->closing)
 		return;
 	p = awaiting(s);
+	if (p == NULL && d->tls != NULL && !d->tls_ready) {
+		/* our STARTTLS was answered: the handshake has its own
+		 * bound */
+		if (restart || !uv_is_active((uv_handle_t *)&d->timer))
+			uv_timer_start(&d->timer, on_backend_timer,
+			    (uint64_t)s->cfg->tls.handshake_timeout * 1000, 0);
+		return;
+	}
 	if (p == NULL) {
 		uv_timer_stop(&d->timer);
 		return;
@@ -306,6 +317,14 @@ backend_lost(struct session *s, const char *reason)
 	lost(s, s->phase == PH_CONNECT ? down_text : lost_text, reason);
 }
 
+/* backend_broken - the backend answered but cannot be used (a TLS
+ * handshake or certificate verification failed): 421 4.4.2. */
+void
+backend_broken(struct session *s, const char *reason)
+{
+	lost(s, lost_text, reason);
+}
+
 /*
  * backend_abort - drop the backend leg in the middle of DATA without a
  * final dot, so the backend discards the partial message (DESIGN.md
@@ -434,6 +453,7 @@ backend_tls_step(struct session *s, struct pending *p, int code,
 		lost(s, lost_text, "backend TLS could not start");
 		return;
 	}
+	backend_arm(s, 1);
 	sess_flush(s);
 }
 
@@ -458,5 +478,6 @@ backend_tls_ready(struct session *s)
 	}
 	if (s->reconnecting && s->cfg->backend.tls == CFG_TLS_STARTTLS)
 		backend_replay_helo(s);
+	backend_arm(s, 1);
 	sess_flush(s);
 }

@@ -234,6 +234,7 @@ void	backend_send(struct session *s, const char *p, size_t n);
 void	backend_on_read(struct session *s, const char *p, size_t n);
 void	backend_abort(struct session *s, const char *reason);
 void	backend_lost(struct session *s, const char *reason);
+void	backend_broken(struct session *s, const char *reason);
 void	backend_tls_ready(struct session *s);
 void	backend_replay_helo(struct session *s);
 void	backend_tls_step(struct session *s, struct pending *p, int code,

@@ -5,6 +5,7 @@
  * The output batch ("scratch") collects everything one event produces
  * for one side so that it leaves in one write.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,8 +155,18 @@ side_tls_pump(struct side *d)
 			    "TLS handshake failed: %s", (unsigned long long)s->id,
 			    s->ip, d->is_backend ? "backend" : "client",
 			    tls_error(d->tls) ? tls_error(d->tls) : "closed");
-			side_eof(d, d->is_backend ? "backend TLS handshake failed" :
-			    "client TLS handshake failed");
+			if (d->is_backend) {
+				char why[300];
+
+				snprintf(why, sizeof(why), "backend TLS handshake "
+				    "failed: %s", tls_error(d->tls) ?
+				    tls_error(d->tls) : "closed");
+				d->eof = 1;
+				side_stop_read(d);
+				backend_broken(s, why);
+			} else {
+				side_eof(d, "client TLS handshake failed");
+			}
 			return;
 		}
 		if (rc == TLS_WANT) {

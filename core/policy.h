@@ -1,0 +1,291 @@
+/*
+ * core/policy.h - the policy engine: HELO checks (RFC 5321 4.1.1.1,
+ * 4.1.3, 4.1.4), IP Shield on MAIL FROM, authentication rules for local
+ * senders and for the envelope sender of an authenticated session, and
+ * the submission listener's AUTH requirement (RFC 6409 4.3). The proxy
+ * asks at each phase; each answer is a verdict it carries out (or only
+ * logs, in monitor mode). Pure: no I/O, no clock, no globals; allocates
+ * nothing. Every pointer below is borrowed from the caller.
+ *
+ * The flow, as the proxy drives it:
+ *
+ *   HELO/EHLO  policy_helo(). REJECT: send v.text, do not relay, change
+ *              nothing (a refused HELO does not count, RFC 5321 4.1.4:
+ *              the session stays as it was). PASS or DEFER: relay, then
+ *              store the verdict in client.helo and set client.helo_seen.
+ *              At STARTTLS, clear helo_seen with everything else.
+ *   MAIL       policy_mail(): gives a deferred HELO refusal due at MAIL,
+ *              503 for MAIL without an accepted HELO (when HELO checks
+ *              are on), then submission, IP Shield, local senders,
+ *              envelope match. Fills a struct policy_txn the caller
+ *              keeps for the transaction's RCPTs.
+ *   RCPT       policy_rcpt(): a deferred HELO refusal due at RCPT
+ *              (postmaster exempt), and auth.except_to_local.
+ *
+ * In monitor mode the proxy logs the verdict and then behaves as for
+ * PASS (stores a refused HELO as accepted, relays the command).
+ * Checks are evaluated one property at a time, in a fixed order; the
+ * first that fails gives the verdict. A client in trusted_networks is
+ * exempt from every check here.
+ */
+#ifndef MXS_POLICY_H
+#define MXS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/net.h"
+#include "core/smtp_cmd.h"
+#include "core/span.h"
+
+/* What the proxy does with a command. */
+enum policy_action {
+	POLICY_PASS = 0,	/* relay the command as it is */
+	POLICY_REJECT,		/* reply text now; do not relay */
+	POLICY_DEFER,		/* relay now; the refusal (text) is given
+				   at stage `at` (HELO checks only) */
+	POLICY_TAG,		/* add score to the message (not yet used) */
+};
+
+/* An SMTP stage: where a verdict is given. */
+enum policy_stage {
+	POLICY_AT_HELO = 0,
+	POLICY_AT_MAIL,
+	POLICY_AT_RCPT,
+};
+
+/* Which check a verdict comes from ("check" in the JSON log). */
+enum policy_check {
+	POLICY_CK_NONE = 0,	/* PASS */
+	POLICY_CK_HELO,
+	POLICY_CK_IP_SHIELD,
+	POLICY_CK_AUTH,		/* require_for_local_senders, match_envelope */
+	POLICY_CK_SUBMISSION,
+};
+
+#define POLICY_ENH_MAX		12	/* "5.7.1" and NUL */
+#define POLICY_TEXT_MAX		256	/* one reply line, no CRLF, NUL */
+#define POLICY_REASON_MAX	384	/* one log reason, NUL */
+
+/*
+ * A verdict: a value, copied freely. text is the whole reply line the
+ * client gets ("530 5.7.0 Authentication required"), without CRLF;
+ * client-supplied parts in text and reason are cut (64 octets in text,
+ * 128 in reason, then "...") and every octet outside 0x21..0x7e becomes
+ * '?'. On PASS: code 0, enh and text empty, reason empty or naming the
+ * exemption that applied ("client in trusted_networks").
+ */
+struct policy_verdict {
+	enum policy_action	action;
+	enum policy_stage	at;	/* REJECT: the stage it was given at;
+					   DEFER: the stage it is due at */
+	enum policy_check	check;
+	int			code;	/* 530 */
+	char			enh[POLICY_ENH_MAX];	/* "5.7.0" */
+	char			text[POLICY_TEXT_MAX];
+	char			reason[POLICY_REASON_MAX];
+	int			score;	/* 0 until the spoof score */
+};
+
+/* ip_shield.entries[]: a domain pattern and the networks it may use. */
+struct policy_shield_entry {
+	const char		*domain;	/* "example.com", "*.example.com"
+						   (subdomains only) or
+						   "$LOCALDOMAIN$" */
+	const struct net	*nets;
+	size_t			 nnets;		/* 0: only with AUTH */
+};
+
+/* auth.aliases[]: an identity may also send as these addresses. */
+struct policy_alias {
+	const char		*identity;	/* "alice@example.com", "jdoe" */
+	char *const		*addresses;	/* "sales@example.com" (exact) or
+						   "@example.net" (that domain,
+						   not its subdomains) */
+	size_t			 naddresses;
+};
+
+/*
+ * The settings, filled once by the proxy from its configuration and
+ * owned by it. String arrays are char *const * so that a char ** from
+ * the config loader fits without a cast; core never writes through them.
+ */
+struct policy_cfg {
+	const char		*hostname;	/* ours; NULL or "": none */
+	char *const		*local_domains;
+	size_t			 nlocal_domains;
+	const struct net	*own_addresses;
+	size_t			 nown_addresses;
+	const struct net	*trusted_networks;
+	size_t			 ntrusted_networks;
+
+	struct {
+		bool			reject_bare_ip;
+		bool			literal_must_match;
+		bool			reject_own_identity;
+		bool			require_fqdn;
+		enum policy_stage	reject_at;	/* default RCPT */
+	} helo;
+
+	struct {
+		bool				 enabled;
+		const struct policy_shield_entry *entries;
+		size_t				 nentries;
+	} ip_shield;
+
+	struct {
+		bool			 require_for_local_senders;
+		bool			 except_to_local;
+		bool			 match_envelope;
+		const struct policy_alias *aliases;
+		size_t			 naliases;
+	} auth;
+};
+
+/* The session's facts, kept by the proxy. */
+struct policy_client {
+	struct net_addr		 addr;		/* the client (after PROXY) */
+	const char		*ip;		/* addr printed; NULL: core
+						   prints addr itself */
+	bool			 trusted;	/* policy_is_trusted(), once */
+	const char		*auth_id;	/* identity bound at 235; NULL:
+						   not authenticated */
+	bool			 tls;		/* TLS is up (not used yet) */
+	bool			 submission;	/* listener has submission = true */
+	bool			 helo_seen;	/* a HELO/EHLO was accepted */
+	struct policy_verdict	 helo;		/* its verdict: PASS or DEFER */
+	/* DNS facts (forward lookup, FCrDNS, DNSBL) will join here. */
+};
+
+/* Facts about the current transaction, from policy_mail() for its RCPTs. */
+struct policy_txn {
+	bool	local_unauth;	/* MAIL FROM a local domain without AUTH
+				   (counted only when auth.require_for_
+				   local_senders is on) */
+};
+
+/* What a HELO/EHLO argument is (policy_helo_class()). */
+enum policy_helo_class {
+	POLICY_HELO_EMPTY = 0,	/* nothing, or spaces only */
+	POLICY_HELO_BARE_IPV4,	/* 192.0.2.1 (a trailing dot allowed) */
+	POLICY_HELO_BARE_IPV6,	/* 2001:db8::1 */
+	POLICY_HELO_LITERAL_V4,	/* [192.0.2.1] */
+	POLICY_HELO_LITERAL_V6,	/* [IPv6:2001:db8::1], also untagged */
+	POLICY_HELO_BAD_LITERAL, /* starts with "[", not one of the above */
+	POLICY_HELO_FQDN,	/* name with two labels or more */
+	POLICY_HELO_NO_DOT,	/* one label: "localhost", "mike" */
+	POLICY_HELO_INVALID,	/* anything else */
+};
+
+/*
+ * policy_helo_class - classify a HELO argument. Spaces and tabs around
+ * it are ignored (one inside makes it INVALID); one trailing dot on a
+ * name or bare IPv4 is ignored. Names are lenient as deployed MTAs are:
+ * labels of 1..63 octets of letters, digits, "-", "_" or well-formed
+ * UTF-8 (RFC 6531 U-labels), at most 255 octets in all, and the last
+ * label not all digits ("1.2.3" is INVALID: no TLD is numeric). Bare
+ * and literal addresses parse with net_addr_parse() (strict: no leading
+ * zeros); for the four address classes *addr gets the address, else it
+ * is zeroed. addr may be NULL.
+ */
+enum policy_helo_class	policy_helo_class(struct span helo,
+			    struct net_addr *addr);
+
+/*
+ * policy_helo - the HELO/EHLO checks, in this order, each only when
+ * switched on: reject_bare_ip (BARE_IPV4/6), literal_must_match (a
+ * literal not equal to the client, IPv4-mapped counting as IPv4, or a
+ * BAD_LITERAL), reject_own_identity (our hostname or a local domain,
+ * exact, case-insensitive, trailing dot ignored; or a bare or literal
+ * address inside own_addresses), require_fqdn (EMPTY, NO_DOT, INVALID
+ * and BAD_LITERAL fail: neither a name with a dot nor an address; bare
+ * IPs pass, refusing them is reject_bare_ip's property). The first
+ * failure is refused by helo.reject_at: HELO gives REJECT, 501 5.5.2
+ * for a bare IP and 550 5.7.1 for the others; MAIL or RCPT give DEFER
+ * with 550 5.7.1 for all. Exempt (PASS): trusted clients, and clients
+ * of a submission listener (which must AUTH anyway, and whose roaming
+ * users often send "EHLO [192.168.1.10]"). is_ehlo only names the verb
+ * in texts. Returns out->action.
+ */
+enum policy_action	policy_helo(const struct policy_cfg *cfg,
+			    const struct policy_client *cl, struct span helo,
+			    bool is_ehlo, struct policy_verdict *out);
+
+/*
+ * policy_mail - MAIL FROM (mail as parsed by cmd_parse(), CMD_OK). In
+ * order:
+ *  1. HELO, unless submission or authenticated: when a HELO check is on
+ *     and no HELO/EHLO was accepted, 503 5.5.1 (a client cannot skip
+ *     HELO to skip its checks); a stored DEFER due at MAIL is given now.
+ *  2. submission: a submission listener wants AUTH from every sender,
+ *     <> included: 530 5.7.0.
+ *  3. ip_shield (not for <> or authenticated sessions): the sender's
+ *     domain matched by entries (see policy_domain_matches) must come
+ *     from the union of their networks: else 530 5.7.0 "Authentication
+ *     required to send mail from <ip>". No entry: not restricted.
+ *  4. auth.require_for_local_senders: a local domain without AUTH: 530
+ *     5.7.0; with auth.except_to_local the MAIL passes and txn says so,
+ *     and policy_rcpt() refuses non-local recipients.
+ *  5. auth.match_envelope (authenticated, not <>): the sender must be
+ *     the identity (whole address, case-insensitive), or, for an
+ *     identity without "@", its local part at any local domain; or one
+ *     of the identity's aliases: else 553 5.7.1.
+ * txn is reset and filled (also on REJECT, for monitor mode). Address
+ * literals (user@[192.0.2.1]) are never local, and IP Shield restricts
+ * them only where an entry names that literal. Returns out->action.
+ */
+enum policy_action	policy_mail(const struct policy_cfg *cfg,
+			    const struct policy_client *cl,
+			    const struct smtp_cmd *mail, struct policy_txn *txn,
+			    struct policy_verdict *out);
+
+/*
+ * policy_rcpt - RCPT TO, for the transaction txn (not NULL) that
+ * policy_mail() filled for this MAIL.
+ *  1. a stored HELO DEFER due at RCPT is given (REJECT with its text),
+ *     except to postmaster: <postmaster>, or local part "postmaster"
+ *     (any case, quoted or not) at any domain, without a source route
+ *     (RFC 5321 4.5.1; the backend still refuses what it does not
+ *     relay); authenticated and submission sessions are exempt.
+ *  2. auth.except_to_local: a local sender without AUTH may only write
+ *     to local recipients: <postmaster>, or a local domain with no
+ *     source route and no "%", "!" or "@" in the local part (relay
+ *     hacks); others get 530 5.7.0.
+ * Returns out->action.
+ */
+enum policy_action	policy_rcpt(const struct policy_cfg *cfg,
+			    const struct policy_client *cl,
+			    const struct policy_txn *txn,
+			    const struct smtp_cmd *rcpt,
+			    struct policy_verdict *out);
+
+/* policy_is_trusted - is a inside one of trusted_networks? */
+bool	policy_is_trusted(const struct policy_cfg *cfg,
+	    const struct net_addr *a);
+
+/*
+ * policy_domain_is_local - is domain one of local_domains? ASCII
+ * case-insensitive, other octets compared as they are; one trailing dot
+ * on either side is ignored. Empty domains and address literals never
+ * are.
+ */
+bool	policy_domain_is_local(const struct policy_cfg *cfg,
+	    struct span domain);
+
+/*
+ * policy_domain_matches - does an ip_shield domain pattern cover
+ * domain? "$LOCALDOMAIN$": any local domain; "*.example.com": proper
+ * subdomains of example.com only (not example.com itself); anything
+ * else: that domain exactly. Comparison as in policy_domain_is_local;
+ * an empty domain matches nothing.
+ */
+bool	policy_domain_matches(const struct policy_cfg *cfg,
+	    const char *pattern, struct span domain);
+
+/* Names for logs: "reject", "rcpt", "ip_shield", "LITERAL_V4". */
+const char	*policy_action_name(enum policy_action a);
+const char	*policy_stage_name(enum policy_stage s);
+const char	*policy_check_name(enum policy_check c);
+const char	*policy_helo_class_name(enum policy_helo_class c);
+
+#endif
