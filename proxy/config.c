@@ -299,15 +299,8 @@ static const struct not_yet {
 	const char	*allowed;	/* NY_NOT_IN: "a|b" */
 } not_yet[] = {
 	{ "listen[].proxy_protocol",		NY_NOT_IN, "false" },
-	{ "listen[].submission",		NY_NOT_IN, "false" },
 	{ "backend.client_info",		NY_NOT_IN, "none|received" },
-	{ "helo.reject_bare_ip",		NY_NOT_IN, "false" },
-	{ "helo.literal_must_match",		NY_NOT_IN, "false" },
-	{ "helo.reject_own_identity",		NY_NOT_IN, "false" },
-	{ "helo.require_fqdn",			NY_NOT_IN, "false" },
-	{ "ip_shield.enabled",			NY_NOT_IN, "false" },
-	{ "auth.require_for_local_senders",	NY_NOT_IN, "false" },
-	{ "auth.match_envelope",		NY_NOT_IN, "false" },
+	{ "ip_shield.check_from_header",	NY_NOT_IN, "false" },
 	{ "auth.match_from_header",		NY_NOT_IN, "false" },
 	{ "hijack.enabled",			NY_NOT_IN, "false" },
 	{ "size_limits",			NY_NONEMPTY, NULL },
@@ -637,6 +630,14 @@ check_string(enum check ck, char *v)
 	case CK_SHIELD:
 		if (strcmp(v, "$LOCALDOMAIN$") == 0)
 			return NULL;
+		/* "*.example.com": the subdomains of example.com */
+		if (v[0] == '*' && v[1] == '.') {
+			if (!is_hostname(v + 2) || strchr(v + 2, '.') == NULL)
+				return "not a domain name (like example.com "
+				    "or *.example.com)";
+			lower(v);
+			return NULL;
+		}
 		/* FALLTHROUGH */
 	case CK_DOMAIN:
 		if (!is_hostname(v) || strchr(v, '.') == NULL)

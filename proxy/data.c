@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/esc.h"
 #include "core/hdr.h"
 #include "core/received.h"
 #include "proxy/log.h"
@@ -319,6 +320,42 @@ data_input(struct session *s, const char *p, size_t n)
 }
 
 /*
+ * put_header_authenticated - auth.add_header: the held section goes out
+ * without any X-Authenticated-Sender field the client wrote (nobody can
+ * forge it), and with ours first when the session authenticated.
+ */
+static void
+put_header_authenticated(struct session *s)
+{
+	static const char name[] = "X-Authenticated-Sender";
+	size_t hlen = s->dscan.hdr_end == DSCAN_HDR_UNKNOWN ? s->hold_len :
+	    (size_t)s->dscan.hdr_end;
+	size_t pos = 0, last = 0;
+	struct hdr_field f;
+
+	if (hlen > s->hold_len)
+		hlen = s->hold_len;
+	if (s->auth && s->auth_id != NULL) {
+		char id[300], line[400];
+		int n;
+
+		esc_printable(id, sizeof(id), s->auth_id, strlen(s->auth_id));
+		n = snprintf(line, sizeof(line), "%s: %s\r\n", name, id);
+		if (n > 0 && (size_t)n < sizeof(line))
+			scratch_put(s->w, s->backend, line, (size_t)n);
+	}
+	while (hdr_next(s->hold, hlen, &pos, &f) == 1) {
+		if (span_ieq(f.name, name)) {
+			/* send what came before this field, skip the field */
+			scratch_put(s->w, s->backend, s->hold + last,
+			    (size_t)(f.raw.p - (s->hold + last)));
+			last = pos;
+		}
+	}
+	scratch_put(s->w, s->backend, s->hold + last, s->hold_len - last);
+}
+
+/*
  * data_backend_ready - the backend answered our DATA. 354: the header
  * section goes out (after our Received: line) and the body follows.
  * Anything else: the client gets that refusal after its final dot.
@@ -366,7 +403,10 @@ data_backend_ready(struct session *s, int code, const char *r, size_t n)
 		if (rl > 0)
 			scratch_put(s->w, s->backend, rc, rl);
 	}
-	scratch_put(s->w, s->backend, s->hold, s->hold_len);
+	if (s->cfg->auth.add_header)
+		put_header_authenticated(s);
+	else
+		scratch_put(s->w, s->backend, s->hold, s->hold_len);
 	data_hold_free(s);
 	if (s->data_done)
 		finish_ok(s);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "proxy/log.h"
+#include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "tls/tls.h"
@@ -453,6 +454,7 @@ srv_free(struct server *srv, int n)
 		tls_ctx_free(srv->tls_server);
 	if (srv->tls_client != NULL)
 		tls_ctx_free(srv->tls_client);
+	pol_free(srv->pol);
 	pthread_mutex_destroy(&srv->ip_lock);
 }
 
@@ -477,7 +479,8 @@ srv_run(const struct config *cfg)
 	srv.ip_table = calloc(srv.ip_buckets, sizeof(*srv.ip_table));
 	srv.nworkers = cfg->workers > 0 ? cfg->workers : 1;
 	srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
-	if (srv.ip_table == NULL || srv.workers == NULL ||
+	srv.pol = pol_build(cfg);
+	if (srv.ip_table == NULL || srv.workers == NULL || srv.pol == NULL ||
 	    resolve_backend(&srv) < 0) {
 		srv_free(&srv, 0);
 		return 1;

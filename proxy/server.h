@@ -21,6 +21,7 @@ struct server {
 	const struct config	*cfg;
 	struct sockaddr_storage	 backend_sa;
 	socklen_t		 backend_salen;
+	struct policy_cfg	*pol;		/* built from cfg once */
 	struct tls_ctx		*tls_server;	/* our certificate, or NULL */
 	struct tls_ctx		*tls_client;	/* to the backend, or NULL */
 	char			 tls_error[600];

@@ -14,6 +14,7 @@
 #include "core/esc.h"
 #include "core/smtp_reply.h"
 #include "proxy/log.h"
+#include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 
@@ -178,6 +179,17 @@ sess_fail_all(struct session *s, const char *text)
 
 static void txn_abort(struct session *s, const char *why);
 
+/* auth_forget - no identity any more (STARTTLS, a failed AUTH). */
+static void
+auth_forget(struct session *s)
+{
+	free(s->auth_id);
+	free(s->auth_cand);
+	s->auth_id = s->auth_cand = NULL;
+	s->pc.auth_id = NULL;
+	memset(&s->sasl, 0, sizeof(s->sasl));
+}
+
 /*
  * client_start_tls - our 220 to STARTTLS is on its way: whatever the
  * client sent after STARTTLS in plaintext is dropped, never executed
@@ -211,12 +223,14 @@ client_start_tls(struct session *s)
 	s->helo = s->helo_line = NULL;
 	s->ehlo = 0;
 	s->auth = 0;
+	auth_forget(s);
+	s->pc.helo_seen = false;
+	memset(&s->pc.helo, 0, sizeof(s->pc.helo));
 	if (side_start_tls(&s->client, s->w->srv->tls_server) < 0) {
 		sess_close(s, "out of memory");
 		return;
 	}
-	uv_timer_start(&s->client.timer, on_client_timer,
-	    (uint64_t)s->cfg->tls.handshake_timeout * 1000, 0);
+	sess_set_timer(s);
 }
 
 /* sess_tls_ready - the client's TLS handshake completed. */
@@ -332,6 +346,7 @@ txn_clear(struct txn *t)
 		free(t->rcpts[i]);
 	free(t->rcpts);
 	free(t->error);
+	free(t->verdicts);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -389,7 +404,7 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		log_cstr(&l, "tls", s->tls_info);
 	else
 		log_null(&l, "tls");
-	log_null(&l, "auth");
+	log_cstr(&l, "auth", s->auth_id);
 	log_cstr(&l, "mail_from", t->mail_from);
 	log_array_begin(&l, "rcpts");
 	for (size_t i = 0; i < t->nrcpts; i++)
@@ -404,6 +419,19 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	if (t->where[0])
 		log_cstr(&l, "where", t->where);
 	log_array_begin(&l, "verdicts");
+	for (size_t i = 0; i < t->nverdicts; i++) {
+		const struct policy_verdict *v = &t->verdicts[i].v;
+
+		log_array_obj_begin(&l);
+		log_cstr(&l, "check", policy_check_name(v->check));
+		log_cstr(&l, "action", t->verdicts[i].enforced ? "reject" :
+		    "monitor");
+		log_int(&l, "code", v->code);
+		log_cstr(&l, "reason", v->reason);
+		log_cstr(&l, "reply", v->text);
+		log_int(&l, "score", v->score);
+		log_array_obj_end(&l);
+	}
 	if (t->error != NULL) {
 		size_t el = strlen(t->error);
 
@@ -586,8 +614,18 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 			s->phase = PH_AUTH;
 		} else {
 			s->phase = PH_COMMAND;
-			if (code == 235)
+			if (code == 235) {
+				/* the identity is bound only now, by the
+				 * backend that owns the passwords */
 				s->auth = 1;
+				free(s->auth_id);
+				s->auth_id = s->auth_cand;
+				s->auth_cand = NULL;
+				s->pc.auth_id = s->auth_id;
+			} else {
+				free(s->auth_cand);
+				s->auth_cand = NULL;
+			}
 		}
 		break;
 	case CMD_QUIT:
@@ -628,6 +666,9 @@ relay(struct session *s, enum cmd_verb verb, const char *line, size_t len)
 typedef void cmd_fn(struct session *, const struct smtp_cmd *,
     const char *, size_t);
 
+static enum sasl_rc auth_observe(struct session *s, int first,
+    const char *p, size_t n);
+
 static void
 do_relay(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
@@ -639,6 +680,7 @@ static void
 do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
+	struct policy_verdict v;
 	char *h = dupmem(c->arg.p, c->arg.len), *hl = dupmem(l, n);
 
 	if (h == NULL || hl == NULL) {
@@ -647,23 +689,68 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_close(s, "out of memory");
 		return;
 	}
+	if (policy_helo(s->w->srv->pol, &s->pc, c->arg, c->verb == CMD_EHLO,
+	    &v) == POLICY_REJECT) {
+		int enforced = pol_enforce(s, &v);
+
+		pol_log(s, &v, enforced);
+		if (enforced) {
+			/* a refused HELO is not relayed and changes nothing
+			 * (RFC 5321 4.1.4) */
+			free(h);
+			free(hl);
+			reply_now(s, c->verb, v.text);
+			return;
+		}
+		v.action = POLICY_PASS;
+	}
 	txn_abort(s, NULL);
 	free(s->helo);
 	free(s->helo_line);
 	s->helo = h;
 	s->helo_line = hl;
 	s->ehlo = (c->verb == CMD_EHLO);
+	s->pc.helo = v;
+	s->pc.helo_seen = true;
 	relay(s, c->verb, l, n);
+}
+
+/*
+ * A policy refusal of MAIL or RCPT: carried out (the command is not
+ * relayed, the client gets the text) unless in monitor mode; either
+ * way it joins the transaction's verdicts. Returns 1 when refused.
+ */
+static int
+refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
+{
+	int enforced = pol_enforce(s, v);
+
+	pol_note(s, v, enforced);
+	if (!enforced)
+		return 0;
+	reply_now(s, verb, v->text);
+	return 1;
 }
 
 static void
 do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
-	if (!s->txn.active) {
+	struct policy_verdict v;
+	int fresh = !s->txn.active;
+
+	if (fresh) {
 		s->txn.active = 1;
 		s->txn.start_ms = mxs_now_ms();
-		s->txn.mail_from = dupmem(c->path.p, c->path.len);
+		s->txn.mail_from = c->null_path ? dupmem("", 0) :
+		    dupmem(c->path.p, c->path.len);
+	}
+	if (fresh && policy_mail(s->w->srv->pol, &s->pc, c, &s->txn.ptxn,
+	    &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
+		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
+		sess_txn_log(s, &s->txn, "rejected", NULL, 0);
+		sess_txn_reset(s);
+		return;
 	}
 	relay(s, c->verb, l, n);
 }
@@ -672,10 +759,16 @@ static void
 do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
+	struct policy_verdict v;
 	struct pending *p;
 
 	if (s->txn.rcpt_sent >= s->cfg->limits.max_recipients) {
 		reply_now(s, c->verb, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (s->txn.active && policy_rcpt(s->w->srv->pol, &s->pc,
+	    &s->txn.ptxn, c, &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
+		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
 		return;
 	}
 	p = relay(s, c->verb, l, n);
@@ -743,6 +836,18 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 		reply_now(s, c->verb,
 		    "503 5.5.1 Error: MAIL transaction in progress");
 		return;
+	}
+	switch (auth_observe(s, 1, c->arg.p, c->arg.len)) {
+	case SASL_SYNTAX:
+		reply_now(s, c->verb, "501 5.5.4 Syntax: AUTH mechanism "
+		    "[initial-response]");
+		return;
+	case SASL_BAD_BASE64:
+	case SASL_NOSPACE:
+		reply_now(s, c->verb, "501 5.5.2 Invalid base64 data");
+		return;
+	default:
+		break;
 	}
 	p = relay(s, c->verb, l, n);
 	if (p != NULL)
@@ -881,12 +986,68 @@ dispatch(struct session *s, const char *line, size_t len)
 	commands[i].fn(s, &c, line, len);
 }
 
+/*
+ * auth_observe - read the identity the client claims from the AUTH
+ * argument (first) or a response line; it is kept as a candidate until
+ * the backend's 235. The decoded text is wiped at once: a password
+ * never stays in memory or reaches a log.
+ */
+static enum sasl_rc
+auth_observe(struct session *s, int first, const char *p, size_t n)
+{
+	struct sasl_result res;
+	enum sasl_rc rc;
+	size_t cap = n / 4 * 3 + 4;
+	char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return SASL_NOSPACE;
+	if (first) {
+		memset(&s->sasl, 0, sizeof(s->sasl));
+		rc = sasl_start(&s->sasl, p, n, buf, cap, &res);
+	} else {
+		rc = sasl_response(&s->sasl, p, n, buf, cap, &res);
+	}
+	if (rc == SASL_IDENTITY) {
+		free(s->auth_cand);
+		s->auth_cand = dupmem(res.identity.p, res.identity.len);
+	}
+	s->sasl_cancel = (rc == SASL_BAD_BASE64 || rc == SASL_NOSPACE) &&
+	    res.cancel_backend;
+	sasl_wipe(buf, cap);
+	free(buf);
+	return rc;
+}
+
 /* A line inside an AUTH exchange: relayed as it is, never logged. */
 static void
 auth_line(struct session *s, const char *line, size_t len)
 {
-	struct pending *p = relay(s, CMD_AUTH, line, len);
+	struct pending *p;
 
+	switch (auth_observe(s, 0, line, len)) {
+	case SASL_BAD_BASE64:
+	case SASL_NOSPACE:
+		/* never relayed: the client hears 501, and the exchange at
+		 * the backend is cancelled with "*", its answer swallowed */
+		reply_now(s, CMD_AUTH, "501 5.5.2 Invalid base64 data");
+		s->phase = PH_COMMAND;
+		free(s->auth_cand);
+		s->auth_cand = NULL;
+		if (s->sasl_cancel) {
+			p = sess_push(s, PK_INTERNAL, CMD_AUTH);
+			if (p == NULL) {
+				sess_close(s, "out of memory");
+				return;
+			}
+			backend_send(s, "*\r\n", 3);
+			s->barrier = p;
+		}
+		return;
+	default:
+		break;
+	}
+	p = relay(s, CMD_AUTH, line, len);
 	if (p != NULL)
 		s->barrier = p;
 }
@@ -1060,6 +1221,15 @@ on_client_timer(uv_timer_t *t)
 
 	if (s == NULL || s->phase == PH_CLOSED)
 		return;
+	if (s->client.tls != NULL && !s->client.tls_ready) {
+		/* no reply can reach a client that never finished its
+		 * handshake */
+		log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: TLS "
+		    "handshake not complete after tls.handshake_timeout",
+		    (unsigned long long)s->id, s->ip);
+		sess_close(s, "TLS handshake timeout");
+		return;
+	}
 	log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: client "
 	    "timeout in %s", (unsigned long long)s->id, s->ip,
 	    s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD ?
@@ -1094,8 +1264,12 @@ sess_set_timer(struct session *s)
 
 	if (s->phase == PH_CLOSED || s->client.closing)
 		return;
-	secs = (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD) ?
-	    s->cfg->limits.data_timeout : s->cfg->limits.command_timeout;
+	if (s->client.tls != NULL && !s->client.tls_ready)
+		secs = s->cfg->tls.handshake_timeout;
+	else if (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD)
+		secs = s->cfg->limits.data_timeout;
+	else
+		secs = s->cfg->limits.command_timeout;
 	uv_timer_start(&s->client.timer, on_client_timer,
 	    (uint64_t)secs * 1000, 0);
 }
@@ -1151,6 +1325,10 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 		snprintf(s->ip, sizeof(s->ip), "unknown");
 	}
 
+	s->pc.addr = s->addr;
+	s->pc.ip = s->ip;
+	s->pc.trusted = policy_is_trusted(w->srv->pol, &s->addr);
+	s->pc.submission = s->listener->submission != 0;
 	ar = srv_admit(w->srv, &s->addr);
 	if (ar != ADMIT_OK) {
 		static const char busy[] =
@@ -1178,8 +1356,7 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 			sess_close(s, "out of memory");
 			return;
 		}
-		uv_timer_start(&s->client.timer, on_client_timer,
-		    (uint64_t)s->cfg->tls.handshake_timeout * 1000, 0);
+		sess_set_timer(s);
 		side_start_read(&s->client);
 	} else {
 		sess_set_timer(s);
@@ -1204,7 +1381,7 @@ session_log(struct session *s, const char *reason)
 		log_cstr(&l, "tls", s->tls_info);
 	else
 		log_null(&l, "tls");
-	log_null(&l, "auth");
+	log_cstr(&l, "auth", s->auth_id);
 	log_cstr(&l, "reason", reason);
 	log_int(&l, "errors", s->errors);
 	log_int(&l, "bytes_in", (int64_t)s->bytes_in);
@@ -1269,6 +1446,8 @@ sess_maybe_free(struct session *s)
 	sess_txn_reset(s);
 	free(s->helo);
 	free(s->helo_line);
+	free(s->auth_id);
+	free(s->auth_cand);
 	free(s);
 	worker_check_done(w);
 }

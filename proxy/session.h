@@ -15,6 +15,8 @@
 
 #include "core/dscan.h"
 #include "core/net.h"
+#include "core/policy.h"
+#include "core/sasl.h"
 #include "core/smtp_cmd.h"
 #include "proxy/config.h"
 #include "tls/tls.h"
@@ -87,6 +89,12 @@ enum internal_cmd {
 	IC_STARTTLS,	/* our STARTTLS to the backend */
 };
 
+/* A policy verdict kept for the transaction's log line. */
+struct txn_verdict {
+	struct policy_verdict	v;
+	int			enforced;	/* 0: monitor mode */
+};
+
 /* The current mail transaction, for the log and DATA decisions. */
 struct txn {
 	int		 active;	/* MAIL sent */
@@ -102,6 +110,9 @@ struct txn {
 	char		 where[8];	/* "mail" "rcpt" "data" */
 	char		*error;		/* owned: sticky DATA error reply */
 	int		 error_code;
+	struct txn_verdict *verdicts;	/* owned, policy verdicts */
+	size_t		 nverdicts;
+	struct policy_txn ptxn;		/* policy facts for the RCPTs */
 };
 
 struct pending {
@@ -146,6 +157,11 @@ struct session {
 	char		*helo_line;	/* owned: the line, for replays */
 	int		 ehlo;		/* last greeting was EHLO */
 	int		 auth;		/* authenticated */
+	char		*auth_id;	/* owned: identity bound at 235 */
+	char		*auth_cand;	/* owned: identity claimed, until 235 */
+	struct sasl_state sasl;		/* the AUTH exchange in progress */
+	int		 sasl_cancel;	/* the backend must get "*" */
+	struct policy_client pc;	/* facts the policy checks see */
 	int		 errors;
 	int		 junk;
 	uint64_t	 start_ms;

@@ -18,13 +18,17 @@ struct tls_ctx;		/* shared by all connections of one role; immutable
 struct tls;		/* one connection; one thread at a time */
 
 /*
- * TLS_FEED_MAX - most ciphertext a connection buffers: one TLS 1.2
- * record (5 + 16384 + 2048) plus a little. Size socket reads with
- * tls_room(). TLS_OUT_MAX - most ciphertext waiting in tls_pending();
- * tls_write() refuses what would pass it (stop writing at a high mark
- * and drain first).
+ * TLS_RECORD_MAX - the largest TLS 1.2 record on the wire (RFC 5246
+ * 6.2.3). TLS_FEED_MAX - most ciphertext a connection buffers: one
+ * 64 KB socket read on top of a partial record. The buffer lives only
+ * until tls_read()/tls_handshake() drained it; a caller that wants at
+ * most one record held sizes its reads to min(tls_room(),
+ * TLS_RECORD_MAX). TLS_OUT_MAX - most ciphertext waiting in
+ * tls_pending(); tls_write() refuses what would pass it (stop writing
+ * at a high mark and drain first).
  */
-#define TLS_FEED_MAX	(5 + 16384 + 2048 + 1024)
+#define TLS_RECORD_MAX	(5 + 16384 + 2048)
+#define TLS_FEED_MAX	(64 * 1024 + TLS_RECORD_MAX)
 #define TLS_OUT_MAX	(256 * 1024)
 
 /*
@@ -68,7 +72,8 @@ enum tls_rc {
 };
 
 /* tls_feed - ciphertext from the peer (copied). TLS_ERR past the bound
- * of buffered input (one record plus a little: TLS_FEED_MAX).
+ * of buffered input (TLS_FEED_MAX); TLS_CLOSED
+ * (input dropped) after the peer's close_notify.
  * tls_room - how many bytes tls_feed() takes now; tls_read() or
  * tls_handshake() returning "need more" means the buffer is empty. */
 enum tls_rc	 tls_feed(struct tls *t, const char *p, size_t n);
@@ -82,21 +87,28 @@ int		 tls_handshake_done(const struct tls *t);
 /*
  * tls_read - plaintext after the handshake: >0 bytes written to out,
  * 0 when more ciphertext is needed, -1 on TLS_CLOSED or TLS_ERR
- * (tls_error() is NULL for a clean close_notify). Renegotiation
- * attempts are refused (an error).
+ * (tls_error() is NULL for a clean close_notify). Call it until it
+ * returns 0 or -1: one fed chunk may hold several records. Before the
+ * handshake is done it advances the handshake and returns 0 (or -1).
+ * Renegotiation attempts are refused (the peer gets a no_renegotiation
+ * alert) and end the connection: -1, "peer attempted renegotiation".
  */
 ssize_t		 tls_read(struct tls *t, char *out, size_t cap);
 
-/* tls_write - encrypt all of p[0..n) into the pending output. 0 or -1. */
+/* tls_write - encrypt all of p[0..n) into the pending output. 0, or -1
+ * with tls_error(): before the handshake, after either close_notify,
+ * past TLS_OUT_MAX, or an mbedTLS failure. */
 int		 tls_write(struct tls *t, const char *p, size_t n);
 
-/* tls_close_notify - queue a close_notify alert. */
+/* tls_close_notify - queue a close_notify alert once (also as the answer
+ * to the peer's); nothing before the handshake completed. */
 void		 tls_close_notify(struct tls *t);
 
 /*
  * tls_pending - ciphertext waiting to be sent: *p and its length. *p
  * is borrowed and valid only until the next tls_* call on t (any call
- * may add output and move the buffer): copy it or use tls_take().
+ * may add output, move or free the buffer): fine for uv_try_write()
+ * then tls_consume(); for uv_write() use tls_take().
  * tls_consume - n of those bytes were handed to the socket.
  * tls_take - all pending ciphertext as one malloc()ed buffer that the
  * caller owns and free()s (e.g. in the uv_write callback); *n is its
@@ -112,7 +124,8 @@ char		*tls_take(struct tls *t, size_t *n);
 const char	*tls_version(const struct tls *t);
 const char	*tls_cipher(const struct tls *t);
 int		 tls_resumed(const struct tls *t);
-/* The last error as text, or NULL. */
+/* The reason t failed, as text for the log (untrusted peer data never
+ * appears in it), or NULL. */
 const char	*tls_error(const struct tls *t);
 
 #endif

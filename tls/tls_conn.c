@@ -5,10 +5,11 @@
  * output buffer the session drains to its socket. Input: the peer's
  * bytes, untrusted (mbedTLS parses them; we only follow the plaintext
  * record headers, RFC 5246 6.2.1, to see whose ChangeCipherSpec came
- * first). Owns both buffers; each holds at most what is in flight and
- * is freed when empty, so an idle connection costs mbedTLS's own record
- * buffers and little more. Renegotiation is refused (RFC 5746 4.5) and
- * then ends the connection.
+ * first). Owns both buffers; each holds only what is in flight (input
+ * at most TLS_FEED_MAX, output at most TLS_OUT_MAX) and is freed when
+ * empty, so an idle connection costs mbedTLS's own record buffers and
+ * little more. Renegotiation is refused (RFC 5746 4.5) and then ends
+ * the connection. One thread uses a connection at a time.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -220,6 +221,7 @@ fail:
 	return NULL;
 }
 
+/* tls_free - see tls.h; drops the context reference last. */
 void
 tls_free(struct tls *t)
 {
@@ -271,6 +273,7 @@ tls_feed(struct tls *t, const char *p, size_t n)
 	return TLS_OK;
 }
 
+/* tls_room - see tls.h. */
 size_t
 tls_room(const struct tls *t)
 {
@@ -374,6 +377,7 @@ tls_handshake(struct tls *t)
 	return TLS_OK;
 }
 
+/* tls_handshake_done - 1 once tls_handshake() returned TLS_OK. */
 int
 tls_handshake_done(const struct tls *t)
 {
@@ -483,6 +487,7 @@ tls_write(struct tls *t, const char *p, size_t n)
 	return 0;
 }
 
+/* tls_close_notify - see tls.h; a failure marks t failed. */
 void
 tls_close_notify(struct tls *t)
 {
@@ -495,6 +500,7 @@ tls_close_notify(struct tls *t)
 		conn_fail(t, "close_notify failed", ret);
 }
 
+/* tls_pending - see tls.h; *p is borrowed from t. */
 size_t
 tls_pending(struct tls *t, const char **p)
 {
@@ -535,6 +541,8 @@ tls_take(struct tls *t, size_t *n)
 	return (char *)b;
 }
 
+/* tls_version, tls_cipher - mbedTLS's static names; NULL before the
+ * handshake completed. */
 const char *
 tls_version(const struct tls *t)
 {
@@ -547,12 +555,14 @@ tls_cipher(const struct tls *t)
 	return t->done ? mbedtls_ssl_get_ciphersuite(&t->ssl) : NULL;
 }
 
+/* tls_resumed - see tls.h; decided when the handshake completed. */
 int
 tls_resumed(const struct tls *t)
 {
 	return t->resumed;
 }
 
+/* tls_error - see tls.h; the text is owned by t. */
 const char *
 tls_error(const struct tls *t)
 {

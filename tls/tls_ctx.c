@@ -45,6 +45,7 @@ static const mbedtls_ecp_group_id tls_curves[] = {
 	MBEDTLS_ECP_DP_NONE
 };
 
+/* tls_strerror - "what: mbedTLS's text for ret" into buf[0..cap). */
 void
 tls_strerror(char *buf, size_t cap, const char *what, int ret)
 {
@@ -295,6 +296,7 @@ fail:
 	return NULL;
 }
 
+/* tls_ctx_ref - one more holder; each calls tls_ctx_free() once. */
 void
 tls_ctx_ref(struct tls_ctx *ctx)
 {

@@ -24,6 +24,7 @@ import os
 import random
 import re
 import socket
+import ssl
 import threading
 import time
 
@@ -242,6 +243,11 @@ class BackendSession:
         self.proxy = None               # raw PROXY header received (proxy_header knob)
         self.xclient = {}               # XCLIENT attributes received, xtext-decoded
         self.auth_lines = []            # AUTH command and responses, as received
+        self.tls = None                 # (version, cipher) once TLS is up
+        self.tls_error = None           # why our TLS handshake failed
+        self.tls_sni = None             # server name the client sent (SNI)
+        self.plain_commands = None      # commands read before STARTTLS (copy)
+        self.discarded_after_starttls = b""  # bytes pipelined after STARTTLS
 
     def verbs(self):
         out = []
@@ -277,9 +283,21 @@ class RecordingBackend:
       batch               True: replies to pipelined commands in one write
       proxy_header        True: read a PROXY v1/v2 header before the greeting
       auth_reply          final reply of an AUTH exchange (235 by default)
+      tls_cert, tls_key   PEM files for the TLS knobs below
+      starttls            True: advertise STARTTLS (until TLS is up) and
+                          upgrade the connection on it (server side)
+      implicit_tls        True: TLS from the first byte, before the greeting
+      starttls_inject     bytes written right after the 220 to STARTTLS, in
+                          the same write and in plaintext (response injection)
+      tls_capabilities    EHLO keywords once TLS is up (None: capabilities)
+
+    With TLS the transcript and command lines are the plaintext, as
+    before; a session's tls is (version, cipher) once its handshake is
+    done, tls_error says why one failed.
     """
 
-    def __init__(self, host="127.0.0.1", port=0, name="backend.test"):
+    def __init__(self, host="127.0.0.1", port=0, name="backend.test", tls_cert=None,
+                 tls_key=None, starttls=False, implicit_tls=False, starttls_inject=b""):
         self.host = host
         self.name = name
         self.greeting = b"220 %s ESMTP recorder" % name.encode()
@@ -298,6 +316,13 @@ class RecordingBackend:
         self.batch = True
         self.proxy_header = False
         self.auth_reply = b"235 2.7.0 Authentication successful"
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        self.starttls = starttls
+        self.implicit_tls = implicit_tls
+        self.starttls_inject = starttls_inject
+        self.tls_capabilities = None
+        self._tls_ctx = None
 
         self.sessions = []
         self.transactions = []
@@ -398,6 +423,18 @@ class RecordingBackend:
             t.start()
             self._threads.append(t)
 
+    def _server_context(self):
+        with self._cond:
+            if self._tls_ctx is None:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(self.tls_cert, self.tls_key)
+
+                def sni(sock, name, _ctx):
+                    sock.mx_sni = name
+                ctx.sni_callback = sni
+                self._tls_ctx = ctx
+            return self._tls_ctx
+
     def _next_qid(self):
         with self._cond:
             self._qid = (self._qid + 0x9E3779B1) & 0xFFFFFFFFFF
@@ -420,11 +457,13 @@ class RecordingBackend:
                 if state.in_data and state.data is not None:
                     sess.partial_data = bytes(state.data[2:])
                 self._socks.discard(conn)
+                self._socks.discard(state.conn)
                 self._cond.notify_all()
-            try:
-                conn.close()
-            except OSError:
-                pass
+            for c in (state.conn, conn):
+                try:
+                    c.close()
+                except OSError:
+                    pass
 
 
 class _Closed(Exception):
@@ -445,8 +484,33 @@ class _SessState:
         self.mail = None
         self.rcpts = []
         self.auth_state = None
+        self.tls = False
 
     # -- I/O
+
+    def start_tls(self):
+        """Handshake as the TLS server on this connection; raises _Closed
+        (with sess.tls_error set) when it fails."""
+        ctx = self.be._server_context()
+        self.conn.settimeout(5)
+        t = ctx.wrap_socket(self.conn, server_side=True, do_handshake_on_connect=False)
+        with self.be._cond:
+            self.be._socks.discard(self.conn)
+            self.be._socks.add(t)
+        self.conn = t
+        try:
+            t.do_handshake()
+        except (OSError, ValueError) as e:
+            with self.be._cond:
+                self.sess.tls_error = str(e) or type(e).__name__
+                self.be._cond.notify_all()
+            raise _Closed()
+        t.settimeout(0.1)
+        self.tls = True
+        with self.be._cond:
+            self.sess.tls = (t.version(), t.cipher()[0])
+            self.sess.tls_sni = getattr(t, "mx_sni", None)
+            self.be._cond.notify_all()
 
     def recv(self):
         while True:
@@ -504,6 +568,9 @@ class _SessState:
     def run(self):
         if self.be.proxy_header:
             self.read_proxy_header()
+        if self.be.implicit_tls:
+            assert not self.buf, "implicit TLS after a PROXY header with more bytes"
+            self.start_tls()
         self.reply("GREETING", self.be.greeting)
         self.flush()
         self.process()          # bytes that came with the PROXY header
@@ -675,7 +742,12 @@ class _SessState:
             # echo the name as a real MTA would: printable ASCII only
             shown = bytes(b if 0x20 < b < 0x7F else 0x3F for b in arg[:255])
             lines = [b"250-" + be.name.encode() + b" Hello " + shown]
-            lines += [b"250-" + c.encode() for c in be.capabilities]
+            caps = list(be.capabilities)
+            if self.tls and be.tls_capabilities is not None:
+                caps = list(be.tls_capabilities)
+            if be.starttls and not self.tls:
+                caps.append("STARTTLS")
+            lines += [b"250-" + c.encode() for c in caps]
             lines[-1] = b"250 " + lines[-1][4:]
             self.mail, self.rcpts = None, []
             self.reply(verb, b"\r\n".join(lines))
@@ -732,6 +804,20 @@ class _SessState:
             self.reply(verb, b"221 2.0.0 Bye")
             self.flush()
             self.close_us()
+        elif verb == "STARTTLS" and be.starttls and not self.tls:
+            if verb in be.silent:
+                return
+            self.reply(verb, b"220 2.0.0 Ready to start TLS")
+            self.out += be.starttls_inject
+            self.flush()
+            with self.be._cond:
+                self.sess.discarded_after_starttls += bytes(self.buf)
+                self.sess.plain_commands = list(self.sess.commands)
+            self.buf = bytearray()      # RFC 3207: nothing pipelined is kept
+            self.mail, self.rcpts = None, []
+            self.start_tls()
+        elif verb == "STARTTLS" and self.tls:
+            self.reply(verb, b"503 5.5.1 Error: TLS already active")
         elif verb == "STARTTLS":
             self.reply(verb, b"220 2.0.0 Ready to start TLS")
         elif verb == "XCLIENT":

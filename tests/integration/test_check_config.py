@@ -119,7 +119,7 @@ GOOD = {
         'hijack = { max_messages = 50; window = 600; state_file = "/var/lib/mxshield/h"; };\n'
         'auth = { add_header = true; except_to_local = true;\n'
         '  aliases = ( { identity = "jdoe"; addresses = [ "john@example.com", "@example.org" ]; } ); };\n'
-        'ip_shield = { check_from_header = true;\n'
+        'ip_shield = { check_from_header = false;\n'
         '  entries = ( { domain = "$LOCALDOMAIN$"; networks = [ "192.168.0.*", "10.1.0.0/16" ]; },\n'
         '              { domain = "Example.ORG"; networks = [ "2001:db8::/32", "203.0.113.7" ]; } ); };\n'
         'local_domains = [ "example.com", "Mail.Example.NET" ];\n'
@@ -139,6 +139,13 @@ GOOD = {
         "           max_auth_line = 12288; max_header_bytes = 1024; max_recipients = 100; };\n"
         "workers = 64;\nshutdown_timeout = 0;\n",
     "hex integers": "listen = ( { port = 0x19; } );\n",
+    "envelope policy switched on":
+        'local_domains = [ "example.com" ];\n'
+        'listen = ( { port = 25; }, { port = 587; submission = true; } );\n'
+        'helo = { reject_bare_ip = true; literal_must_match = true; reject_own_identity = true;\n'
+        '         require_fqdn = true; reject_at = "mail"; };\n'
+        'ip_shield = { enabled = true; entries = ( { domain = "*.example.com"; networks = [ "10.0.0.0/8" ]; } ); };\n'
+        'auth = { require_for_local_senders = true; except_to_local = true; match_envelope = true; };\n',
     "backend by host name (resolved at start)":
         'backend = { address = "mail.internal.example"; port = 2525; };\n',
 }
@@ -312,17 +319,10 @@ def test_bad_file_fails(tmp_path, name):
 NOT_YET = [
     ('listen = ( { port = 25; proxy_protocol = true; } );\n'
      'trusted_proxies = [ "10.0.0.1" ];\n', "listen[0].proxy_protocol"),
-    ("listen = ( { port = 587; submission = true; } );\n", "listen[0].submission"),
     ('backend = { client_info = "xclient"; };\n', "backend.client_info"),
     ('backend = { client_info = "proxy"; };\n', "backend.client_info"),
-    ("helo = { reject_bare_ip = true; };\n", "helo.reject_bare_ip"),
-    ("helo = { literal_must_match = true; };\n", "helo.literal_must_match"),
-    ("helo = { reject_own_identity = true; };\n", "helo.reject_own_identity"),
-    ("helo = { require_fqdn = true; };\n", "helo.require_fqdn"),
-    ("ip_shield = { enabled = true; };\n", "ip_shield.enabled"),
-    ("auth = { require_for_local_senders = true; };\n", "auth.require_for_local_senders"),
-    ("auth = { match_envelope = true; };\n", "auth.match_envelope"),
     ("auth = { match_from_header = true; };\n", "auth.match_from_header"),
+    ("ip_shield = { check_from_header = true; };\n", "ip_shield.check_from_header"),
     ("hijack = { enabled = true; };\n", "hijack.enabled"),
     ("size_limits = ( { max = 2000000; except = [ \"boss@example.com\" ]; } );\n", "size_limits"),
     ("spoof = { enabled = true; };\n", "spoof.enabled"),

@@ -1,0 +1,126 @@
+/*
+ * proxy/pol.c - the bridge between the configuration, the session and
+ * core/policy: builds struct policy_cfg once, keeps each transaction's
+ * verdicts for its log line, and logs HELO verdicts, which belong to no
+ * transaction. Monitor mode is decided here and nowhere else.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/log.h"
+#include "proxy/pol.h"
+#include "proxy/session.h"
+
+#define MAX_VERDICTS 16		/* per transaction, for the log */
+
+struct policy_cfg *
+pol_build(const struct config *cfg)
+{
+	struct policy_cfg *pc = calloc(1, sizeof(*pc));
+	struct policy_shield_entry *se = NULL;
+	struct policy_alias *al = NULL;
+
+	if (pc == NULL)
+		return NULL;
+	if (cfg->ip_shield.nentries > 0 &&
+	    (se = calloc(cfg->ip_shield.nentries, sizeof(*se))) == NULL)
+		goto fail;
+	if (cfg->auth.naliases > 0 &&
+	    (al = calloc(cfg->auth.naliases, sizeof(*al))) == NULL)
+		goto fail;
+	pc->hostname = cfg->hostname;
+	pc->local_domains = cfg->local_domains.v;
+	pc->nlocal_domains = cfg->local_domains.n;
+	pc->own_addresses = cfg->own_addresses.v;
+	pc->nown_addresses = cfg->own_addresses.n;
+	pc->trusted_networks = cfg->trusted_networks.v;
+	pc->ntrusted_networks = cfg->trusted_networks.n;
+	pc->helo.reject_bare_ip = cfg->helo.reject_bare_ip;
+	pc->helo.literal_must_match = cfg->helo.literal_must_match;
+	pc->helo.reject_own_identity = cfg->helo.reject_own_identity;
+	pc->helo.require_fqdn = cfg->helo.require_fqdn;
+	pc->helo.reject_at = cfg->helo.reject_at == CFG_AT_HELO ?
+	    POLICY_AT_HELO : cfg->helo.reject_at == CFG_AT_MAIL ?
+	    POLICY_AT_MAIL : POLICY_AT_RCPT;
+	pc->ip_shield.enabled = cfg->ip_shield.enabled;
+	for (size_t i = 0; i < cfg->ip_shield.nentries; i++) {
+		se[i].domain = cfg->ip_shield.entries[i].domain;
+		se[i].nets = cfg->ip_shield.entries[i].nets.v;
+		se[i].nnets = cfg->ip_shield.entries[i].nets.n;
+	}
+	pc->ip_shield.entries = se;
+	pc->ip_shield.nentries = cfg->ip_shield.nentries;
+	pc->auth.require_for_local_senders =
+	    cfg->auth.require_for_local_senders;
+	pc->auth.except_to_local = cfg->auth.except_to_local;
+	pc->auth.match_envelope = cfg->auth.match_envelope;
+	for (size_t i = 0; i < cfg->auth.naliases; i++) {
+		al[i].identity = cfg->auth.aliases[i].identity;
+		al[i].addresses = cfg->auth.aliases[i].addresses.v;
+		al[i].naddresses = cfg->auth.aliases[i].addresses.n;
+	}
+	pc->auth.aliases = al;
+	pc->auth.naliases = cfg->auth.naliases;
+	return pc;
+fail:
+	free(se);
+	free(al);
+	free(pc);
+	return NULL;
+}
+
+void
+pol_free(struct policy_cfg *pc)
+{
+	if (pc == NULL)
+		return;
+	free((void *)pc->ip_shield.entries);
+	free((void *)pc->auth.aliases);
+	free(pc);
+}
+
+int
+pol_enforce(struct session *s, const struct policy_verdict *v)
+{
+	(void)v;
+	return s->cfg->mode != CFG_MODE_MONITOR;
+}
+
+/* pol_note - keep v for the transaction's "verdicts" (bounded). */
+void
+pol_note(struct session *s, const struct policy_verdict *v, int enforced)
+{
+	struct txn *t = &s->txn;
+	struct txn_verdict *nv;
+
+	if (t->nverdicts >= MAX_VERDICTS)
+		return;
+	nv = realloc(t->verdicts, (t->nverdicts + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return;
+	t->verdicts = nv;
+	nv[t->nverdicts].v = *v;
+	nv[t->nverdicts].enforced = enforced;
+	t->nverdicts++;
+}
+
+/* pol_log - a verdict outside a transaction (HELO): its own line. */
+void
+pol_log(struct session *s, const struct policy_verdict *v, int enforced)
+{
+	struct logline l;
+
+	if (!log_enabled(CFG_LOG_INFO))
+		return;
+	log_begin(&l, "policy");
+	log_hex64(&l, "sid", s->id);
+	log_cstr(&l, "client", s->ip);
+	log_int(&l, "port", s->port);
+	log_cstr(&l, "check", policy_check_name(v->check));
+	log_cstr(&l, "action", enforced ? "reject" : "monitor");
+	log_cstr(&l, "stage", policy_stage_name(v->at));
+	log_int(&l, "code", v->code);
+	log_cstr(&l, "reply", v->text);
+	log_cstr(&l, "reason", v->reason);
+	log_end(&l);
+}

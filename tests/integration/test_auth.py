@@ -1,0 +1,120 @@
+"""
+AUTH through mxshield (DESIGN.md "AUTH"): the backend runs the dialog
+and owns the users; mxshield relays it, binds the identity (authcid,
+never the authzid) on the backend's 235, never logs the secret, answers
+undecodable base64 with 501 5.5.2 and cancels the backend's exchange
+with "*". An authenticated session cannot be replayed to a fresh
+backend connection ("Rejecting in the middle of the body").
+"""
+
+import base64
+
+import pytest
+
+from smtpkit import RECEIVED_RE, make_message
+
+AUTH_CAPS = ["PIPELINING", "SIZE 104857600", "8BITMIME", "ENHANCEDSTATUSCODES", "AUTH PLAIN LOGIN"]
+SECRET = "Tr0ub4dor&3-secret"
+
+
+def b64(s):
+    return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
+
+
+@pytest.fixture
+def auth_backend(backend):
+    backend.capabilities = list(AUTH_CAPS)
+    return backend
+
+
+def _no_secret_in_logs(mx):
+    err = mx.stderr()
+    assert SECRET not in err
+    assert b64(SECRET) not in err
+    assert b64("\0alice@example.com\0" + SECRET) not in err
+
+
+def test_ehlo_offers_auth_when_tls_not_required(mxshield, auth_backend):
+    c = mxshield.session()
+    r = c.cmd("EHLO client.example.net")
+    assert "AUTH PLAIN LOGIN" in r.lines
+
+
+def test_auth_plain_relayed_bound_and_logged(mxshield, auth_backend):
+    backend = auth_backend
+    c = mxshield.session()
+    line = "AUTH PLAIN " + b64("\0alice@example.com\0" + SECRET)
+    r = c.cmd(line)
+    assert r.raw == b"235 2.7.0 Authentication successful\r\n"
+    assert (line + "\r\n").encode() in backend.all_commands()
+    assert c.transaction("alice@example.com", ["rcpt@example.com"], make_message()).code == 250
+    c.cmd("QUIT")
+    (m,) = backend.transactions
+    mo = RECEIVED_RE.match(m.data)
+    assert mo and mo.group("proto") == b"ESMTPA", m.data[:300]
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["auth"] == "alice@example.com", txn
+    _no_secret_in_logs(mxshield)
+
+
+def test_auth_login_dialog(mxshield, auth_backend):
+    c = mxshield.session()
+    assert c.cmd("AUTH LOGIN").raw == b"334 VXNlcm5hbWU6\r\n"
+    assert c.cmd(b64("bob@example.com")).raw == b"334 UGFzc3dvcmQ6\r\n"
+    assert c.cmd(b64(SECRET)).code == 235
+    assert c.transaction("bob@example.com", ["rcpt@example.com"], make_message()).code == 250
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["auth"] == "bob@example.com", txn
+    assert auth_backend.sessions[0].auth_lines[:3] == [b"AUTH LOGIN", b64("bob@example.com").encode(),
+                                                       b64(SECRET).encode()]
+    _no_secret_in_logs(mxshield)
+
+
+def test_authzid_is_not_trusted(mxshield, auth_backend):
+    c = mxshield.session()
+    assert c.cmd("AUTH PLAIN " + b64("admin@example.com\0alice@example.com\0" + SECRET)).code == 235
+    assert c.transaction("alice@example.com", ["rcpt@example.com"], make_message()).code == 250
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["auth"] == "alice@example.com", txn
+
+
+def test_auth_failure_relayed_and_not_bound(mxshield, auth_backend):
+    auth_backend.auth_reply = b"535 5.7.8 Error: authentication failed"
+    c = mxshield.session()
+    r = c.cmd("AUTH PLAIN " + b64("\0alice@example.com\0wrong"))
+    assert r.raw == b"535 5.7.8 Error: authentication failed\r\n"
+    assert c.transaction("x@example.net", ["rcpt@example.com"], make_message()).code == 250
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert not txn["auth"], txn
+    mo = RECEIVED_RE.match(auth_backend.transactions[0].data)
+    assert mo and mo.group("proto") == b"ESMTP"
+
+
+def test_undecodable_base64_cancels_backend_exchange(mxshield, auth_backend):
+    c = mxshield.session()
+    assert c.cmd("AUTH LOGIN").code == 334
+    r = c.cmd("@@@ not base64 @@@")
+    assert (r.code, r.enh) == (501, "5.5.2"), r
+    c.assert_quiet(0.3)
+    assert auth_backend.wait_for(lambda: b"*" in auth_backend.sessions[0].auth_lines, 3,
+                                 "the backend's AUTH exchange cancelled with *")
+    assert not any(b"@@@" in x for x in auth_backend.all_commands())
+    assert c.cmd("NOOP").code == 250
+
+
+def test_authenticated_session_closed_after_mid_body_reject(mxshield, auth_backend):
+    c = mxshield.session()
+    assert c.cmd("AUTH PLAIN " + b64("\0alice@example.com\0" + SECRET)).code == 235
+    assert c.cmd("MAIL FROM:<alice@example.com>").code == 250
+    assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    body = b"Subject: big\r\n\r\n" + (b"k" * 70 + b"\r\n") * 5000 + b"bare\nline\r\n"
+    c.send(body + b".\r\n")
+    r = c.reply(timeout=10)
+    assert (r.code, r.enh) == (550, "5.5.2"), r
+    r = c.reply_or_none(timeout=5)
+    assert r is not None and (r.code, r.enh) == (421, "4.7.0"), r
+    c.expect_closed(3)
+    assert auth_backend.transactions == []
+    # the backend was never asked to take the session again without AUTH
+    assert len(auth_backend.sessions) == 1
