@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/proxyproto.h"
 #include "core/smtp_reply.h"
+#include "core/xtext.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -30,7 +32,7 @@ static struct pending *
 awaiting(struct session *s)
 {
 	for (struct pending *p = s->qhead; p != NULL; p = p->next) {
-		if (p->done || p->held)
+		if (p->done || p->held || p->unsent)
 			continue;
 		if (p->kind == PK_RELAY || p->kind == PK_INTERNAL ||
 		    p->kind == PK_FINAL)
@@ -134,6 +136,19 @@ on_connect(uv_connect_t *req, int status)
 	}
 	d->connected = 1;
 	uv_tcp_nodelay(&d->tcp, 1);
+	if (s->cfg->backend.client_info == CFG_CI_PROXY) {
+		/* the backend learns the real client first, before TLS */
+		char hdr[PP_BUILD_MAX + 300];
+		size_t n = s->cfg->backend.proxy_protocol_version == 2 ?
+		    pp_build_v2(hdr, sizeof(hdr), &s->addr, s->port, &s->local,
+		    s->local_port) : pp_build_v1(hdr, sizeof(hdr), &s->addr,
+		    s->port, &s->local, s->local_port);
+
+		if (n == 0 || side_write(d, hdr, n) < 0) {
+			lost(s, down_text, "cannot send the PROXY header");
+			return;
+		}
+	}
 	if (s->cfg->backend.tls == CFG_TLS_IMPLICIT &&
 	    side_start_tls(d, s->w->srv->tls_client) < 0) {
 		lost(s, down_text, "backend TLS could not start");
@@ -164,6 +179,7 @@ backend_connect(struct session *s, int reconnect)
 	}
 	side_init(s, d, 1);
 	s->backend = d;
+	s->xclient_done = 0;
 	bc->d = d;
 	p = sess_push(s, reconnect ? PK_INTERNAL : PK_RELAY, CMD_UNKNOWN);
 	if (p == NULL) {
@@ -479,5 +495,144 @@ backend_tls_ready(struct session *s)
 	if (s->reconnecting && s->cfg->backend.tls == CFG_TLS_STARTTLS)
 		backend_replay_helo(s);
 	backend_arm(s, 1);
+	sess_flush(s);
+}
+
+/* ------------------------------------------------------------ XCLIENT */
+
+/* The attribute names after "XCLIENT" in an EHLO reply, or NULL. */
+static const char *
+xclient_attrs(const char *r, size_t n, size_t *len)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		const char *lf = memchr(r + off, '\n', n - off);
+		size_t l = lf ? (size_t)(lf - (r + off)) : n - off;
+
+		if (l > 0 && r[off + l - 1] == '\r')
+			l--;
+		if (l >= 11 && strncasecmp(r + off + 4, "XCLIENT", 7) == 0 &&
+		    (l == 11 || r[off + 11] == ' ')) {
+			*len = l > 12 ? l - 12 : 0;
+			return l > 12 ? r + off + 12 : "";
+		}
+		off += (lf ? (size_t)(lf - (r + off)) : n - off) + 1;
+	}
+	return NULL;
+}
+
+static int
+has_attr(const char *a, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i + nl <= n; i++)
+		if ((i == 0 || a[i - 1] == ' ') && strncasecmp(a + i, name,
+		    nl) == 0 && (i + nl == n || a[i + nl] == ' '))
+			return 1;
+	return 0;
+}
+
+/*
+ * backend_xclient_start - backend.client_info = "xclient": before the
+ * client's first HELO/EHLO reaches this backend leg, mxshield sends its
+ * own EHLO, then XCLIENT with the real client (Postfix XCLIENT, values
+ * xtext-encoded so that nothing a client sent can start a command).
+ * Returns 1 when the dance started (the caller queues the client's HELO
+ * unsent), 0 when it is not needed.
+ */
+int
+backend_xclient_start(struct session *s)
+{
+	char ehlo[300];
+
+	if (s->cfg->backend.client_info != CFG_CI_XCLIENT || s->xclient_done)
+		return 0;
+	snprintf(ehlo, sizeof(ehlo), "EHLO %s\r\n", s->cfg->hostname);
+	push_internal(s, IC_XC_EHLO, ehlo);
+	return 1;
+}
+
+/* backend_xclient_step - the replies to our EHLO and to XCLIENT. */
+void
+backend_xclient_step(struct session *s, struct pending *p, int code,
+    const char *r, size_t n)
+{
+	char line[2048], helo[800], val[800];
+	const char *attrs;
+	size_t alen = 0, w;
+
+	if (p->ic == IC_XC_EHLO) {
+		attrs = code == 250 ? xclient_attrs(r, n, &alen) : NULL;
+		if (attrs == NULL) {
+			log_msg(CFG_LOG_ERROR, "backend", "sid=%016llx: "
+			    "backend.client_info = xclient, but the backend "
+			    "does not offer XCLIENT to mxshield (Postfix: "
+			    "smtpd_authorized_xclient_hosts)",
+			    (unsigned long long)s->id);
+			lost(s, lost_text, "backend does not offer XCLIENT");
+			return;
+		}
+		w = (size_t)snprintf(line, sizeof(line), "XCLIENT");
+		if (has_attr(attrs, alen, "ADDR")) {
+			char ip[64];
+
+			net_addr_format(&s->addr, ip, sizeof(ip));
+			w += (size_t)snprintf(line + w, sizeof(line) - w,
+			    " ADDR=%s%s", s->addr.family == AF_INET6 ? "IPV6:" :
+			    "", ip);
+		}
+		if (has_attr(attrs, alen, "PORT"))
+			w += (size_t)snprintf(line + w, sizeof(line) - w,
+			    " PORT=%d", s->port);
+		if (has_attr(attrs, alen, "NAME"))
+			w += (size_t)snprintf(line + w, sizeof(line) - w,
+			    " NAME=[UNAVAILABLE]");
+		if (has_attr(attrs, alen, "HELO") && s->helo != NULL) {
+			size_t hl = strlen(s->helo);
+
+			if (hl > 255)
+				hl = 255;
+			if (xtext_encode(s->helo, hl, val, sizeof(val)) > 0)
+				w += (size_t)snprintf(line + w, sizeof(line) - w,
+				    " HELO=%s", val);
+		}
+		if (has_attr(attrs, alen, "PROTO"))
+			w += (size_t)snprintf(line + w, sizeof(line) - w,
+			    " PROTO=%s", s->ehlo ? "ESMTP" : "SMTP");
+		(void)helo;
+		if (w + 2 >= sizeof(line)) {
+			lost(s, lost_text, "XCLIENT line too long");
+			return;
+		}
+		memcpy(line + w, "\r\n", 3);
+		push_internal(s, IC_XCLIENT, line);
+		sess_flush(s);
+		return;
+	}
+	if (code != 220) {
+		log_msg(CFG_LOG_ERROR, "backend", "sid=%016llx: the backend "
+		    "refused XCLIENT (%d): is mxshield in its "
+		    "smtpd_authorized_xclient_hosts?", (unsigned long long)s->id,
+		    code);
+		lost(s, lost_text, "backend refused XCLIENT");
+		return;
+	}
+	s->xclient_done = 1;
+	if (s->reconnecting) {
+		backend_replay_helo(s);
+	} else {
+		/* the client's own HELO/EHLO goes now */
+		for (struct pending *q = s->qhead; q != NULL; q = q->next) {
+			if (q->unsent) {
+				q->unsent = 0;
+				backend_send(s, s->helo_line,
+				    strlen(s->helo_line));
+				backend_send(s, "\r\n", 2);
+				break;
+			}
+		}
+	}
 	sess_flush(s);
 }

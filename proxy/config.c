@@ -154,6 +154,7 @@ static const struct key limits_keys[] = {
 	KINT(C, "max_per_ip", limits.max_per_ip, 1, 1000000, 50),
 	KINT(C, "command_timeout", limits.command_timeout, 1, 86400, 300),
 	KINT(C, "data_timeout", limits.data_timeout, 1, 86400, 600),
+	KINT(C, "proxy_timeout", limits.proxy_timeout, 1, 3600, 10),
 	/* RFC 5321 4.5.3.1.4: 512 octets at least */
 	KINT(C, "max_command_line", limits.max_command_line, 512, 65536, 2048),
 	/* RFC 4954 4: 12288 octets at least, for a server's buffer */
@@ -298,8 +299,6 @@ static const struct not_yet {
 	enum ny_when	 when;
 	const char	*allowed;	/* NY_NOT_IN: "a|b" */
 } not_yet[] = {
-	{ "listen[].proxy_protocol",		NY_NOT_IN, "false" },
-	{ "backend.client_info",		NY_NOT_IN, "none|received" },
 	{ "ip_shield.check_from_header",	NY_NOT_IN, "false" },
 	{ "auth.match_from_header",		NY_NOT_IN, "false" },
 	{ "hijack.enabled",			NY_NOT_IN, "false" },

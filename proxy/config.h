@@ -107,6 +107,7 @@ struct config {
 		int		 max_per_ip;		/* 50 */
 		int		 command_timeout;	/* 300 */
 		int		 data_timeout;		/* 600 */
+		int		 proxy_timeout;		/* 10: PROXY header */
 		int		 max_command_line;	/* 2048 */
 		int		 max_auth_line;		/* 12288 */
 		int		 max_header_bytes;	/* 262144 */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/esc.h"
+#include "core/proxyproto.h"
 #include "core/smtp_reply.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
@@ -226,6 +227,7 @@ client_start_tls(struct session *s)
 	auth_forget(s);
 	s->pc.helo_seen = false;
 	memset(&s->pc.helo, 0, sizeof(s->pc.helo));
+	s->need_ehlo = 1;
 	if (side_start_tls(&s->client, s->w->srv->tls_server) < 0) {
 		sess_close(s, "out of memory");
 		return;
@@ -416,6 +418,8 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		log_null(&l, "message_id");
 	log_int(&l, "size", (int64_t)t->size);
 	log_cstr(&l, "result", result);
+	if (t->abort_reason != NULL)
+		log_cstr(&l, "reason", t->abort_reason);
 	if (t->where[0])
 		log_cstr(&l, "where", t->where);
 	log_array_begin(&l, "verdicts");
@@ -463,9 +467,9 @@ txn_abort(struct session *s, const char *why)
 		snprintf(s->txn.where, sizeof(s->txn.where), "%s",
 		    s->txn.mail_ok ? (s->txn.rcpt_ok ? "data" : "rcpt") :
 		    "mail");
+	s->txn.abort_reason = why;
 	sess_txn_log(s, &s->txn, s->txn.mail_ok && s->txn.rcpt_sent &&
-	    !s->txn.rcpt_ok ? "rejected" : "aborted", why,
-	    why ? strlen(why) : 0);
+	    !s->txn.rcpt_ok ? "rejected" : "aborted", NULL, 0);
 	sess_txn_reset(s);
 }
 
@@ -511,6 +515,8 @@ backend_replay_helo(struct session *s)
 		s->reconnecting = 0;
 		return;
 	}
+	if (backend_xclient_start(s))
+		return;		/* replayed after XCLIENT's 220 */
 	e = sess_push(s, PK_INTERNAL, s->ehlo ? CMD_EHLO : CMD_HELO);
 	if (e == NULL) {
 		sess_close(s, "out of memory");
@@ -557,6 +563,10 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		case IC_TLS_EHLO:
 		case IC_STARTTLS:
 			backend_tls_step(s, p, code, r, n);
+			return;
+		case IC_XC_EHLO:
+		case IC_XCLIENT:
+			backend_xclient_step(s, p, code, r, n);
 			return;
 		default:
 			break;
@@ -668,6 +678,7 @@ typedef void cmd_fn(struct session *, const struct smtp_cmd *,
 
 static enum sasl_rc auth_observe(struct session *s, int first,
     const char *p, size_t n);
+static size_t proxy_input(struct session *s, const char *p, size_t n);
 
 static void
 do_relay(struct session *s, const struct smtp_cmd *c, const char *l,
@@ -712,6 +723,18 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 	s->ehlo = (c->verb == CMD_EHLO);
 	s->pc.helo = v;
 	s->pc.helo_seen = true;
+	s->need_ehlo = 0;
+	if (backend_xclient_start(s)) {
+		/* the client's HELO waits for XCLIENT's 220 */
+		struct pending *p = sess_push(s, PK_RELAY, c->verb);
+
+		if (p == NULL) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		p->unsent = 1;
+		return;
+	}
 	relay(s, c->verb, l, n);
 }
 
@@ -739,6 +762,12 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 	struct policy_verdict v;
 	int fresh = !s->txn.active;
 
+	if (s->need_ehlo) {
+		/* RFC 3207 4.2: after TLS the client starts again with EHLO;
+		 * the backend never saw STARTTLS, so mxshield says it */
+		reply_now(s, c->verb, "503 5.5.1 Send HELO/EHLO first");
+		return;
+	}
 	if (fresh) {
 		s->txn.active = 1;
 		s->txn.start_ms = mxs_now_ms();
@@ -1106,6 +1135,8 @@ command_input(struct session *s, const char *p, size_t len)
 static int
 input_allowed(struct session *s)
 {
+	if (s->phase == PH_PROXY)
+		return 1;
 	if (s->phase == PH_CONNECT || s->phase == PH_QUIT ||
 	    s->phase == PH_CLOSED || s->phase == PH_DATA_WAIT || s->quitting)
 		return 0;
@@ -1148,7 +1179,9 @@ sess_client_input(struct session *s)
 		const char *p = s->client.in + off;
 		size_t n = s->client.in_len - off;
 
-		if (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD)
+		if (s->phase == PH_PROXY)
+			used = proxy_input(s, p, n);
+		else if (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD)
 			used = data_input(s, p, n);
 		else
 			used = command_input(s, p, n);
@@ -1162,6 +1195,18 @@ sess_client_input(struct session *s)
 	if (s->phase == PH_CLOSED)
 		return;
 	side_consume_in(&s->client, off);
+	if (s->client.tls != NULL && !s->client.tls_ready &&
+	    s->client.in_len > 0) {
+		/* a ClientHello that came right behind a PROXY header */
+		if (tls_feed(s->client.tls, s->client.in, s->client.in_len) !=
+		    TLS_OK) {
+			sess_close(s, "client TLS handshake failed");
+			return;
+		}
+		side_consume_in(&s->client, s->client.in_len);
+		side_tls_pump(&s->client);
+		return;
+	}
 	scratch_flush(s->w);
 	if (s->phase == PH_CLOSED)
 		return;
@@ -1221,6 +1266,13 @@ on_client_timer(uv_timer_t *t)
 
 	if (s == NULL || s->phase == PH_CLOSED)
 		return;
+	if (s->phase == PH_PROXY) {
+		log_msg(CFG_LOG_INFO, "proxy", "sid=%016llx peer=%s: no PROXY "
+		    "header within limits.proxy_timeout",
+		    (unsigned long long)s->id, s->ip);
+		sess_close(s, "no PROXY header");
+		return;
+	}
 	if (s->client.tls != NULL && !s->client.tls_ready) {
 		/* no reply can reach a client that never finished its
 		 * handshake */
@@ -1264,7 +1316,9 @@ sess_set_timer(struct session *s)
 
 	if (s->phase == PH_CLOSED || s->client.closing)
 		return;
-	if (s->client.tls != NULL && !s->client.tls_ready)
+	if (s->phase == PH_PROXY)
+		secs = s->cfg->limits.proxy_timeout;
+	else if (s->client.tls != NULL && !s->client.tls_ready)
 		secs = s->cfg->tls.handshake_timeout;
 	else if (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD)
 		secs = s->cfg->limits.data_timeout;
@@ -1276,13 +1330,44 @@ sess_set_timer(struct session *s)
 
 /* ------------------------------------------------------------ life */
 
+static void admit_and_connect(struct session *s);
+
+static void
+sockaddr_to(const struct sockaddr_storage *ss, struct net_addr *a, int *port)
+{
+	memset(a, 0, sizeof(*a));
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		a->family = AF_INET;
+		memcpy(a->addr, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)ss;
+
+		a->family = AF_INET6;
+		memcpy(a->addr, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
+static int
+in_nets(const struct cfg_netlist *l, const struct net_addr *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (net_match(&l->v[i], a))
+			return 1;
+	return 0;
+}
+
 void
 sess_start(struct worker *w, uv_stream_t *server, int listener)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
 	int sl = sizeof(ss);
-	enum admit_rc ar;
 
 	if (s == NULL)
 		return;
@@ -1307,23 +1392,75 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 	if (uv_tcp_getpeername(&s->client.tcp, (struct sockaddr *)&ss,
 	    &sl) == 0) {
 		s->peer = ss;
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-			s->addr.family = AF_INET;
-			memcpy(s->addr.addr, &in->sin_addr, 4);
-			s->port = ntohs(in->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-			s->addr.family = AF_INET6;
-			memcpy(s->addr.addr, &in6->sin6_addr, 16);
-			s->port = ntohs(in6->sin6_port);
-		}
+		sockaddr_to(&ss, &s->addr, &s->port);
 		net_addr_format(&s->addr, s->ip, sizeof(s->ip));
 	} else {
 		snprintf(s->ip, sizeof(s->ip), "unknown");
 	}
+	sl = sizeof(ss);
+	if (uv_tcp_getsockname(&s->client.tcp, (struct sockaddr *)&ss,
+	    &sl) == 0)
+		sockaddr_to(&ss, &s->local, &s->local_port);
+
+	if (s->listener->proxy_protocol) {
+		/* the client is who the PROXY header says, and only a
+		 * trusted proxy may say it; nothing else happens first */
+		if (!in_nets(&s->cfg->trusted_proxies, &s->addr)) {
+			log_msg(CFG_LOG_WARN, "proxy", "sid=%016llx peer=%s: "
+			    "not in trusted_proxies, closed",
+			    (unsigned long long)s->id, s->ip);
+			sess_close(s, "PROXY peer not in trusted_proxies");
+			return;
+		}
+		s->phase = PH_PROXY;
+		sess_set_timer(s);
+		side_start_read(&s->client);
+		return;
+	}
+	admit_and_connect(s);
+}
+
+/*
+ * proxy_input - the PROXY v1/v2 header of a proxy_protocol listener.
+ * Returns its length once complete (the client's address is then the
+ * one it carries, v1 UNKNOWN and v2 LOCAL keep the socket's), 0 while
+ * more is needed; a malformed header closes the connection without any
+ * SMTP reply, as the PROXY protocol asks.
+ */
+static size_t
+proxy_input(struct session *s, const char *p, size_t n)
+{
+	struct pp_result r;
+	int rc = pp_parse(p, n, &r);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		log_msg(CFG_LOG_WARN, "proxy", "sid=%016llx peer=%s: bad PROXY "
+		    "header (%s: %s), closed", (unsigned long long)s->id, s->ip,
+		    pp_rc_name(rc), r.why ? r.why : "?");
+		sess_close(s, "bad PROXY header");
+		return 0;
+	}
+	if (!r.unknown) {
+		s->addr = r.src;
+		s->port = r.sport;
+		s->local = r.dst;
+		s->local_port = r.dport;
+		net_addr_format(&s->addr, s->ip, sizeof(s->ip));
+	}
+	s->phase = PH_CONNECT;
+	uv_timer_stop(&s->client.timer);
+	admit_and_connect(s);
+	return (size_t)rc;
+}
+
+/* The client is known: limits, then the backend (and implicit TLS). */
+static void
+admit_and_connect(struct session *s)
+{
+	struct worker *w = s->w;
+	enum admit_rc ar;
 
 	s->pc.addr = s->addr;
 	s->pc.ip = s->ip;

@@ -60,6 +60,7 @@ struct side {
 
 enum phase {
 	PH_CONNECT = 0,	/* waiting for the backend's greeting */
+	PH_PROXY,	/* waiting for the PROXY header (proxy listener) */
 	PH_COMMAND,	/* commands */
 	PH_AUTH,	/* inside an AUTH exchange: lines are SASL */
 	PH_DATA_HOLD,	/* after our 354: holding the header section */
@@ -87,6 +88,8 @@ enum internal_cmd {
 	IC_RSET,	/* after a rejected message */
 	IC_TLS_EHLO,	/* our EHLO before STARTTLS to the backend */
 	IC_STARTTLS,	/* our STARTTLS to the backend */
+	IC_XC_EHLO,	/* our EHLO before XCLIENT */
+	IC_XCLIENT,	/* XCLIENT: its 220 opens the client's session */
 };
 
 /* A policy verdict kept for the transaction's log line. */
@@ -113,6 +116,7 @@ struct txn {
 	struct txn_verdict *verdicts;	/* owned, policy verdicts */
 	size_t		 nverdicts;
 	struct policy_txn ptxn;		/* policy facts for the RCPTs */
+	const char	*abort_reason;	/* static: why it was aborted */
 };
 
 struct pending {
@@ -124,6 +128,8 @@ struct pending {
 	int		 code;		/* reply code once done */
 	int		 close_after;	/* hang up once written */
 	int		 starttls;	/* start TLS once this reply is written */
+	int		 unsent;	/* relayed command not sent yet: the
+					   client's HELO waits for XCLIENT */
 	int		 held;		/* reply stored, released later (the
 					   greeting while the backend's TLS
 					   is set up) */
@@ -151,6 +157,8 @@ struct session {
 	char		 ip[48];
 	int		 port;
 	const struct cfg_listen *listener;
+	struct net_addr	 local;		/* where the client connected to */
+	int		 local_port;
 	char		 tls_info[96];	/* "TLSv1.2 cipher" once up */
 
 	char		*helo;		/* owned: the client's HELO/EHLO arg */
@@ -176,6 +184,8 @@ struct session {
 	int		 drain;
 	int		 long_auth;	/* the over-long line was AUTH */
 	int		 hangup_queued;	/* a closing 421 is in the queue */
+	int		 xclient_done;	/* XCLIENT accepted on this leg */
+	int		 need_ehlo;	/* after STARTTLS: EHLO before MAIL */
 	int		 data_done;	/* the client's final dot was read */
 	int		 aborted;	/* backend leg dropped mid-DATA */
 	uint64_t	 held;		/* bytes counted in srv held_bytes */
@@ -253,6 +263,9 @@ void	backend_lost(struct session *s, const char *reason);
 void	backend_broken(struct session *s, const char *reason);
 void	backend_tls_ready(struct session *s);
 void	backend_replay_helo(struct session *s);
+int	backend_xclient_start(struct session *s);
+void	backend_xclient_step(struct session *s, struct pending *p, int code,
+	    const char *r, size_t n);
 void	backend_tls_step(struct session *s, struct pending *p, int code,
 	    const char *r, size_t n);
 int	backend_after_greeting(struct session *s, struct pending *p,

@@ -1,0 +1,103 @@
+/*
+ * proxy/hijack.h - account-hijack detection shared by every worker
+ * (DESIGN.md "hijack"): per authenticated identity, the messages the
+ * backend accepted in the last hijack.window seconds. The MAIL that
+ * would exceed hijack.max_messages is refused and the identity is
+ * disabled: every later MAIL in any session gets 550 5.7.1, and a new
+ * AUTH as it gets 535 5.7.8 without reaching the backend, until an
+ * administrator re-enables it (mxshield --unblock ID, via the control
+ * socket, proxy/control.h).
+ *
+ * Identities are compared case-insensitively (ASCII). The table lives
+ * in memory, behind one mutex, and is bounded: at most HIJACK_MAX_IDS
+ * identities (the least recently active one that is not disabled makes
+ * room), each window at most max_messages times. With
+ * hijack.state_file the table is loaded at start and written by a
+ * thread of its own, never by a worker and never under the table lock:
+ * a newly disabled or re-enabled identity at once, counters at most
+ * about once a second, everything at hijack_stop(). Without a state
+ * file it is memory only and forgotten at exit.
+ *
+ * In monitor mode the table works the same (the session only logs the
+ * verdicts), but the identities it would have disabled are not written
+ * to the state file: switching to enforce does not lock out accounts on
+ * the strength of a trial run.
+ */
+#ifndef MXS_HIJACK_H
+#define MXS_HIJACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "proxy/config.h"
+
+#define HIJACK_MAX_IDS	100000	/* identities tracked, disabled included */
+#define HIJACK_ID_MAX	512	/* octets of an identity that are compared */
+
+enum hijack_rc {
+	HIJACK_OK = 0,		/* relay the MAIL */
+	HIJACK_NOW_DISABLED,	/* this MAIL exceeds: refuse 550 5.7.1; the
+				   identity is disabled now, logged once */
+	HIJACK_DISABLED,	/* disabled before: refuse 550 5.7.1 */
+};
+
+/*
+ * hijack_start - set up from cfg (call once, before the workers run).
+ * With hijack.enabled off it does nothing and every call below answers
+ * "not disabled". With a state_file: a missing file is an empty table;
+ * a file that does not parse refuses the start with "FILE:LINE: what"
+ * in err; the file is then written once (so a state file that cannot
+ * be written refuses the start too) and the writer thread starts.
+ * Returns 0, or -1 with err (cap bytes, NUL-terminated).
+ */
+int		hijack_start(const struct config *cfg, char *err, size_t cap);
+
+/*
+ * hijack_stop - write everything one last time and free the table.
+ * Call after the workers and the control socket stopped: no other
+ * hijack_* call may run during or after it.
+ */
+void		hijack_stop(void);
+
+/*
+ * hijack_mail - the authenticated identity gives MAIL at now. Counts
+ * nothing (the backend has not accepted anything yet). On
+ * HIJACK_NOW_DISABLED it writes the one "hijack" log line, with sid and
+ * client (may be NULL) for the administrator. identity NULL: HIJACK_OK.
+ */
+enum hijack_rc	hijack_mail(const char *identity, time_t now, uint64_t sid,
+		    const char *client);
+
+/* hijack_accepted - the backend said 2xx to the final dot of a message
+ * of this authenticated identity. NULL: nothing. */
+void		hijack_accepted(const char *identity, time_t now);
+
+/* hijack_is_disabled - 1 when identity is disabled (AUTH gets 535 5.7.8
+ * and is not relayed), else 0. */
+int		hijack_is_disabled(const char *identity);
+
+enum hijack_unblock_rc {
+	HIJACK_UNBLOCKED = 0,
+	HIJACK_NOT_DISABLED,	/* unknown, or not disabled */
+	HIJACK_OFF,		/* hijack.enabled is off */
+};
+
+/*
+ * hijack_unblock - re-enable identity (len octets, any bytes) and
+ * forget its counted messages; logged, and written to the state file
+ * at once.
+ */
+enum hijack_unblock_rc hijack_unblock(const char *identity, size_t len);
+
+/*
+ * hijack_list - the disabled identities, oldest first, as text: one
+ * line per identity, "ID TIME" (ID xtext-encoded, RFC 3461 4, so that
+ * a space or a line end cannot break the line; TIME RFC 3339 UTC),
+ * then " monitor" when it was disabled in monitor mode, then "\n".
+ * Returns a malloc'd NUL-terminated string the caller frees (*len its
+ * length), "" when none; NULL when memory is short.
+ */
+char		*hijack_list(size_t *len);
+
+#endif
