@@ -377,6 +377,21 @@ queue_id(const char *r, size_t n, size_t *len)
 	return NULL;
 }
 
+/* The fields every txn and session line starts with: who this is. */
+static void
+log_who(struct logline *l, const struct session *s)
+{
+	log_hex64(l, "sid", s->id);
+	log_cstr(l, "client", s->ip);
+	log_int(l, "port", s->port);
+	log_cstr(l, "helo", s->helo);
+	if (s->tls_info[0])
+		log_cstr(l, "tls", s->tls_info);
+	else
+		log_null(l, "tls");
+	log_cstr(l, "auth", s->auth_id);
+}
+
 /*
  * sess_txn_log - the transaction's one log line. result is "accepted",
  * "rejected" or "aborted"; backend_reply is the last reply that decided
@@ -398,15 +413,7 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	if (br != NULL && strcmp(result, "accepted") == 0)
 		qid = queue_id(br, blen, &qlen);
 	log_begin(&l, "txn");
-	log_hex64(&l, "sid", s->id);
-	log_cstr(&l, "client", s->ip);
-	log_int(&l, "port", s->port);
-	log_cstr(&l, "helo", s->helo);
-	if (s->tls_info[0])
-		log_cstr(&l, "tls", s->tls_info);
-	else
-		log_null(&l, "tls");
-	log_cstr(&l, "auth", s->auth_id);
+	log_who(&l, s);
 	log_cstr(&l, "mail_from", t->mail_from);
 	log_array_begin(&l, "rcpts");
 	for (size_t i = 0; i < t->nrcpts; i++)
@@ -1510,15 +1517,7 @@ session_log(struct session *s, const char *reason)
 	if (!log_enabled(CFG_LOG_INFO))
 		return;
 	log_begin(&l, "session");
-	log_hex64(&l, "sid", s->id);
-	log_cstr(&l, "client", s->ip);
-	log_int(&l, "port", s->port);
-	log_cstr(&l, "helo", s->helo);
-	if (s->tls_info[0])
-		log_cstr(&l, "tls", s->tls_info);
-	else
-		log_null(&l, "tls");
-	log_cstr(&l, "auth", s->auth_id);
+	log_who(&l, s);
 	log_cstr(&l, "reason", reason);
 	log_int(&l, "errors", s->errors);
 	log_int(&l, "bytes_in", (int64_t)s->bytes_in);
