@@ -652,7 +652,7 @@ class _SessState:
         ir = parts[1] if len(parts) > 1 else None
         with self.be._cond:
             self.sess.auth_lines.append(b"AUTH " + arg)
-        if mech not in (b"PLAIN", b"LOGIN"):
+        if mech not in (b"PLAIN", b"LOGIN", b"XOAUTH2"):
             self.reply("AUTH", b"504 5.5.4 Unrecognized authentication type")
             return
         if ir is not None and ir != b"=":
@@ -661,7 +661,7 @@ class _SessState:
             except ValueError:
                 self.reply("AUTH", b"501 5.5.2 Cannot decode response")
                 return
-        if mech == b"PLAIN":
+        if mech in (b"PLAIN", b"XOAUTH2"):
             if ir is None:
                 self.auth_state = "plain"
                 self.reply("AUTH", b"334 ")

@@ -118,3 +118,42 @@ def test_authenticated_session_closed_after_mid_body_reject(mxshield, auth_backe
     assert auth_backend.transactions == []
     # the backend was never asked to take the session again without AUTH
     assert len(auth_backend.sessions) == 1
+
+
+def test_xoauth2_identity_bound(mxshield, auth_backend):
+    backend = auth_backend
+    backend.capabilities = AUTH_CAPS[:-1] + ["AUTH PLAIN LOGIN XOAUTH2"]
+    c = mxshield.session()
+    token = "ya29.secret-token"
+    r = c.cmd("AUTH XOAUTH2 " + b64("user=carol@example.com\x01auth=Bearer " + token + "\x01\x01"))
+    assert r.code == 235, r
+    assert c.transaction("carol@example.com", ["rcpt@example.com"], make_message()).code == 250
+    c.cmd("QUIT")
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["auth"] == "carol@example.com", txn
+    assert token not in mxshield.stderr()
+
+
+def test_add_header_names_identity_and_strips_forgeries(mxshield, auth_backend):
+    backend = auth_backend
+    mx = mxshield({"auth": {"add_header": True}})
+    forged = (b"X-Authenticated-Sender: ceo@example.com\r\n"
+              b"Subject: hello\r\n"
+              b"x-authenticated-sender:\r\n  folded@example.com\r\n"
+              b"\r\nbody\r\n")
+    # unauthenticated: the forged headers go, nothing is added
+    c = mx.session()
+    assert c.transaction("x@example.net", ["rcpt@example.com"], forged).code == 250
+    c.cmd("QUIT")
+    # authenticated: ours first, the forged ones gone
+    c = mx.session()
+    assert c.cmd("AUTH PLAIN " + b64("\0alice@example.com\0" + SECRET)).code == 235
+    assert c.transaction("alice@example.com", ["rcpt@example.com"], forged).code == 250
+    c.cmd("QUIT")
+    first, second = backend.transactions
+    assert b"authenticated-sender" not in first.data.lower()
+    assert b"Subject: hello\r\n" in first.data and b"\r\n\r\nbody\r\n" in first.data
+    hdr = second.data.split(b"\r\n\r\n", 1)[0]
+    lines = [l for l in hdr.split(b"\r\n") if b"authenticated-sender" in l.lower()]
+    assert lines == [b"X-Authenticated-Sender: alice@example.com"], hdr
+    assert b"folded@example.com" not in second.data and b"ceo@example.com" not in second.data
