@@ -11,6 +11,12 @@
  * as the newest, so expiry from the oldest end stays correct. A time t
  * counts while now - t < window: with window 60, a message at 100
  * counts at 159 and has expired at 160.
+ *
+ * It also reads the lines of the state file the proxy keeps (text, one
+ * line per identity, the identity in xtext, RFC 3461 4, so that a space
+ * or a line end cannot break a line; blank lines and "#" comments):
+ *   disabled UNIX-TIME ID
+ *   count ID UNIX-TIME UNIX-TIME ...
  */
 #ifndef MXS_HIJACK_CORE_H
 #define MXS_HIJACK_CORE_H
@@ -75,5 +81,39 @@ uint32_t	hjwin_grow_to(uint32_t n, uint32_t cap, uint32_t max);
  * slots (the caller frees the old ring). Returns the times kept.
  */
 uint32_t	hjwin_move(struct hjwin *w, int64_t *slots, uint32_t cap);
+
+/* What a state file line is. */
+enum hjline_kind {
+	HJLINE_SKIP = 0,	/* blank, or a "#" comment */
+	HJLINE_DISABLED,	/* "disabled UNIX-TIME ID" */
+	HJLINE_COUNT,		/* "count ID UNIX-TIME...": read the times
+				   with hjline_time() from .times */
+	HJLINE_ERROR,		/* .error says what is wrong */
+};
+
+struct hjline {
+	enum hjline_kind kind;
+	int64_t		 when;	/* DISABLED: since when */
+	size_t		 idlen;	/* DISABLED, COUNT: octets in the caller's
+				   id buffer (no NUL added) */
+	const char	*times;	/* COUNT: cursor into the line */
+	const char	*error;	/* ERROR: static text */
+};
+
+/*
+ * hjline_parse - one line of the state file: NUL-terminated, without
+ * its line end. Fields are separated by spaces or tabs; a time is 1 to
+ * 18 decimal digits; the identity is strict xtext, 1 to idcap octets
+ * once decoded into id[0..idcap). Returns out->kind.
+ */
+enum hjline_kind hjline_parse(const char *line, char *id, size_t idcap,
+		    struct hjline *out);
+
+/*
+ * hjline_time - the next time of a COUNT line: 1 with *t set and the
+ * cursor moved on, 0 at the end of the line, -1 for a field that is
+ * not a time (then the line is corrupt).
+ */
+int		hjline_time(const char **cursor, int64_t *t);
 
 #endif

@@ -61,6 +61,7 @@ enum policy_check {
 	POLICY_CK_IP_SHIELD,
 	POLICY_CK_AUTH,		/* require_for_local_senders, match_envelope */
 	POLICY_CK_SUBMISSION,
+	POLICY_CK_HIJACK,
 };
 
 #define POLICY_ENH_MAX		12	/* "5.7.1" and NUL */

@@ -220,7 +220,7 @@ static const struct key auth_keys[] = {
 static const struct key hijack_keys[] = {
 	KBOOL(C, "enabled", hijack.enabled, 0),
 	KINT(C, "max_messages", hijack.max_messages, 1, 10000000, 200),
-	KINT(C, "window", hijack.window, 60, 604800, 3600),
+	KINT(C, "window", hijack.window, 1, 604800, 3600),
 	KSTR(C, "state_file", hijack.state_file, NULL, CK_PATH, 0),
 	KEND
 };
@@ -301,7 +301,6 @@ static const struct not_yet {
 } not_yet[] = {
 	{ "ip_shield.check_from_header",	NY_NOT_IN, "false" },
 	{ "auth.match_from_header",		NY_NOT_IN, "false" },
-	{ "hijack.enabled",			NY_NOT_IN, "false" },
 	{ "size_limits",			NY_NONEMPTY, NULL },
 	{ "spoof.enabled",			NY_NOT_IN, "false" },
 };

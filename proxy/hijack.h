@@ -15,8 +15,9 @@
  * hijack.state_file the table is loaded at start and written by a
  * thread of its own, never by a worker and never under the table lock:
  * a newly disabled or re-enabled identity at once, counters at most
- * about once a second, everything at hijack_stop(). Without a state
- * file it is memory only and forgotten at exit.
+ * about once a second (a large table less often: 1 ms more per KB,
+ * at most 30 s), everything at hijack_stop(). Without a state file it
+ * is memory only and forgotten at exit.
  *
  * In monitor mode the table works the same (the session only logs the
  * verdicts), but the identities it would have disabled are not written

@@ -1,8 +1,10 @@
 /*
  * proxy/main.c - the mxshield command line: -c/--config FILE,
- * --check-config, --version, --help. Loads and validates the
- * configuration, then runs the server in the foreground, logging to
- * stderr (a service manager or container runtime supervises it).
+ * --check-config, --version, --help, and --list-disabled / --unblock ID
+ * (asking the running mxshield through control.socket). Loads and
+ * validates the configuration, then runs the server in the foreground,
+ * logging to stderr (a service manager or container runtime supervises
+ * it).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "proxy/config.h"
+#include "proxy/control.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 
@@ -20,6 +23,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mxshield [-c FILE] [--check-config]\n"
+	    "       mxshield [-c FILE] --list-disabled | --unblock ID\n"
 	    "       mxshield --version | --help\n"
 	    "\n"
 	    "Transparent SMTP filtering proxy: relays every SMTP session to\n"
@@ -28,6 +32,13 @@ usage(FILE *f)
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "      --check-config  parse and validate the configuration, print\n"
 	    "                      what is wrong with file:line, exit 0 or 1\n"
+	    "      --list-disabled print the identities hijack detection\n"
+	    "                      disabled (\"ID TIME\", ID in xtext: +20 is\n"
+	    "                      a space), asking the running mxshield\n"
+	    "                      through control.socket\n"
+	    "      --unblock ID    re-enable the identity ID (as typed) in the\n"
+	    "                      running mxshield; with none running, edit\n"
+	    "                      hijack.state_file instead\n"
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          this text\n"
 	    "\n"
@@ -44,12 +55,14 @@ main(int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "list-disabled", no_argument, NULL, 'L' },
+		{ "unblock", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = DEFAULT_CONFIG;
+	const char *path = DEFAULT_CONFIG, *unblock = NULL;
 	struct config *cfg;
 	char err[8192];
-	int check = 0, ch, rc;
+	int check = 0, list = 0, ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -58,6 +71,12 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			check = 1;
+			break;
+		case 'L':
+			list = 1;
+			break;
+		case 'U':
+			unblock = optarg;
 			break;
 		case 'V':
 			printf("mxshield %s\n", MXS_VERSION);
@@ -76,6 +95,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if ((list || unblock != NULL) + check > 1 || (list && unblock)) {
+		fprintf(stderr, "mxshield: --check-config, --list-disabled "
+		    "and --unblock go alone\n");
+		usage(stderr);
+		return 2;
+	}
 	err[0] = '\0';
 	cfg = cfg_load(path, err, sizeof(err));
 	if (cfg == NULL) {
@@ -83,6 +108,11 @@ main(int argc, char **argv)
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
 		return 1;
+	}
+	if (list || unblock != NULL) {
+		rc = control_main(cfg, unblock);
+		cfg_free(cfg);
+		return rc;
 	}
 	if (check && srv_check_tls(cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);

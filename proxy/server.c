@@ -16,6 +16,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "proxy/control.h"
+#include "proxy/hijack.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
@@ -465,6 +467,7 @@ srv_run(const struct config *cfg)
 	uv_loop_t *main_loop = uv_default_loop();
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uint64_t seed = 0;
+	char herr[1024];
 	int rc = 0;
 
 	memset(&srv, 0, sizeof(srv));
@@ -490,8 +493,21 @@ srv_run(const struct config *cfg)
 		srv_free(&srv, 0);
 		return 1;
 	}
+	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
+		srv_free(&srv, 0);
+		return 1;
+	}
+	if (control_start(cfg, herr, sizeof(herr)) < 0) {
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
+		hijack_stop();
+		srv_free(&srv, 0);
+		return 1;
+	}
 	for (int i = 0; i < srv.nworkers; i++) {
 		if (worker_init(&srv, &srv.workers[i], i) < 0) {
+			control_stop();
+			hijack_stop();
 			srv_free(&srv, i + 1);
 			return 1;
 		}
@@ -524,6 +540,8 @@ srv_run(const struct config *cfg)
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (int i = 0; i < srv.nworkers; i++)
 		uv_thread_join(&srv.workers[i].thread);
+	control_stop();
+	hijack_stop();
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&sig_hup, NULL);

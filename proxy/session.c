@@ -15,6 +15,7 @@
 #include "core/proxyproto.h"
 #include "core/smtp_reply.h"
 #include "proxy/log.h"
+#include "proxy/hijack.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -587,6 +588,8 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 
 	if (p->kind == PK_FINAL) {
 		set_reply(p, r, n);
+		if (ok && s->auth_id != NULL)
+			hijack_accepted(s->auth_id, time(NULL));
 		if (p->txn != NULL)
 			sess_txn_log(s, p->txn, ok ? "accepted" : "rejected",
 			    r, n);
@@ -762,6 +765,22 @@ refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
 	return 1;
 }
 
+/* A refusal by hijack detection: 550 5.7.1 at MAIL, 535 5.7.8 at AUTH. */
+static void
+hijack_verdict(struct policy_verdict *v, const char *identity, int code,
+    const char *enh, const char *text)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = POLICY_REJECT;
+	v->at = POLICY_AT_MAIL;
+	v->check = POLICY_CK_HIJACK;
+	v->code = code;
+	snprintf(v->enh, sizeof(v->enh), "%s", enh);
+	snprintf(v->text, sizeof(v->text), "%s", text);
+	snprintf(v->reason, sizeof(v->reason), "identity %.128s disabled by "
+	    "hijack detection", identity);
+}
+
 static void
 do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
@@ -787,6 +806,17 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_txn_log(s, &s->txn, "rejected", NULL, 0);
 		sess_txn_reset(s);
 		return;
+	}
+	if (fresh && s->auth_id != NULL && hijack_mail(s->auth_id, time(NULL),
+	    s->id, s->ip) != HIJACK_OK) {
+		hijack_verdict(&v, s->auth_id, 550, "5.7.1", "550 5.7.1 This "
+		    "account is disabled: it sent too many messages");
+		if (refuse(s, c->verb, &v)) {
+			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
+			sess_txn_log(s, &s->txn, "rejected", NULL, 0);
+			sess_txn_reset(s);
+			return;
+		}
 	}
 	relay(s, c->verb, l, n);
 }
@@ -884,6 +914,20 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 		return;
 	default:
 		break;
+	}
+	if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
+		struct policy_verdict v;
+
+		hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 5.7.8 "
+		    "Authentication credentials invalid");
+		if (pol_enforce(s, &v)) {
+			pol_log(s, &v, 1);
+			free(s->auth_cand);
+			s->auth_cand = NULL;
+			reply_now(s, c->verb, v.text);
+			return;
+		}
+		pol_log(s, &v, 0);
 	}
 	p = relay(s, c->verb, l, n);
 	if (p != NULL)
@@ -1081,6 +1125,29 @@ auth_line(struct session *s, const char *line, size_t len)
 		}
 		return;
 	default:
+		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
+			struct policy_verdict v;
+
+			hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 "
+			    "5.7.8 Authentication credentials invalid");
+			if (!pol_enforce(s, &v)) {
+				pol_log(s, &v, 0);
+				break;
+			}
+			pol_log(s, &v, 1);
+			reply_now(s, CMD_AUTH, v.text);
+			s->phase = PH_COMMAND;
+			free(s->auth_cand);
+			s->auth_cand = NULL;
+			p = sess_push(s, PK_INTERNAL, CMD_AUTH);
+			if (p == NULL) {
+				sess_close(s, "out of memory");
+				return;
+			}
+			backend_send(s, "*\r\n", 3);
+			s->barrier = p;
+			return;
+		}
 		break;
 	}
 	p = relay(s, CMD_AUTH, line, len);

@@ -130,6 +130,10 @@ GOOD = {
         'spoof = { threshold = 5; warning_file = "/etc/mxshield/warning.txt";\n'
         '          weights = { display_name = 5; lookalike = -2; anything_else = 0; }; };\n'
         'control = { socket = "/run/mxshield/control.sock"; };\n',
+    "hijack detection on":
+        'hijack = { enabled = true; max_messages = 3; window = 60;\n'
+        '           state_file = "/var/lib/mxshield/hijack.state"; };\n'
+        'control = { socket = "/run/mxshield/control.sock"; };\n',
     "networks in every form":
         'trusted_networks = [ "10.0.0.0/8", "192.168.0.*", "172.16.*.*", "192.0.2.1",\n'
         '                     "::1", "fe80::/10", "::ffff:10.0.0.0/104", "0.0.0.0/0" ];\n'
@@ -319,7 +323,6 @@ def test_bad_file_fails(tmp_path, name):
 NOT_YET = [
     ("auth = { match_from_header = true; };\n", "auth.match_from_header"),
     ("ip_shield = { check_from_header = true; };\n", "ip_shield.check_from_header"),
-    ("hijack = { enabled = true; };\n", "hijack.enabled"),
     ("size_limits = ( { max = 2000000; except = [ \"boss@example.com\" ]; } );\n", "size_limits"),
     ("spoof = { enabled = true; };\n", "spoof.enabled"),
 ]
@@ -339,7 +342,7 @@ def test_every_problem_at_once(tmp_path):
         'backend = { port = "x"; client_info = "bogus"; };',  # 4
         'trusted_networks = [ "10.0.0.1/8", "nonsense" ];',  # 5
         'log = { format = "xml"; };',                       # 6
-        "hijack = { enabled = true; window = 0; };",        # 7
+        "spoof = { enabled = true; threshold = 0; };",      # 7
     ]) + "\n")
     assert_problems(p, [
         (2, "bogus", "unknown key"),
@@ -350,8 +353,8 @@ def test_every_problem_at_once(tmp_path):
         (5, "trusted_networks[0]", "host bits"),
         (5, "trusted_networks[1]", "not an address"),
         (6, "log.format", "not one of"),
-        (7, "hijack.enabled", "not supported yet"),
-        (7, "hijack.window", "out of range"),
+        (7, "spoof.enabled", "not supported yet"),
+        (7, "spoof.threshold", "out of range"),
     ])
 
 

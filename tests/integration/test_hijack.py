@@ -1,0 +1,518 @@
+"""
+Account-hijack detection (DESIGN.md "hijack", seeds 001/003: an account
+that suddenly sends many messages through an authenticated session is
+disabled):
+
+  - hijack.max_messages messages accepted by the backend per
+    authenticated identity in a sliding hijack.window: the MAIL that
+    would exceed it gets 550 5.7.1 and is not relayed, the identity is
+    disabled (one "hijack" log line, at that moment), every later MAIL
+    of it in any session gets 550 5.7.1, and a new AUTH as it gets
+    535 5.7.8 without reaching the backend. Identities compare without
+    case.
+  - hijack.state_file keeps the disabled identities and the counters
+    across a restart (SIGTERM) and a crash (a disabled identity is
+    written at once); a state file that does not parse refuses the
+    start with file:line.
+  - control.socket (mode 0600): mxshield --list-disabled -c CONF and
+    mxshield --unblock ID -c CONF ask the running process; with none
+    running, or no socket configured, they say so and point at the
+    state file.
+  - mode = "monitor": nothing is refused, the log says what would have
+    been, and no identity is saved as disabled.
+
+The recording backend owns the "accounts": it says 235 to any AUTH and
+250 to every message, unless told otherwise.
+"""
+
+import os
+import re
+import socket as so
+import stat
+import subprocess
+import time
+
+import pytest
+
+import conftest
+import smtpkit
+from policykit import AUTH_CAPS, SECRET, auth_plain, b64, commands, session
+from smtpkit import make_message
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+RCPT = "rcpt@example.net"
+TIME_RE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+@pytest.fixture
+def auth_backend(backend):
+    backend.capabilities = list(AUTH_CAPS)
+    return backend
+
+
+def paths(workdir):
+    return os.path.join(workdir, "hijack.state"), os.path.join(workdir, "control.sock")
+
+
+def hj_config(workdir, max_messages=3, window=60, state=True, **more):
+    state_file, sock = paths(workdir)
+    hj = {"enabled": True, "max_messages": max_messages, "window": window}
+    if state:
+        hj["state_file"] = state_file
+    cfg = {"hijack": hj, "control": {"socket": sock}}
+    cfg.update(more)
+    return cfg
+
+
+def start(mxshield, workdir, **kw):
+    mx = mxshield(hj_config(workdir, **kw))
+    # the control socket is made before the workers run; give it a moment
+    smtpkit.wait_for(lambda: os.path.exists(paths(workdir)[1]), 5, what="control socket")
+    return mx
+
+
+def stop(mxshield, mx, kill=False):
+    """Stop mx now and take it off the fixture's list: SIGTERM (a clean
+    exit, sanitizers quiet), or SIGKILL (a crash)."""
+    mxshield.instances.remove(mx)
+    if not kill:
+        problems = mx.stop()
+        assert not problems, problems
+        assert mx.exit_code == 0, mx.stderr()[-2000:]
+        return
+    for c in mx.clients:
+        c.close()
+    mx.proc.kill()
+    mx.proc.wait(timeout=5)
+    mx._err.close()
+
+
+def send(c, sender, n=1):
+    for _ in range(n):
+        r = c.transaction(sender, [RCPT], make_message())
+        assert r.code == 250, r
+
+
+def refused_mail(c, sender):
+    r = c.cmd("MAIL FROM:<%s>" % sender)
+    assert (r.code, r.enh) == (550, "5.7.1"), r
+    return r
+
+
+def auth_refused(c, identity, secret=SECRET):
+    r = c.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (identity, secret)))
+    assert (r.code, r.enh) == (535, "5.7.8"), r
+    return r
+
+
+def mails_from(backend, sender):
+    return [c for c in commands(backend) if c.upper().startswith("MAIL FROM:<%s>" % sender.upper())]
+
+
+def auth_lines(backend, identity, secret=SECRET):
+    line = "AUTH PLAIN " + b64("\0%s\0%s" % (identity, secret))
+    return [c for c in commands(backend) if c == line]
+
+
+def disabled_lines(mx, identity=None):
+    return [l for l in mx.logs("hijack") if l.get("action") == "disabled"
+            and (identity is None or l.get("identity") == identity)]
+
+
+def cli(conf_path, *args):
+    if not os.path.exists(conftest.MXSHIELD_BIN):
+        pytest.skip("mxshield binary %s not built" % conftest.MXSHIELD_BIN)
+    r = subprocess.run([conftest.MXSHIELD_BIN] + list(args) + ["-c", conf_path],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                       env=conftest.sanitizer_env())
+    out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+    for mark in conftest.SANITIZER_MARKS:
+        assert mark not in err, err
+    return r.returncode, out, err
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def wait_state(workdir, pred, what):
+    state_file = paths(workdir)[0]
+    return smtpkit.wait_for(lambda: pred(read(state_file)), 3, what="%s in %s:\n%s" % (
+        what, state_file, read(state_file)))
+
+
+def disabled_in_state(text, identity):
+    return re.search(r"^disabled \d+ %s$" % re.escape(identity), text, re.M)
+
+
+# --------------------------------------------------------------------------
+# the limit
+# --------------------------------------------------------------------------
+
+def test_fourth_message_disables_identity_in_every_session(mxshield, auth_backend, workdir):
+    backend = auth_backend
+    mx = start(mxshield, workdir)
+    a, b, other = session(mx), session(mx), session(mx)
+    auth_plain(a, ALICE)
+    auth_plain(b, ALICE)
+    auth_plain(other, BOB)
+    send(a, ALICE, 3)
+    # the fourth MAIL, in another session, exceeds: refused, not relayed
+    refused_mail(b, ALICE)
+    # and the first session is refused too
+    refused_mail(a, ALICE)
+    refused_mail(b, "someone-else@example.com")    # the identity, not the sender
+    assert len(mails_from(backend, ALICE)) == 3, commands(backend)
+    assert len(backend.transactions) == 3
+    assert not any("someone-else" in c for c in commands(backend))
+    # another identity is not affected
+    send(other, BOB, 2)
+    assert len(backend.transactions) == 5
+    # the refused sessions go on
+    assert a.cmd("NOOP").code == 250
+    # the transaction's log line says why
+    t = mx.wait_log(lambda l: l.get("event") == "txn" and any(
+        v.get("check") == "hijack" and v.get("code") == 550 for v in l.get("verdicts") or []),
+        what="txn line with a hijack verdict")
+    assert t[0]["auth"] == ALICE, t
+
+
+def test_new_auth_of_disabled_identity_refused_and_not_relayed(mxshield, auth_backend, workdir):
+    backend = auth_backend
+    mx = start(mxshield, workdir)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    refused_mail(a, ALICE)
+    assert len(auth_lines(backend, ALICE)) == 1
+    # AUTH PLAIN: 535 5.7.8, the backend never sees it; any case
+    c = session(mx)
+    auth_refused(c, ALICE)
+    auth_refused(c, "Alice@EXAMPLE.com")
+    assert len(auth_lines(backend, ALICE)) == 1, commands(backend)
+    assert auth_lines(backend, "Alice@EXAMPLE.com") == []
+    assert c.cmd("NOOP").code == 250
+    # AUTH LOGIN: the user name line is not relayed either, and the
+    # backend's half-done exchange is cancelled
+    d = session(mx)
+    assert d.cmd("AUTH LOGIN").code == 334
+    r = d.cmd(b64(ALICE))
+    assert (r.code, r.enh) == (535, "5.7.8"), r
+    assert not any(b64(ALICE).encode() in line for s in backend.sessions for line in s.auth_lines)
+    backend.wait_for(lambda: any(b"*" in s.auth_lines for s in backend.sessions), 3,
+                     "the backend's AUTH LOGIN cancelled with *")
+    assert d.cmd("NOOP").code == 250
+    # a refused AUTH leaves the session unauthenticated: a password
+    # guesser learns nothing, and nothing is sent as alice
+    assert d.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (BOB, SECRET))).code == 235
+    send(d, BOB)
+
+
+def test_one_log_line_at_the_moment_of_disabling(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    assert disabled_lines(mx) == []
+    refused_mail(a, ALICE)
+    # written before the client got its 550
+    (l,) = disabled_lines(mx)
+    assert l["identity"] == ALICE, l
+    assert (l["messages"], l["max_messages"], l["window"]) == (3, 3, 60), l
+    assert l["client"] == "127.0.0.1", l
+    assert re.fullmatch(r"[0-9a-f]{16}", l["sid"]), l
+    assert "--unblock" in l["reason"], l
+    # later refusals and AUTHs do not repeat it
+    refused_mail(a, ALICE)
+    auth_refused(session(mx), ALICE)
+    time.sleep(0.2)
+    assert len(disabled_lines(mx)) == 1, mx.logs("hijack")
+
+
+def test_messages_the_backend_refused_do_not_count(mxshield, auth_backend, workdir):
+    backend = auth_backend
+    mx = start(mxshield, workdir)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    backend.data_reply = b"554 5.7.1 rejected by content filter"
+    r = a.transaction(ALICE, [RCPT], make_message())
+    assert r.code == 554, r
+    backend.data_reply = None
+    # a transaction without an accepted recipient does not count either
+    assert a.cmd("MAIL FROM:<%s>" % ALICE).code == 250
+    assert a.cmd("RCPT TO:<reject@example.com>").code == 550
+    assert a.cmd("RSET").code == 250
+    send(a, ALICE, 3)
+    refused_mail(a, ALICE)
+    assert len(backend.transactions) == 3
+
+
+def test_sliding_window_expires_counts(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir, max_messages=2, window=2)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 2)
+    time.sleep(2.3)
+    # the first two left the window
+    send(a, ALICE, 2)
+    refused_mail(a, ALICE)
+    assert len(auth_backend.transactions) == 4
+
+
+# --------------------------------------------------------------------------
+# the state file
+# --------------------------------------------------------------------------
+
+def test_disabled_identity_survives_restart(mxshield, auth_backend, workdir):
+    backend = auth_backend
+    mx = start(mxshield, workdir)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    refused_mail(a, ALICE)
+    stop(mxshield, mx)
+    state_file = paths(workdir)[0]
+    assert disabled_in_state(read(state_file), ALICE), read(state_file)
+    assert not os.path.exists(state_file + ".tmp")
+    assert stat.S_IMODE(os.stat(state_file).st_mode) & 0o077 == 0
+    mx2 = start(mxshield, workdir)
+    auth_refused(session(mx2), ALICE)
+    assert len(auth_lines(backend, ALICE)) == 1
+    rc, out, err = cli(mx2.conf_path, "--list-disabled")
+    assert rc == 0 and re.fullmatch(r"alice@example\.com %s\n" % TIME_RE, out), (rc, out, err)
+
+
+def test_counts_survive_restart(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 2)
+    stop(mxshield, mx)
+    text = read(paths(workdir)[0])
+    assert re.search(r"^count alice@example\.com \d+ \d+$", text, re.M), text
+    mx2 = start(mxshield, workdir)
+    b = session(mx2)
+    auth_plain(b, ALICE)
+    send(b, ALICE, 1)
+    refused_mail(b, ALICE)
+    assert len(auth_backend.transactions) == 3
+
+
+def test_disabled_identity_written_at_once_survives_crash(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    refused_mail(a, ALICE)
+    wait_state(workdir, lambda t: disabled_in_state(t, ALICE), "alice disabled")
+    stop(mxshield, mx, kill=True)
+    # the control socket the crash left behind is taken over
+    assert os.path.exists(paths(workdir)[1])
+    mx2 = start(mxshield, workdir)
+    auth_refused(session(mx2), ALICE)
+    rc, out, err = cli(mx2.conf_path, "--list-disabled")
+    assert rc == 0 and out.startswith(ALICE + " "), (rc, out, err)
+
+
+def test_state_file_written_by_hand(mxshield, auth_backend, workdir):
+    state_file = paths(workdir)[0]
+    with open(state_file, "w") as f:
+        f.write("# disabled by the administrator\n"
+                "\n"
+                "disabled 1700000000 Alice@Example.com\n"
+                "count bob@example.com %d\n" % int(time.time()))
+    mx = start(mxshield, workdir, max_messages=2)
+    auth_refused(session(mx), ALICE)
+    rc, out, err = cli(mx.conf_path, "--list-disabled")
+    assert (rc, out) == (0, "Alice@Example.com 2023-11-14T22:13:20Z\n"), (rc, out, err)
+    # bob's message from the file counts: one more, then the limit
+    c = session(mx)
+    auth_plain(c, BOB)
+    send(c, BOB, 1)
+    refused_mail(c, BOB)
+
+
+@pytest.mark.parametrize("text,line", [
+    ("# ok\ndisabled 1700000000 alice@example.com\ncount bob@example.com 12 x\n", 3),
+    ("disabled yesterday alice@example.com\n", 1),
+    ("\n\nenabled 1700000000 alice@example.com\n", 3),
+    ("disabled 1700000000 john doe\n", 1),
+    ("count a+2 1700000000\n", 1),
+], ids=["count-time", "disabled-time", "keyword", "space-in-id", "xtext"])
+def test_corrupt_state_file_refuses_start(mxshield, backend, workdir, text, line):
+    if not os.path.exists(conftest.MXSHIELD_BIN):
+        pytest.skip("mxshield binary %s not built" % conftest.MXSHIELD_BIN)
+    state_file = paths(workdir)[0]
+    with open(state_file, "w") as f:
+        f.write(text)
+    cfg = conftest.merge(mxshield.base_config(backend.port), hj_config(workdir))
+    conf = os.path.join(workdir, "corrupt.conf")
+    with open(conf, "w") as f:
+        f.write(conftest.libconfig_text(cfg))
+    r = subprocess.run([conftest.MXSHIELD_BIN, "-c", conf], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=15, env=conftest.sanitizer_env())
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 1, err
+    assert "%s:%d: " % (state_file, line) in err, err
+    for mark in conftest.SANITIZER_MARKS:
+        assert mark not in err, err
+    # never listened, and the file is left as it was
+    assert not conftest._listening(cfg["listen"][0]["port"])
+    assert read(state_file) == text
+    assert not os.path.exists(paths(workdir)[1])
+
+
+def test_memory_only_without_state_file(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir, state=False)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    refused_mail(a, ALICE)
+    auth_refused(session(mx), ALICE)
+    assert not [n for n in os.listdir(workdir) if n.startswith("hijack")]
+    stop(mxshield, mx)
+    mx2 = start(mxshield, workdir, state=False)
+    auth_plain(session(mx2), ALICE)
+
+
+# --------------------------------------------------------------------------
+# the control socket and the command line
+# --------------------------------------------------------------------------
+
+def test_unblock_while_running(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    refused_mail(a, ALICE)
+    wait_state(workdir, lambda t: disabled_in_state(t, ALICE), "alice disabled")
+    rc, out, err = cli(mx.conf_path, "--unblock", "ALICE@example.com")
+    assert (rc, out) == (0, "OK ALICE@example.com\n"), (rc, out, err)
+    mx.wait_log(lambda l: l.get("event") == "hijack" and l.get("action") == "enabled"
+                and l.get("identity") == "ALICE@example.com", what="hijack enabled line")
+    # the old session may send again, a new AUTH is relayed, and the
+    # count starts afresh
+    send(a, ALICE, 1)
+    b = session(mx)
+    auth_plain(b, ALICE)
+    send(b, ALICE, 2)
+    refused_mail(b, ALICE)
+    assert len(auth_backend.transactions) == 6
+    # the state file followed at once
+    rc, out, err = cli(mx.conf_path, "--unblock", ALICE)
+    assert (rc, out) == (0, "OK %s\n" % ALICE), (rc, out, err)
+    wait_state(workdir, lambda t: not disabled_in_state(t, ALICE), "alice enabled")
+
+
+def test_unblock_an_identity_that_is_not_disabled(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir)
+    rc, out, err = cli(mx.conf_path, "--unblock", "nobody@example.com")
+    assert rc == 1 and out == "", (rc, out, err)
+    assert "nobody@example.com is not disabled" in err, err
+
+
+def test_list_disabled(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir, max_messages=1)
+    rc, out, err = cli(mx.conf_path, "--list-disabled")
+    assert (rc, out) == (0, ""), (rc, out, err)
+    for ident in (ALICE, "john doe"):
+        c = session(mx)
+        auth_plain(c, ident)
+        send(c, BOB)
+        refused_mail(c, BOB)
+        time.sleep(1.1)        # distinct times: the list is oldest first
+    rc, out, err = cli(mx.conf_path, "--list-disabled")
+    assert rc == 0, (rc, out, err)
+    assert re.fullmatch(r"alice@example\.com (%s)\njohn\+20doe (%s)\n" % (TIME_RE, TIME_RE), out), out
+    # the list's form of an identity is xtext; --unblock takes it as typed
+    rc, out, err = cli(mx.conf_path, "--unblock", "john doe")
+    assert (rc, out) == (0, "OK john+20doe\n"), (rc, out, err)
+    rc, out, err = cli(mx.conf_path, "--list-disabled")
+    assert rc == 0 and re.fullmatch(r"alice@example\.com %s\n" % TIME_RE, out), out
+
+
+def test_control_socket_is_private_and_removed_at_stop(mxshield, backend, workdir):
+    mx = start(mxshield, workdir)
+    sock = paths(workdir)[1]
+    st = os.stat(sock)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+    # a request that never ends its line is dropped, and others are served
+    s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    s.settimeout(15)
+    s.connect(sock)
+    s.sendall(b"LIS")
+    t0 = time.monotonic()
+    assert s.recv(100) == b""
+    assert time.monotonic() - t0 < 10
+    s.close()
+    for req, want in ((b"LIST\n", b".\n"), (b"HELLO\n", b"ERR "), (b"UNBLOCK\n", b"ERR "),
+                      (b"UNBLOCK a+2\n", b"ERR "), (b"X" * 3000 + b"\n", b"ERR ")):
+        s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(sock)
+        s.sendall(req)
+        got = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        s.close()
+        assert got.startswith(want), (req[:20], got)
+    stop(mxshield, mx)
+    assert not os.path.exists(sock)
+
+
+def _conf(mxshield, backend, workdir, cfg):
+    path = os.path.join(workdir, "cli.conf")
+    with open(path, "w") as f:
+        f.write(conftest.libconfig_text(conftest.merge(mxshield.base_config(backend.port), cfg)))
+    return path
+
+
+def test_cli_without_a_running_mxshield(mxshield, backend, workdir):
+    conf = _conf(mxshield, backend, workdir, hj_config(workdir))
+    state_file, sock = paths(workdir)
+    for args in (["--unblock", ALICE], ["--list-disabled"]):
+        rc, out, err = cli(conf, *args)
+        assert rc == 1 and out == "", (rc, out, err)
+        assert "no mxshield is running" in err, err
+        assert sock in err and state_file in err, err
+
+
+def test_cli_without_a_control_socket(mxshield, backend, workdir):
+    cfg = hj_config(workdir)
+    del cfg["control"]
+    conf = _conf(mxshield, backend, workdir, cfg)
+    rc, out, err = cli(conf, "--list-disabled")
+    assert rc == 1 and out == "", (rc, out, err)
+    assert "control.socket is not set" in err, err
+    assert paths(workdir)[0] in err, err
+
+
+# --------------------------------------------------------------------------
+# monitor mode
+# --------------------------------------------------------------------------
+
+def test_monitor_mode_refuses_nothing(mxshield, auth_backend, workdir):
+    backend = auth_backend
+    mx = start(mxshield, workdir, max_messages=1, mode="monitor")
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    assert len(backend.transactions) == 3
+    (l,) = [l for l in mx.logs("hijack") if l.get("identity") == ALICE]
+    assert l["action"] == "would_disable" and l["mode"] == "monitor", l
+    auth_plain(session(mx), ALICE)
+    assert len(auth_lines(backend, ALICE)) == 2
+    rc, out, err = cli(mx.conf_path, "--list-disabled")
+    assert rc == 0 and re.fullmatch(r"alice@example\.com %s monitor\n" % TIME_RE, out), (rc, out, err)
+    # a trial run never locks an account out after the switch to enforce
+    stop(mxshield, mx)
+    assert not disabled_in_state(read(paths(workdir)[0]), ALICE)
