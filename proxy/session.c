@@ -30,6 +30,8 @@ mxs_now_ms(void)
 }
 
 static void on_client_timer(uv_timer_t *t);
+static void transcript(struct session *s, const char *dir, const char *p,
+    size_t n);
 
 static char *
 dupmem(const char *p, size_t n)
@@ -280,6 +282,7 @@ sess_flush(struct session *s)
 		if (!p->done)
 			break;
 		scratch_put(s->w, &s->client, p->reply, p->reply_len);
+		transcript(s, "server", p->reply, p->reply_len);
 		wrote = 1;
 		if (p->code >= 400 && p->code != 421 && !p->close_after)
 			s->errors++;
@@ -1155,6 +1158,46 @@ auth_line(struct session *s, const char *line, size_t len)
 		s->barrier = p;
 }
 
+/*
+ * transcript - log.transcript: one line per command and per reply. AUTH
+ * arguments and responses are never written, only the mechanism.
+ */
+static void
+transcript(struct session *s, const char *dir, const char *p, size_t n)
+{
+	struct logline l;
+
+	if (!s->cfg->log.transcript)
+		return;
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+		n--;
+	log_begin(&l, "transcript");
+	log_hex64(&l, "sid", s->id);
+	log_cstr(&l, "dir", dir);
+	log_str(&l, "line", p, n);
+	log_end(&l);
+}
+
+static void
+transcript_cmd(struct session *s, const char *p, size_t n)
+{
+	if (!s->cfg->log.transcript)
+		return;
+	if (s->phase == PH_AUTH) {
+		transcript(s, "client", "(AUTH response not logged)", 26);
+		return;
+	}
+	if (n >= 5 && strncasecmp(p, "AUTH ", 5) == 0) {
+		size_t m = 5;
+
+		while (m < n && p[m] != ' ')
+			m++;
+		transcript(s, "client", p, m);	/* "AUTH PLAIN", no data */
+		return;
+	}
+	transcript(s, "client", p, n);
+}
+
 /* One command line (or a refused one) from p; returns bytes used. */
 static size_t
 command_input(struct session *s, const char *p, size_t len)
@@ -1195,6 +1238,7 @@ command_input(struct session *s, const char *p, size_t len)
 		reply_now(s, CMD_UNKNOWN, "500 5.5.2 Error: NUL in command line");
 		break;
 	default:
+		transcript_cmd(s, line.p, line.len);
 		if (s->phase == PH_AUTH)
 			auth_line(s, line.p, line.len);
 		else

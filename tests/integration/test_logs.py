@@ -4,6 +4,7 @@ one "txn" line per transaction and one "session" line per session, with
 the documented fields; grepping a Message-ID finds the client's address.
 """
 
+import base64
 import re
 
 from smtpkit import make_message
@@ -97,3 +98,19 @@ def test_escape_sequences_in_helo_not_in_logs(mxshield, backend):
         # still parses as JSON
         (sess,) = mxshield.logs("session")
         assert "evil" in str(sess.get("helo")), sess
+
+
+def test_transcript_logs_commands_and_replies_but_no_auth_data(mxshield, backend):
+    backend.capabilities = backend.capabilities + ["AUTH PLAIN LOGIN"]
+    mx = mxshield({"log": {"transcript": True}})
+    c = mx.session()
+    secret = base64.b64encode(b"\0alice@example.com\0s3cret-pass").decode()
+    assert c.cmd("AUTH PLAIN " + secret).code == 235
+    assert c.cmd("NOOP").code == 250
+    c.cmd("QUIT")
+    mx.wait_log(lambda l: l.get("event") == "transcript" and
+                l.get("line", "").startswith("221"), what="transcript of QUIT")
+    t = [(l["dir"], l["line"]) for l in mx.log_lines() if l.get("event") == "transcript"]
+    assert ("client", "AUTH PLAIN") in t, t
+    assert ("client", "NOOP") in t and ("server", "250 2.0.0 Ok") in t, t
+    assert secret not in mx.stderr() and "s3cret" not in mx.stderr()
