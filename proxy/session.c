@@ -1102,6 +1102,31 @@ auth_observe(struct session *s, int first, const char *p, size_t n)
 	return rc;
 }
 
+/*
+ * auth_refuse - end an AUTH exchange with our own reply: the line is
+ * not relayed, and with cancel the backend's half of the exchange gets
+ * "*" (RFC 4954 4), its answer swallowed.
+ */
+static void
+auth_refuse(struct session *s, const char *text, int cancel)
+{
+	struct pending *p;
+
+	reply_now(s, CMD_AUTH, text);
+	s->phase = PH_COMMAND;
+	free(s->auth_cand);
+	s->auth_cand = NULL;
+	if (!cancel)
+		return;
+	p = sess_push(s, PK_INTERNAL, CMD_AUTH);
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	backend_send(s, "*\r\n", 3);
+	s->barrier = p;
+}
+
 /* A line inside an AUTH exchange: relayed as it is, never logged. */
 static void
 auth_line(struct session *s, const char *line, size_t len)
@@ -1113,19 +1138,8 @@ auth_line(struct session *s, const char *line, size_t len)
 	case SASL_NOSPACE:
 		/* never relayed: the client hears 501, and the exchange at
 		 * the backend is cancelled with "*", its answer swallowed */
-		reply_now(s, CMD_AUTH, "501 5.5.2 Invalid base64 data");
-		s->phase = PH_COMMAND;
-		free(s->auth_cand);
-		s->auth_cand = NULL;
-		if (s->sasl_cancel) {
-			p = sess_push(s, PK_INTERNAL, CMD_AUTH);
-			if (p == NULL) {
-				sess_close(s, "out of memory");
-				return;
-			}
-			backend_send(s, "*\r\n", 3);
-			s->barrier = p;
-		}
+		auth_refuse(s, "501 5.5.2 Invalid base64 data",
+		    s->sasl_cancel);
 		return;
 	default:
 		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
@@ -1138,17 +1152,7 @@ auth_line(struct session *s, const char *line, size_t len)
 				break;
 			}
 			pol_log(s, &v, 1);
-			reply_now(s, CMD_AUTH, v.text);
-			s->phase = PH_COMMAND;
-			free(s->auth_cand);
-			s->auth_cand = NULL;
-			p = sess_push(s, PK_INTERNAL, CMD_AUTH);
-			if (p == NULL) {
-				sess_close(s, "out of memory");
-				return;
-			}
-			backend_send(s, "*\r\n", 3);
-			s->barrier = p;
+			auth_refuse(s, v.text, 1);
 			return;
 		}
 		break;

@@ -109,23 +109,6 @@ def merge(base, over):
 # mxshield process
 # --------------------------------------------------------------------------
 
-def _listening(port):
-    """True when some socket listens on TCP port (IPv4 or IPv6), read from
-    /proc so that probing does not open an SMTP session."""
-    hexport = ":%04X" % port
-    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(f) as fh:
-                next(fh)
-                for line in fh:
-                    parts = line.split()
-                    if parts[1].endswith(hexport) and parts[3] == "0A":
-                        return True
-        except OSError:
-            pass
-    return False
-
-
 class Mxshield:
     def __init__(self, binary, workdir, config, name="mxshield"):
         self.binary = binary
@@ -145,7 +128,7 @@ class Mxshield:
         self.exit_code = None
         self.needed_kill = False
         deadline = time.monotonic() + 15
-        while not _listening(self.port):
+        while not smtpkit.listening(self.port):
             if self.proc.poll() is not None:
                 self._err.close()
                 raise AssertionError("mxshield exited with %s before listening:\n%s\nconfig:\n%s" % (

@@ -41,22 +41,6 @@ def free_port6():
         return s.getsockname()[1]
 
 
-def listening(port, files=("/proc/net/tcp", "/proc/net/tcp6")):
-    """Some socket listens on TCP port (read from /proc: no SMTP session)."""
-    hexport = ":%04X" % port
-    for f in files:
-        try:
-            with open(f) as fh:
-                next(fh)
-                for line in fh:
-                    parts = line.split()
-                    if parts[1].endswith(hexport) and parts[3] == "0A":
-                        return True
-        except OSError:
-            pass
-    return False
-
-
 def start(mxshield, overrides=None, v6=False):
     """mxshield with overrides (deep-merged); with v6 a second listener on
     ::1 whose port is mx.port6. The first listener is the fixture's own
@@ -75,7 +59,7 @@ def start(mxshield, overrides=None, v6=False):
     mx = mxshield(overrides)
     mx.port6 = port6
     if v6:
-        smtpkit.wait_for(lambda: listening(port6, ("/proc/net/tcp6",)), 5, what="mxshield on [::1]:%d" % port6)
+        smtpkit.wait_for(lambda: smtpkit.listening(port6, ("/proc/net/tcp6",)), 5, what="mxshield on [::1]:%d" % port6)
     return mx
 
 

@@ -41,7 +41,7 @@ import subprocess
 import tempfile
 import time
 
-from smtpkit import free_port, wait_for
+from smtpkit import free_port, listening, wait_for
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 POSTCONF = shutil.which("postconf") or "/usr/sbin/postconf"
@@ -242,7 +242,7 @@ smtputf8_enable = no
         try:
             wait_for(lambda: self._read_master_pid(), 10, what="master.pid")
             for name, port in self.ports.items():
-                wait_for(lambda: _listening(port), 10,
+                wait_for(lambda: listening(port), 10,
                          what="Postfix listener %s on 127.0.0.1:%d" % (name, port))
         except AssertionError as e:
             return "%s\nmaillog: %s" % (e, self.maillog()[-3000:])
@@ -396,23 +396,6 @@ smtputf8_enable = no
                     end += 1
                 return [x for x in lines[start:end + 1] if x.pid == pid]
         return []
-
-
-def _listening(port):
-    """True when something listens on 127.0.0.1:port or *:port (from
-    /proc, so that probing opens no SMTP session)."""
-    hexport = ":%04X" % port
-    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(f) as fh:
-                next(fh)
-                for line in fh:
-                    parts = line.split()
-                    if parts[1].endswith(hexport) and parts[3] == "0A":
-                        return True
-        except OSError:
-            pass
-    return False
 
 
 def _alive(pid):

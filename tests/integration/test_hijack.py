@@ -362,7 +362,7 @@ def test_corrupt_state_file_refuses_start(mxshield, backend, workdir, text, line
     for mark in conftest.SANITIZER_MARKS:
         assert mark not in err, err
     # never listened, and the file is left as it was
-    assert not conftest._listening(cfg["listen"][0]["port"])
+    assert not smtpkit.listening(cfg["listen"][0]["port"])
     assert read(state_file) == text
     assert not os.path.exists(paths(workdir)[1])
 

@@ -23,7 +23,7 @@ import pytest
 
 import smtpkit
 from policykit import (AUTH_CAPS, SECRET, assert_not_relayed, assert_relayed, auth_plain, b64,
-                       client, enforced, listening, monitored, quit, refused, session, start,
+                       client, enforced, monitored, quit, refused, session, start,
                        verdict, verdicts, wait_txn)
 from smtpkit import make_message
 
@@ -77,7 +77,7 @@ def test_submission_only_on_its_listener(mxshield, auth_backend):
     c = session(mx, "127.0.0.3")
     assert c.cmd("MAIL FROM:<x@example.net>").code == 250
     assert_relayed(backend, "MAIL FROM:<x@example.net>")
-    smtpkit.wait_for(lambda: listening(sub_port), 5, what="submission listener")
+    smtpkit.wait_for(lambda: smtpkit.listening(sub_port), 5, what="submission listener")
     s = smtpkit.Client(sub_port, source="127.0.0.3")
     mx.clients.append(s)
     assert s.reply().code == 220

@@ -228,7 +228,7 @@ def test_listener_kinds_on_one_instance(mxshield, backend, certs):
                               {"address": "127.0.0.1", "port": ports[2], "tls": "implicit"}]},
                   workers=2)
     for p in ports[1:]:
-        smtpkit.wait_for(lambda: conftest._listening(p), 5, what="listener %d" % p)
+        smtpkit.wait_for(lambda: smtpkit.listening(p), 5, what="listener %d" % p)
     for round_ in range(2):                 # both workers get a connection
         # none: no STARTTLS offered, and refused
         c = smtpkit.session(ports[0])
