@@ -1317,6 +1317,9 @@ sess_client_input(struct session *s)
 	if (s->phase == PH_CLOSED)
 		return;
 	side_consume_in(&s->client, off);
+	/* what is left is a partial line or message bytes the parser will
+	 * only take with more input; or it waits until input is allowed */
+	s->stalled_len = input_allowed(s) ? s->client.in_len : 0;
 	if (s->client.tls != NULL && !s->client.tls_ready &&
 	    s->client.in_len > 0) {
 		/* a ClientHello that came right behind a PROXY header */
@@ -1358,24 +1361,31 @@ sess_update_reading(struct session *s)
 				return;
 			}
 		}
-		if (s->client.in_len > 0 && s->client.in_len <
-		    (size_t)s->cfg->limits.max_auth_line + 1 &&
-		    s->client.reading) {
-			/* only a partial line is buffered: read on */
-		} else if (s->client.in_len > 0) {
+		if (s->client.in_len > 0 &&
+		    s->client.in_len != s->stalled_len) {
+			/* buffered input the parser has not seen like this */
 			sess_client_input(s);
 			return;
 		}
 		side_start_read(&s->client);
 		if (!uv_is_active((uv_handle_t *)&s->client.timer))
 			sess_set_timer(s);
-	} else {
-		/* waiting on the backend or on our own queue: the client's
-		 * clock does not run */
-		side_stop_read(&s->client);
-		if (s->phase != PH_QUIT && !s->quitting)
-			uv_timer_stop(&s->client.timer);
+		return;
 	}
+	/* waiting on the backend or on our own queue: the client's clock
+	 * does not run. A plaintext client is still read a little ahead
+	 * (bounded), which saves stopping and restarting the socket around
+	 * every DATA; never after QUIT, never before the greeting, and not
+	 * under TLS, whose input buffer is bounded by one read. */
+	if (s->phase != PH_QUIT && !s->quitting && s->phase != PH_CONNECT &&
+	    s->client.tls == NULL && s->client.in_len < READ_AHEAD &&
+	    s->client.queued <= WQ_HIGH &&
+	    (s->backend == NULL || s->backend->queued <= WQ_HIGH))
+		side_start_read(&s->client);
+	else
+		side_stop_read(&s->client);
+	if (s->phase != PH_QUIT && !s->quitting)
+		uv_timer_stop(&s->client.timer);
 }
 
 /* ------------------------------------------------------------ timers */

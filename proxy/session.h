@@ -32,6 +32,7 @@ struct worker;
 #define MAX_REPLY	(64 * 1024)	/* one backend reply, all lines */
 #define MAX_REPLY_LINE	4096
 #define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
+#define READ_AHEAD	(16 * 1024)	/* client bytes read while waiting */
 
 /* One connection: the client's, or one to the backend. */
 struct side {
@@ -186,6 +187,8 @@ struct session {
 	int		 hangup_queued;	/* a closing 421 is in the queue */
 	int		 xclient_done;	/* XCLIENT accepted on this leg */
 	int		 need_ehlo;	/* after STARTTLS: EHLO before MAIL */
+	size_t		 stalled_len;	/* client.in_len the parser could not
+					   take more of */
 	int		 data_done;	/* the client's final dot was read */
 	int		 aborted;	/* backend leg dropped mid-DATA */
 	uint64_t	 held;		/* bytes counted in srv held_bytes */

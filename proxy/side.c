@@ -54,7 +54,7 @@ deliver(struct side *d, const char *p, size_t n)
 	}
 	s->bytes_in += (uint64_t)n;
 	if (side_append_in(d, p, n,
-	    (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE) < 0) {
+	    (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE + READ_AHEAD) < 0) {
 		sess_close(s, "out of memory");
 		return;
 	}
