@@ -232,6 +232,15 @@ void	sess_flush(struct session *s);
 struct pending *sess_push(struct session *s, enum pend_kind kind,
 	    enum cmd_verb verb);
 void	sess_local(struct session *s, struct pending *p, const char *text);
+void	sess_reply_now(struct session *s, enum cmd_verb verb, const char *text);
+void	sess_hang_up(struct session *s, const char *text, const char *reason);
+void	sess_txn_abort(struct session *s, const char *why);
+void	sess_transcript(struct session *s, const char *dir, const char *p,
+	    size_t n);
+char	*mxs_memdup(const char *p, size_t n);
+
+/* commands.c */
+size_t	sess_command_input(struct session *s, const char *p, size_t len);
 void	sess_fail_all(struct session *s, const char *text);
 void	sess_on_reply(struct session *s, struct pending *p, int code,
 	    const char *reply, size_t len);

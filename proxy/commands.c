@@ -1,0 +1,604 @@
+/*
+ * proxy/commands.c - what happens to each client command line: the
+ * verb table (OpenSMTPD's commands[]), relaying, the policy checks at
+ * HELO, MAIL and RCPT, AUTH observed on the way, STARTTLS, and the
+ * commands mxshield answers itself. Input: one line from the scanner in
+ * session.c, untrusted; replies go through the session's queue.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/policy.h"
+#include "core/sasl.h"
+#include "core/smtp_cmd.h"
+#include "proxy/hijack.h"
+#include "proxy/log.h"
+#include "proxy/pol.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+
+/* ------------------------------------------------------------ commands */
+
+/* Relay the line to the backend; its reply comes back through p. */
+static struct pending *
+relay(struct session *s, enum cmd_verb verb, const char *line, size_t len)
+{
+	struct pending *p = sess_push(s, PK_RELAY, verb);
+
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return NULL;
+	}
+	backend_send(s, line, len);
+	backend_send(s, "\r\n", 2);
+	return p;
+}
+
+typedef void cmd_fn(struct session *, const struct smtp_cmd *,
+    const char *, size_t);
+
+static enum sasl_rc auth_observe(struct session *s, int first,
+    const char *p, size_t n);
+
+
+static void
+do_relay(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	relay(s, c->verb, l, n);
+}
+
+static void
+do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct policy_verdict v;
+	char *h = mxs_memdup(c->arg.p, c->arg.len), *hl = mxs_memdup(l, n);
+
+	if (h == NULL || hl == NULL) {
+		free(h);
+		free(hl);
+		sess_close(s, "out of memory");
+		return;
+	}
+	if (policy_helo(s->w->srv->pol, &s->pc, c->arg, c->verb == CMD_EHLO,
+	    &v) == POLICY_REJECT) {
+		int enforced = pol_enforce(s, &v);
+
+		pol_log(s, &v, enforced);
+		if (enforced) {
+			/* a refused HELO is not relayed and changes nothing
+			 * (RFC 5321 4.1.4) */
+			free(h);
+			free(hl);
+			sess_reply_now(s, c->verb, v.text);
+			return;
+		}
+		v.action = POLICY_PASS;
+	}
+	sess_txn_abort(s, NULL);
+	free(s->helo);
+	free(s->helo_line);
+	s->helo = h;
+	s->helo_line = hl;
+	s->ehlo = (c->verb == CMD_EHLO);
+	s->pc.helo = v;
+	s->pc.helo_seen = true;
+	s->need_ehlo = 0;
+	if (backend_xclient_start(s)) {
+		/* the client's HELO waits for XCLIENT's 220 */
+		struct pending *p = sess_push(s, PK_RELAY, c->verb);
+
+		if (p == NULL) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		p->unsent = 1;
+		return;
+	}
+	relay(s, c->verb, l, n);
+}
+
+/*
+ * A policy refusal of MAIL or RCPT: carried out (the command is not
+ * relayed, the client gets the text) unless in monitor mode; either
+ * way it joins the transaction's verdicts. Returns 1 when refused.
+ */
+static int
+refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
+{
+	int enforced = pol_enforce(s, v);
+
+	pol_note(s, v, enforced);
+	if (!enforced)
+		return 0;
+	sess_reply_now(s, verb, v->text);
+	return 1;
+}
+
+/* A refusal by hijack detection: 550 5.7.1 at MAIL, 535 5.7.8 at AUTH. */
+static void
+hijack_verdict(struct policy_verdict *v, const char *identity, int code,
+    const char *enh, const char *text)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = POLICY_REJECT;
+	v->at = POLICY_AT_MAIL;
+	v->check = POLICY_CK_HIJACK;
+	v->code = code;
+	snprintf(v->enh, sizeof(v->enh), "%s", enh);
+	snprintf(v->text, sizeof(v->text), "%s", text);
+	snprintf(v->reason, sizeof(v->reason), "identity %.128s disabled by "
+	    "hijack detection", identity);
+}
+
+static void
+do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct policy_verdict v;
+	int fresh = !s->txn.active;
+
+	if (s->need_ehlo) {
+		/* RFC 3207 4.2: after TLS the client starts again with EHLO;
+		 * the backend never saw STARTTLS, so mxshield says it */
+		sess_reply_now(s, c->verb, "503 5.5.1 Send HELO/EHLO first");
+		return;
+	}
+	if (fresh) {
+		s->txn.active = 1;
+		s->txn.start_ms = mxs_now_ms();
+		s->txn.mail_from = c->null_path ? mxs_memdup("", 0) :
+		    mxs_memdup(c->path.p, c->path.len);
+	}
+	if (fresh && policy_mail(s->w->srv->pol, &s->pc, c, &s->txn.ptxn,
+	    &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
+		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
+		sess_txn_log(s, &s->txn, "rejected", NULL, 0);
+		sess_txn_reset(s);
+		return;
+	}
+	if (fresh && s->auth_id != NULL && hijack_mail(s->auth_id, time(NULL),
+	    s->id, s->ip) != HIJACK_OK) {
+		hijack_verdict(&v, s->auth_id, 550, "5.7.1", "550 5.7.1 This "
+		    "account is disabled: it sent too many messages");
+		if (refuse(s, c->verb, &v)) {
+			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
+			sess_txn_log(s, &s->txn, "rejected", NULL, 0);
+			sess_txn_reset(s);
+			return;
+		}
+	}
+	relay(s, c->verb, l, n);
+}
+
+static void
+do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct policy_verdict v;
+	struct pending *p;
+
+	if (s->txn.rcpt_sent >= s->cfg->limits.max_recipients) {
+		sess_reply_now(s, c->verb, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (s->txn.active && policy_rcpt(s->w->srv->pol, &s->pc,
+	    &s->txn.ptxn, c, &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
+		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
+		return;
+	}
+	p = relay(s, c->verb, l, n);
+	if (p == NULL)
+		return;
+	if (c->postmaster)
+		p->arg = mxs_memdup("postmaster", 10);
+	else
+		p->arg = mxs_memdup(c->path.p, c->path.len);
+	s->txn.rcpt_sent++;
+}
+
+static void
+do_rset(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	sess_txn_abort(s, NULL);
+	relay(s, c->verb, l, n);
+}
+
+static void
+do_data(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p = sess_push(s, PK_DATA, CMD_DATA);
+
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	s->barrier = p;
+}
+
+static void
+do_quit(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p;
+
+	sess_txn_abort(s, NULL);
+	p = relay(s, c->verb, l, n);
+	if (p == NULL)
+		return;
+	/* nothing after QUIT is read */
+	s->phase = PH_QUIT;
+	s->barrier = p;
+}
+
+static void
+do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p;
+
+	if (s->auth) {
+		sess_reply_now(s, c->verb, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->cfg->auth.require_tls && s->client.tls == NULL) {
+		sess_reply_now(s, c->verb, "538 5.7.11 Encryption required for "
+		    "requested authentication mechanism");
+		return;
+	}
+	if (s->txn.active) {
+		sess_reply_now(s, c->verb,
+		    "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	switch (auth_observe(s, 1, c->arg.p, c->arg.len)) {
+	case SASL_SYNTAX:
+		sess_reply_now(s, c->verb, "501 5.5.4 Syntax: AUTH mechanism "
+		    "[initial-response]");
+		return;
+	case SASL_BAD_BASE64:
+	case SASL_NOSPACE:
+		sess_reply_now(s, c->verb, "501 5.5.2 Invalid base64 data");
+		return;
+	default:
+		break;
+	}
+	if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
+		struct policy_verdict v;
+
+		hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 5.7.8 "
+		    "Authentication credentials invalid");
+		if (pol_enforce(s, &v)) {
+			pol_log(s, &v, 1);
+			free(s->auth_cand);
+			s->auth_cand = NULL;
+			sess_reply_now(s, c->verb, v.text);
+			return;
+		}
+		pol_log(s, &v, 0);
+	}
+	p = relay(s, c->verb, l, n);
+	if (p != NULL)
+		s->barrier = p;
+}
+
+static void
+do_starttls(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	struct pending *p;
+
+	if (s->client.tls != NULL) {
+		sess_reply_now(s, c->verb, "503 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->listener->tls != CFG_TLS_STARTTLS ||
+	    s->w->srv->tls_server == NULL) {
+		sess_reply_now(s, c->verb, "454 4.7.0 TLS not available");
+		return;
+	}
+	p = sess_push(s, PK_LOCAL, c->verb);
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	sess_local(s, p, "220 2.0.0 Ready to start TLS");
+	p->starttls = 1;
+	/* nothing after STARTTLS is read as a command in plaintext */
+	s->barrier = p;
+}
+
+static void
+do_refuse(struct session *s, const struct smtp_cmd *c, const char *l,
+    size_t n)
+{
+	sess_reply_now(s, c->verb, "502 5.5.1 Error: command not implemented");
+}
+
+#define C_JUNK	0x1	/* counts toward limits.max_junk_commands */
+
+static const struct {
+	enum cmd_verb	 verb;
+	cmd_fn		*fn;
+	unsigned	 flags;
+} commands[] = {
+	{ CMD_HELO,	do_helo,	0 },
+	{ CMD_EHLO,	do_helo,	0 },
+	{ CMD_MAIL,	do_mail,	0 },
+	{ CMD_RCPT,	do_rcpt,	0 },
+	{ CMD_DATA,	do_data,	0 },
+	{ CMD_RSET,	do_rset,	C_JUNK },
+	{ CMD_NOOP,	do_relay,	C_JUNK },
+	{ CMD_QUIT,	do_quit,	0 },
+	{ CMD_VRFY,	do_relay,	C_JUNK },
+	{ CMD_EXPN,	do_relay,	C_JUNK },
+	{ CMD_HELP,	do_relay,	C_JUNK },
+	{ CMD_AUTH,	do_auth,	0 },
+	{ CMD_STARTTLS,	do_starttls,	0 },
+	{ CMD_BDAT,	do_refuse,	0 },
+	{ CMD_XCLIENT,	do_refuse,	0 },
+	{ CMD_XFORWARD,	do_refuse,	0 },
+	{ CMD_UNKNOWN,	do_refuse,	0 },
+};
+
+static void
+syntax_error(struct session *s, enum cmd_verb verb, enum cmd_rc rc)
+{
+	const char *text;
+
+	switch (rc) {
+	case CMD_E_EMPTY:
+		text = "500 5.5.2 Error: bad syntax";
+		break;
+	case CMD_E_PATH:
+		text = verb == CMD_MAIL ?
+		    "501 5.1.7 Bad sender address syntax" :
+		    "501 5.1.3 Bad recipient address syntax";
+		break;
+	case CMD_E_PARAM:
+		text = "501 5.5.4 Invalid parameter";
+		break;
+	default:
+		switch (verb) {
+		case CMD_HELO:
+			text = "501 5.5.4 Syntax: HELO hostname";
+			break;
+		case CMD_EHLO:
+			text = "501 5.5.4 Syntax: EHLO hostname";
+			break;
+		case CMD_MAIL:
+			text = "501 5.5.4 Syntax: MAIL FROM:<address>";
+			break;
+		case CMD_RCPT:
+			text = "501 5.5.4 Syntax: RCPT TO:<address>";
+			break;
+		default:
+			text = "501 5.5.4 Syntax error in parameters";
+			break;
+		}
+	}
+	sess_reply_now(s, verb, text);
+}
+
+static void
+dispatch(struct session *s, const char *line, size_t len)
+{
+	struct smtp_cmd c;
+	enum cmd_rc rc;
+	size_t i;
+
+	rc = cmd_parse(line, len, &c);
+	if (rc != CMD_OK) {
+		syntax_error(s, c.verb, rc);
+		return;
+	}
+	if (len + 2 > (size_t)s->cfg->limits.max_command_line &&
+	    c.verb != CMD_AUTH) {
+		sess_reply_now(s, c.verb, "500 5.5.2 Error: line too long");
+		return;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].verb == c.verb)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		do_refuse(s, &c, line, len);
+		return;
+	}
+	if (commands[i].flags & C_JUNK) {
+		if (++s->junk > s->cfg->limits.max_junk_commands) {
+			sess_hang_up(s, "421 4.7.0 Too many commands, closing "
+			    "connection", "too many junk commands");
+			return;
+		}
+	}
+	commands[i].fn(s, &c, line, len);
+}
+
+/*
+ * auth_observe - read the identity the client claims from the AUTH
+ * argument (first) or a response line; it is kept as a candidate until
+ * the backend's 235. The decoded text is wiped at once: a password
+ * never stays in memory or reaches a log.
+ */
+static enum sasl_rc
+auth_observe(struct session *s, int first, const char *p, size_t n)
+{
+	struct sasl_result res;
+	enum sasl_rc rc;
+	size_t cap = n / 4 * 3 + 4;
+	char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return SASL_NOSPACE;
+	if (first) {
+		memset(&s->sasl, 0, sizeof(s->sasl));
+		rc = sasl_start(&s->sasl, p, n, buf, cap, &res);
+	} else {
+		rc = sasl_response(&s->sasl, p, n, buf, cap, &res);
+	}
+	if (rc == SASL_IDENTITY) {
+		free(s->auth_cand);
+		s->auth_cand = mxs_memdup(res.identity.p, res.identity.len);
+	}
+	s->sasl_cancel = (rc == SASL_BAD_BASE64 || rc == SASL_NOSPACE) &&
+	    res.cancel_backend;
+	sasl_wipe(buf, cap);
+	free(buf);
+	return rc;
+}
+
+/*
+ * auth_refuse - end an AUTH exchange with our own reply: the line is
+ * not relayed, and with cancel the backend's half of the exchange gets
+ * "*" (RFC 4954 4), its answer swallowed.
+ */
+static void
+auth_refuse(struct session *s, const char *text, int cancel)
+{
+	struct pending *p;
+
+	sess_reply_now(s, CMD_AUTH, text);
+	s->phase = PH_COMMAND;
+	free(s->auth_cand);
+	s->auth_cand = NULL;
+	if (!cancel)
+		return;
+	p = sess_push(s, PK_INTERNAL, CMD_AUTH);
+	if (p == NULL) {
+		sess_close(s, "out of memory");
+		return;
+	}
+	backend_send(s, "*\r\n", 3);
+	s->barrier = p;
+}
+
+/* A line inside an AUTH exchange: relayed as it is, never logged. */
+static void
+auth_line(struct session *s, const char *line, size_t len)
+{
+	struct pending *p;
+
+	switch (auth_observe(s, 0, line, len)) {
+	case SASL_BAD_BASE64:
+	case SASL_NOSPACE:
+		/* never relayed: the client hears 501, and the exchange at
+		 * the backend is cancelled with "*", its answer swallowed */
+		auth_refuse(s, "501 5.5.2 Invalid base64 data",
+		    s->sasl_cancel);
+		return;
+	default:
+		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
+			struct policy_verdict v;
+
+			hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 "
+			    "5.7.8 Authentication credentials invalid");
+			if (!pol_enforce(s, &v)) {
+				pol_log(s, &v, 0);
+				break;
+			}
+			pol_log(s, &v, 1);
+			auth_refuse(s, v.text, 1);
+			return;
+		}
+		break;
+	}
+	p = relay(s, CMD_AUTH, line, len);
+	if (p != NULL)
+		s->barrier = p;
+}
+
+/*
+ * transcript - log.transcript: one line per command and per reply. AUTH
+ * arguments and responses are never written, only the mechanism.
+ */
+void
+sess_transcript(struct session *s, const char *dir, const char *p, size_t n)
+{
+	struct logline l;
+
+	if (!s->cfg->log.transcript)
+		return;
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+		n--;
+	log_begin(&l, "transcript");
+	log_hex64(&l, "sid", s->id);
+	log_cstr(&l, "dir", dir);
+	log_str(&l, "line", p, n);
+	log_end(&l);
+}
+
+static void
+transcript_cmd(struct session *s, const char *p, size_t n)
+{
+	if (!s->cfg->log.transcript)
+		return;
+	if (s->phase == PH_AUTH) {
+		sess_transcript(s, "client", "(AUTH response not logged)", 26);
+		return;
+	}
+	if (n >= 5 && strncasecmp(p, "AUTH ", 5) == 0) {
+		size_t m = 5;
+
+		while (m < n && p[m] != ' ')
+			m++;
+		sess_transcript(s, "client", p, m);	/* "AUTH PLAIN", no data */
+		return;
+	}
+	sess_transcript(s, "client", p, n);
+}
+
+/* One command line (or a refused one) from p; returns bytes used. */
+size_t
+sess_command_input(struct session *s, const char *p, size_t len)
+{
+	enum cmd_line_rc rc;
+	struct span line;
+	size_t n, limit;
+
+	/* an over-long line is answered after its end: remember now, while
+	 * its start is still here, whether it was part of AUTH */
+	if (!s->lscan.discarding)
+		s->long_auth = s->phase == PH_AUTH ||
+		    (len >= 5 && strncasecmp(p, "AUTH ", 5) == 0);
+	limit = (size_t)s->cfg->limits.max_auth_line;
+	if ((size_t)s->cfg->limits.max_command_line > limit)
+		limit = (size_t)s->cfg->limits.max_command_line;
+	n = cmd_scan_line(&s->lscan, p, len, limit, &rc, &line);
+	if (rc == LINE_NEED_MORE)
+		return n;
+	sess_set_timer(s);
+	switch (rc) {
+	case LINE_TOO_LONG:
+		sess_reply_now(s, CMD_UNKNOWN, s->long_auth ?
+		    "500 5.5.6 Authentication exchange line is too long" :
+		    "500 5.5.2 Error: line too long");
+		if (s->phase == PH_AUTH) {
+			/* cancel the exchange at the backend */
+			s->phase = PH_COMMAND;
+			auth_line(s, "*", 1);
+		}
+		break;
+	case LINE_BARE_LF:
+	case LINE_BARE_CR:
+		sess_reply_now(s, CMD_UNKNOWN,
+		    "500 5.5.2 Error: bare <CR> or <LF> in command line");
+		break;
+	case LINE_NUL:
+		sess_reply_now(s, CMD_UNKNOWN, "500 5.5.2 Error: NUL in command line");
+		break;
+	default:
+		transcript_cmd(s, line.p, line.len);
+		if (s->phase == PH_AUTH)
+			auth_line(s, line.p, line.len);
+		else
+			dispatch(s, line.p, line.len);
+		break;
+	}
+	return n;
+}
+
