@@ -387,6 +387,16 @@ tls_setup(struct server *srv)
 		}
 	}
 	if (cfg->backend.tls != CFG_TLS_NONE) {
+		struct net_addr ip;
+
+		if (cfg->backend.tls_verify && cfg->backend.tls_server_name ==
+		    NULL && net_addr_parse(cfg->backend.address,
+		    strlen(cfg->backend.address), &ip) == 0)
+			log_msg(CFG_LOG_WARN, "config", "backend.address %s is an "
+			    "IP address and backend.tls_server_name is unset: "
+			    "the backend's certificate chain is verified, its "
+			    "name is not (set tls_server_name)",
+			    cfg->backend.address);
 		srv->tls_client = tls_ctx_client(cfg->backend.tls_verify,
 		    cfg->backend.tls_ca_file, cfg->backend.tls_server_name,
 		    err, sizeof(err));

@@ -464,3 +464,13 @@ def test_check_config_backend_ca(tmp_path, certs):
     bad.write_text("not a certificate\n")
     rc, out, err, _ = _check(tmp_path, 'tls = "implicit"; tls_ca_file = "%s";' % bad)
     assert rc == 1 and str(bad) in err, (rc, out, err)
+
+
+def test_check_config_warns_when_an_ip_backend_has_no_name_to_verify(tmp_path, certs):
+    # mbedTLS 2.28 cannot match IP addresses in certificates: verifying a
+    # backend addressed by IP without tls_server_name checks the chain only
+    rc, out, err, path = _check(tmp_path, 'tls = "starttls"; tls_ca_file = "%s";' % certs.ca)
+    assert (rc, out) == (0, "%s: OK\n" % path), (rc, out, err)
+    assert "tls_server_name" in err and "127.0.0.1" in err, err
+    rc, out, err, path = _check(tmp_path, 'tls = "starttls"; tls_verify = false;')
+    assert (rc, out, err) == (0, "%s: OK\n" % path, ""), (rc, out, err)
