@@ -100,6 +100,16 @@ def refused_mail(c, sender):
     return r
 
 
+
+def disable_alice(mx):
+    """Alice sends her 3 allowed messages and the 4th MAIL disables her;
+    returns that session."""
+    a = session(mx)
+    auth_plain(a, ALICE)
+    send(a, ALICE, 3)
+    refused_mail(a, ALICE)
+    return a
+
 def auth_refused(c, identity, secret=SECRET):
     r = c.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (identity, secret)))
     assert (r.code, r.enh) == (535, "5.7.8"), r
@@ -185,10 +195,7 @@ def test_fourth_message_disables_identity_in_every_session(mxshield, auth_backen
 def test_new_auth_of_disabled_identity_refused_and_not_relayed(mxshield, auth_backend, workdir):
     backend = auth_backend
     mx = start(mxshield, workdir)
-    a = session(mx)
-    auth_plain(a, ALICE)
-    send(a, ALICE, 3)
-    refused_mail(a, ALICE)
+    a = disable_alice(mx)
     assert len(auth_lines(backend, ALICE)) == 1
     # AUTH PLAIN: 535 5.7.8, the backend never sees it; any case
     c = session(mx)
@@ -271,10 +278,7 @@ def test_sliding_window_expires_counts(mxshield, auth_backend, workdir):
 def test_disabled_identity_survives_restart(mxshield, auth_backend, workdir):
     backend = auth_backend
     mx = start(mxshield, workdir)
-    a = session(mx)
-    auth_plain(a, ALICE)
-    send(a, ALICE, 3)
-    refused_mail(a, ALICE)
+    a = disable_alice(mx)
     stop(mxshield, mx)
     state_file = paths(workdir)[0]
     assert disabled_in_state(read(state_file), ALICE), read(state_file)
@@ -305,10 +309,7 @@ def test_counts_survive_restart(mxshield, auth_backend, workdir):
 
 def test_disabled_identity_written_at_once_survives_crash(mxshield, auth_backend, workdir):
     mx = start(mxshield, workdir)
-    a = session(mx)
-    auth_plain(a, ALICE)
-    send(a, ALICE, 3)
-    refused_mail(a, ALICE)
+    a = disable_alice(mx)
     wait_state(workdir, lambda t: disabled_in_state(t, ALICE), "alice disabled")
     stop(mxshield, mx, kill=True)
     # the control socket the crash left behind is taken over
@@ -369,10 +370,7 @@ def test_corrupt_state_file_refuses_start(mxshield, backend, workdir, text, line
 
 def test_memory_only_without_state_file(mxshield, auth_backend, workdir):
     mx = start(mxshield, workdir, state=False)
-    a = session(mx)
-    auth_plain(a, ALICE)
-    send(a, ALICE, 3)
-    refused_mail(a, ALICE)
+    a = disable_alice(mx)
     auth_refused(session(mx), ALICE)
     assert not [n for n in os.listdir(workdir) if n.startswith("hijack")]
     stop(mxshield, mx)
@@ -386,10 +384,7 @@ def test_memory_only_without_state_file(mxshield, auth_backend, workdir):
 
 def test_unblock_while_running(mxshield, auth_backend, workdir):
     mx = start(mxshield, workdir)
-    a = session(mx)
-    auth_plain(a, ALICE)
-    send(a, ALICE, 3)
-    refused_mail(a, ALICE)
+    a = disable_alice(mx)
     wait_state(workdir, lambda t: disabled_in_state(t, ALICE), "alice disabled")
     rc, out, err = cli(mx.conf_path, "--unblock", "ALICE@example.com")
     assert (rc, out) == (0, "OK ALICE@example.com\n"), (rc, out, err)
