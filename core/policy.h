@@ -1,11 +1,13 @@
 /*
  * core/policy.h - the policy engine: HELO checks (RFC 5321 4.1.1.1,
  * 4.1.3, 4.1.4), IP Shield on MAIL FROM, authentication rules for local
- * senders and for the envelope sender of an authenticated session, and
- * the submission listener's AUTH requirement (RFC 6409 4.3). The proxy
- * asks at each phase; each answer is a verdict it carries out (or only
- * logs, in monitor mode). Pure: no I/O, no clock, no globals; allocates
- * nothing. Every pointer below is borrowed from the caller.
+ * senders and for the envelope sender of an authenticated session, the
+ * submission listener's AUTH requirement (RFC 6409 4.3), and relay
+ * protection at RCPT (what Postfix's reject_unauth_destination does).
+ * The proxy asks at each phase; each answer is a verdict it carries out
+ * (or only logs, when that check is in monitor mode). Pure: no I/O, no
+ * clock, no globals; allocates nothing. Every pointer below is borrowed
+ * from the caller.
  *
  * The flow, as the proxy drives it:
  *
@@ -20,12 +22,16 @@
  *              envelope match. Fills a struct policy_txn the caller
  *              keeps for the transaction's RCPTs.
  *   RCPT       policy_rcpt(): a deferred HELO refusal due at RCPT
- *              (postmaster exempt), and auth.except_to_local.
+ *              (postmaster exempt), auth.except_to_local, and
+ *              relay_protection.
  *
  * In monitor mode the proxy logs the verdict and then behaves as for
  * PASS (stores a refused HELO as accepted, relays the command).
  * Checks are evaluated one property at a time, in a fixed order; the
- * first that fails gives the verdict. A client in trusted_networks is
+ * first that fails gives the verdict. Each control may have its own
+ * mode, so a refusal the proxy only logs must not hide the next check:
+ * it asks again with policy_mail_skip() / policy_rcpt_skip(), passing
+ * over the checks it already logged. A client in trusted_networks is
  * exempt from every check here.
  */
 #ifndef MXS_POLICY_H
@@ -62,7 +68,11 @@ enum policy_check {
 	POLICY_CK_AUTH,		/* require_for_local_senders, match_envelope */
 	POLICY_CK_SUBMISSION,
 	POLICY_CK_HIJACK,
+	POLICY_CK_RELAY,	/* relay_protection */
 };
+
+/* A set of checks, for the skip argument: POLICY_CK_BIT(POLICY_CK_HELO). */
+#define POLICY_CK_BIT(c)	(1u << (unsigned)(c))
 
 #define POLICY_ENH_MAX		12	/* "5.7.1" and NUL */
 #define POLICY_TEXT_MAX		256	/* one reply line, no CRLF, NUL */
@@ -119,6 +129,8 @@ struct policy_cfg {
 	size_t			 nown_addresses;
 	const struct net	*trusted_networks;
 	size_t			 ntrusted_networks;
+	bool			 relay_protection; /* unauthenticated:
+						      local recipients only */
 
 	struct {
 		bool			reject_bare_ip;
@@ -241,6 +253,18 @@ enum policy_action	policy_mail(const struct policy_cfg *cfg,
 			    struct policy_verdict *out);
 
 /*
+ * policy_mail_skip - policy_mail() with the checks in skip (a set of
+ * POLICY_CK_BIT()) passed over: the proxy asks again after a refusal it
+ * only logged, so the next check still gets its say. A REJECT never
+ * comes from a check in skip. POLICY_CK_AUTH covers steps 4 and 5; txn
+ * is filled the same whatever skip says.
+ */
+enum policy_action	policy_mail_skip(const struct policy_cfg *cfg,
+			    const struct policy_client *cl,
+			    const struct smtp_cmd *mail, unsigned skip,
+			    struct policy_txn *txn, struct policy_verdict *out);
+
+/*
  * policy_rcpt - RCPT TO, for the transaction txn (not NULL) that
  * policy_mail() filled for this MAIL.
  *  1. a stored HELO DEFER due at RCPT is given (REJECT with its text),
@@ -252,12 +276,25 @@ enum policy_action	policy_mail(const struct policy_cfg *cfg,
  *     to local recipients: <postmaster>, or a local domain with no
  *     source route and no "%", "!" or "@" in the local part (relay
  *     hacks); others get 530 5.7.0.
+ *  3. relay_protection: an unauthenticated client may only write to
+ *     local recipients, as in 2 (postmaster at another domain is not
+ *     one); others get 554 5.7.1 "<rcpt>: Relay access denied", the
+ *     answer of Postfix's reject_unauth_destination, so that a backend
+ *     that trusts mxshield's own address never relays for the world.
  * Returns out->action.
  */
 enum policy_action	policy_rcpt(const struct policy_cfg *cfg,
 			    const struct policy_client *cl,
 			    const struct policy_txn *txn,
 			    const struct smtp_cmd *rcpt,
+			    struct policy_verdict *out);
+
+/* policy_rcpt_skip - policy_rcpt() with the checks in skip passed over,
+ * as policy_mail_skip(). */
+enum policy_action	policy_rcpt_skip(const struct policy_cfg *cfg,
+			    const struct policy_client *cl,
+			    const struct policy_txn *txn,
+			    const struct smtp_cmd *rcpt, unsigned skip,
 			    struct policy_verdict *out);
 
 /* policy_is_trusted - is a inside one of trusted_networks? */
@@ -283,7 +320,7 @@ bool	policy_domain_is_local(const struct policy_cfg *cfg,
 bool	policy_domain_matches(const struct policy_cfg *cfg,
 	    const char *pattern, struct span domain);
 
-/* Names for logs: "reject", "rcpt", "ip_shield", "LITERAL_V4". */
+/* Names for logs: "reject", "rcpt", "ip_shield", "relay", "LITERAL_V4". */
 const char	*policy_action_name(enum policy_action a);
 const char	*policy_stage_name(enum policy_stage s);
 const char	*policy_check_name(enum policy_check c);

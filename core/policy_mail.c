@@ -3,9 +3,11 @@
  * HELO refusal, the submission listener's AUTH requirement (RFC 6409
  * 4.3), IP Shield, AUTH for local senders and the envelope sender of an
  * authenticated session; at RCPT TO the HELO refusal deferred there
- * (postmaster exempt, RFC 5321 4.5.1) and auth.except_to_local.
- * Input: commands parsed by cmd_parse() (untrusted spans), the
- * configuration and the session's facts. Allocates nothing.
+ * (postmaster exempt, RFC 5321 4.5.1), auth.except_to_local and relay
+ * protection (Postfix's reject_unauth_destination, with its
+ * allow_untrusted_routing = no). Input: commands parsed by cmd_parse()
+ * (untrusted spans), the configuration and the session's facts.
+ * Allocates nothing.
  */
 #include <string.h>
 
@@ -223,6 +225,13 @@ mail_match_envelope(const struct policy_cfg *cfg,
 	return true;
 }
 
+/* Is check c in the set skip (policy_mail_skip())? */
+static bool
+skipped(unsigned skip, enum policy_check c)
+{
+	return (skip & POLICY_CK_BIT(c)) != 0;
+}
+
 /*
  * Accepts a MAIL command as cmd_parse() returns it with CMD_OK. Resets
  * and fills *txn (always, also on REJECT); fills *out. Returns
@@ -231,6 +240,18 @@ mail_match_envelope(const struct policy_cfg *cfg,
 enum policy_action
 policy_mail(const struct policy_cfg *cfg, const struct policy_client *cl,
     const struct smtp_cmd *mail, struct policy_txn *txn,
+    struct policy_verdict *out)
+{
+	return policy_mail_skip(cfg, cl, mail, 0, txn, out);
+}
+
+/*
+ * As policy_mail(); each check whose bit is in skip is not evaluated.
+ * txn does not depend on skip.
+ */
+enum policy_action
+policy_mail_skip(const struct policy_cfg *cfg, const struct policy_client *cl,
+    const struct smtp_cmd *mail, unsigned skip, struct policy_txn *txn,
     struct policy_verdict *out)
 {
 	memset(txn, 0, sizeof(*txn));
@@ -243,15 +264,18 @@ policy_mail(const struct policy_cfg *cfg, const struct policy_client *cl,
 	    policy_domain_is_local(cfg, mail->domain);
 
 	policy_pass(out, NULL);
-	if (mail_helo(cfg, cl, out))
+	if (!skipped(skip, POLICY_CK_HELO) && mail_helo(cfg, cl, out))
 		return out->action;
-	if (mail_submission(cl, out))
+	if (!skipped(skip, POLICY_CK_SUBMISSION) && mail_submission(cl, out))
 		return out->action;
-	if (mail_ip_shield(cfg, cl, mail, out))
+	if (!skipped(skip, POLICY_CK_IP_SHIELD) &&
+	    mail_ip_shield(cfg, cl, mail, out))
 		return out->action;
-	if (mail_local_sender(cfg, mail, txn, out))
+	if (!skipped(skip, POLICY_CK_AUTH) &&
+	    mail_local_sender(cfg, mail, txn, out))
 		return out->action;
-	if (mail_match_envelope(cfg, cl, mail, out))
+	if (!skipped(skip, POLICY_CK_AUTH) &&
+	    mail_match_envelope(cfg, cl, mail, out))
 		return out->action;
 	if (txn->local_unauth)
 		policy_reason(out, "local sender without AUTH: local "
@@ -334,6 +358,48 @@ rcpt_local_only(const struct policy_cfg *cfg, const struct policy_txn *txn,
 }
 
 /*
+ * relay_protection: without AUTH, only recipients we deliver. The
+ * reason says which property made the recipient foreign: a source
+ * route, routing in the local part, an address literal, or a domain
+ * outside local_domains.
+ */
+static bool
+rcpt_relay(const struct policy_cfg *cfg, const struct policy_client *cl,
+    const struct smtp_cmd *rcpt, struct policy_verdict *out)
+{
+	if (!cfg->relay_protection || cl->auth_id != NULL)
+		return false;
+	if (rcpt_is_local(cfg, rcpt))
+		return false;
+	policy_refuse(out, POLICY_REJECT, POLICY_AT_RCPT, POLICY_CK_RELAY,
+	    554, "5.7.1");
+	policy_text(out, "<");
+	policy_text_untrusted(out, rcpt->path);
+	policy_text(out, ">: Relay access denied");
+	if (rcpt->had_route) {
+		policy_reason(out, "recipient ");
+		policy_reason_untrusted(out, rcpt->path);
+		policy_reason(out, " has a source route");
+	} else if (policy_domain_is_local(cfg, rcpt->domain)) {
+		policy_reason(out, "recipient ");
+		policy_reason_untrusted(out, rcpt->path);
+		policy_reason(out, " has \"%\", \"!\" or \"@\" in its local "
+		    "part");
+	} else if (rcpt->domain.len > 0 && rcpt->domain.p[0] == '[') {
+		policy_reason(out, "recipient domain ");
+		policy_reason_untrusted(out, rcpt->domain);
+		policy_reason(out, " is an address literal, never local");
+	} else {
+		policy_reason(out, "recipient domain ");
+		policy_reason_untrusted(out, rcpt->domain);
+		policy_reason(out, " is not in local_domains");
+	}
+	policy_reason(out, "; client neither authenticated nor in "
+	    "trusted_networks");
+	return true;
+}
+
+/*
  * Accepts a RCPT command as cmd_parse() returns it with CMD_OK, and the
  * transaction's facts from policy_mail(). Fills *out; returns
  * out->action: PASS or REJECT.
@@ -343,14 +409,26 @@ policy_rcpt(const struct policy_cfg *cfg, const struct policy_client *cl,
     const struct policy_txn *txn, const struct smtp_cmd *rcpt,
     struct policy_verdict *out)
 {
+	return policy_rcpt_skip(cfg, cl, txn, rcpt, 0, out);
+}
+
+/* As policy_rcpt(); each check whose bit is in skip is not evaluated. */
+enum policy_action
+policy_rcpt_skip(const struct policy_cfg *cfg, const struct policy_client *cl,
+    const struct policy_txn *txn, const struct smtp_cmd *rcpt, unsigned skip,
+    struct policy_verdict *out)
+{
 	if (cl->trusted) {
 		policy_pass(out, "client in trusted_networks");
 		return out->action;
 	}
 	policy_pass(out, NULL);
-	if (rcpt_helo(cl, rcpt, out))
+	if (!skipped(skip, POLICY_CK_HELO) && rcpt_helo(cl, rcpt, out))
 		return out->action;
-	if (rcpt_local_only(cfg, txn, rcpt, out))
+	if (!skipped(skip, POLICY_CK_AUTH) &&
+	    rcpt_local_only(cfg, txn, rcpt, out))
+		return out->action;
+	if (!skipped(skip, POLICY_CK_RELAY) && rcpt_relay(cfg, cl, rcpt, out))
 		return out->action;
 	return out->action;
 }
