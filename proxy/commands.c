@@ -103,8 +103,9 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 
 /*
  * A policy refusal of MAIL or RCPT: carried out (the command is not
- * relayed, the client gets the text) unless in monitor mode; either
- * way it joins the transaction's verdicts. Returns 1 when refused.
+ * relayed, the client gets the text) unless its control is in monitor
+ * mode; either way it joins the transaction's verdicts. Returns 1 when
+ * refused.
  */
 static int
 refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
@@ -116,6 +117,42 @@ refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
 		return 0;
 	sess_reply_now(s, verb, v->text);
 	return 1;
+}
+
+/*
+ * The policy checks of a MAIL (rcpt NULL) or a RCPT (mail NULL), each
+ * control in its own mode: a refusal only logged (monitor) is passed
+ * over and core asked again, so that it cannot hide a later check that
+ * enforces. Each round adds the bit of a check that refused, so there
+ * are at most as many rounds as checks. Returns 1 when refused.
+ */
+static int
+check_envelope(struct session *s, const struct smtp_cmd *c, int is_mail)
+{
+	struct policy_verdict v;
+	enum policy_action a;
+	unsigned skip = 0;
+
+	for (;;) {
+		if (is_mail)
+			a = policy_mail_skip(s->w->srv->pol, &s->pc, c, skip,
+			    &s->txn.ptxn, &v);
+		else
+			a = policy_rcpt_skip(s->w->srv->pol, &s->pc,
+			    &s->txn.ptxn, c, skip, &v);
+		if (a != POLICY_REJECT)
+			return 0;
+		if (skip & POLICY_CK_BIT(v.check)) {
+			/* core broke policy_mail_skip()'s promise */
+			log_msg(CFG_LOG_ERROR, "error", "%s:%d: check %s refused "
+			    "again", __FILE__, __LINE__,
+			    policy_check_name(v.check));
+			abort();
+		}
+		if (refuse(s, c->verb, &v))
+			return 1;
+		skip |= POLICY_CK_BIT(v.check);
+	}
 }
 
 /* A refusal by hijack detection: 550 5.7.1 at MAIL, 535 5.7.8 at AUTH. */
@@ -153,8 +190,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		s->txn.mail_from = c->null_path ? mxs_memdup("", 0) :
 		    mxs_memdup(c->path.p, c->path.len);
 	}
-	if (fresh && policy_mail(s->w->srv->pol, &s->pc, c, &s->txn.ptxn,
-	    &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
+	if (fresh && check_envelope(s, c, 1)) {
 		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 		sess_txn_log(s, &s->txn, "rejected", NULL, 0);
 		sess_txn_reset(s);
@@ -178,15 +214,13 @@ static void
 do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
-	struct policy_verdict v;
 	struct pending *p;
 
 	if (s->txn.rcpt_sent >= s->cfg->limits.max_recipients) {
 		sess_reply_now(s, c->verb, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (s->txn.active && policy_rcpt(s->w->srv->pol, &s->pc,
-	    &s->txn.ptxn, c, &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
+	if (s->txn.active && check_envelope(s, c, 0)) {
 		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
 		return;
 	}

@@ -109,8 +109,10 @@ static const char *const mode_names[] = { "enforce", "monitor", NULL };
 
 /*
  * The schema. Defaults are the ones deploy/mxshield.conf shows; every
- * policy is off. hostname (gethostname()), workers (CPUs) and listen
- * (0.0.0.0:25) get their defaults in dynamic_defaults().
+ * policy is off. hostname (gethostname()), workers (CPUs), listen
+ * (0.0.0.0:25), relay_protection (on with local_domains) and each
+ * control's mode (the top-level mode) get their defaults in
+ * dynamic_defaults().
  */
 #define C struct config
 #define L struct cfg_listen
@@ -177,6 +179,7 @@ static const struct key helo_keys[] = {
 	KBOOL(C, "reject_own_identity", helo.reject_own_identity, 0),
 	KBOOL(C, "require_fqdn", helo.require_fqdn, 0),
 	KENUM(C, "reject_at", helo.reject_at, at_names, CFG_AT_RCPT),
+	KENUM(C, "mode", helo.mode, mode_names, CFG_MODE_ENFORCE),
 	KEND
 };
 
@@ -193,6 +196,7 @@ static const struct key ip_shield_keys[] = {
 	KBOOL(C, "check_from_header", ip_shield.check_from_header, 0),
 	KLIST(C, "entries", ip_shield.entries, ip_shield.nentries,
 	    struct cfg_ipshield_entry, shield_entry_keys),
+	KENUM(C, "mode", ip_shield.mode, mode_names, CFG_MODE_ENFORCE),
 	KEND
 };
 
@@ -214,6 +218,7 @@ static const struct key auth_keys[] = {
 	KBOOL(C, "add_header", auth.add_header, 0),
 	KLIST(C, "aliases", auth.aliases, auth.naliases, struct cfg_alias,
 	    alias_keys),
+	KENUM(C, "mode", auth.mode, mode_names, CFG_MODE_ENFORCE),
 	KEND
 };
 
@@ -222,6 +227,7 @@ static const struct key hijack_keys[] = {
 	KINT(C, "max_messages", hijack.max_messages, 1, 10000000, 200),
 	KINT(C, "window", hijack.window, 1, 604800, 3600),
 	KSTR(C, "state_file", hijack.state_file, NULL, CK_PATH, 0),
+	KENUM(C, "mode", hijack.mode, mode_names, CFG_MODE_ENFORCE),
 	KEND
 };
 
@@ -267,6 +273,9 @@ static const struct key top_keys[] = {
 	KSTRS(C, "local_domains", local_domains, CK_DOMAIN, 0),
 	KNETS(C, "trusted_networks", trusted_networks),
 	KNETS(C, "own_addresses", own_addresses),
+	KBOOL(C, "relay_protection", relay_protection, 0),
+	KENUM(C, "relay_protection_mode", relay_protection_mode, mode_names,
+	    CFG_MODE_ENFORCE),
 	KGROUP("helo", helo_keys),
 	KGROUP("ip_shield", ip_shield_keys),
 	KGROUP("auth", auth_keys),
@@ -1121,13 +1130,35 @@ cfg_free(struct config *cfg)
 	free(cfg);
 }
 
-/* hostname, workers and listen, when the file does not give them. */
+/*
+ * The defaults that depend on the machine or on other keys, for the
+ * keys the file does not give: hostname, workers, listen,
+ * relay_protection (on whenever local_domains is set: behind a backend
+ * that trusts mxshield's address, off would relay for the world) and
+ * each control's mode (the top-level mode).
+ */
 static void
 dynamic_defaults(struct loader *ld, struct config *cfg)
 {
+	const struct {
+		const char	*path;
+		enum cfg_mode	*mode;
+	} modes[] = {
+		{ "helo.mode", &cfg->helo.mode },
+		{ "ip_shield.mode", &cfg->ip_shield.mode },
+		{ "auth.mode", &cfg->auth.mode },
+		{ "hijack.mode", &cfg->hijack.mode },
+		{ "relay_protection_mode", &cfg->relay_protection_mode },
+	};
 	const config_setting_t	*root = config_root_setting(&ld->cf);
 	char			 host[256];
 	long			 ncpu;
+
+	if (config_setting_get_member(root, "relay_protection") == NULL)
+		cfg->relay_protection = cfg->local_domains.n > 0;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (config_lookup(&ld->cf, modes[i].path) == NULL)
+			*modes[i].mode = cfg->mode;
 
 	if (cfg->hostname == NULL) {
 		if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
@@ -1212,6 +1243,11 @@ cross_checks(struct loader *ld, struct config *cfg)
 		ld_err(ld, at(ld, "tls"), cfg->tls.cert_file == NULL ?
 		    "tls.cert_file" : "tls.key_file",
 		    "missing (the other one is set)");
+	/* only an explicit true: the default follows local_domains */
+	if (cfg->relay_protection && cfg->local_domains.n == 0)
+		ld_err(ld, at(ld, "relay_protection"), "relay_protection",
+		    "true needs local_domains: with none, every recipient "
+		    "would be refused");
 	if (cfg->limits.max_held_bytes < cfg->limits.max_header_bytes)
 		ld_err(ld, at(ld, "limits.max_held_bytes"),
 		    "limits.max_held_bytes", "smaller than "

@@ -122,13 +122,21 @@ struct config {
 	struct cfg_netlist	 trusted_networks;
 	struct cfg_netlist	 own_addresses;
 
-	/* every policy switch below is 0 (off) by default */
+	/* RCPT to a non-local domain without AUTH: 554 5.7.1. Default: 1
+	 * when local_domains is not empty, else 0; 1 with no
+	 * local_domains is refused. */
+	int			 relay_protection;
+	enum cfg_mode		 relay_protection_mode;	/* default: mode */
+
+	/* every policy switch below is 0 (off) by default; each control's
+	 * own mode defaults to the top-level mode */
 	struct {
 		int			reject_bare_ip;
 		int			literal_must_match;
 		int			reject_own_identity;
 		int			require_fqdn;
 		enum cfg_reject_at	reject_at;	/* rcpt */
+		enum cfg_mode		mode;
 	} helo;
 
 	struct {
@@ -136,6 +144,7 @@ struct config {
 		int				 check_from_header;	/* 0 */
 		struct cfg_ipshield_entry	*entries;
 		size_t				 nentries;
+		enum cfg_mode			 mode;
 	} ip_shield;
 
 	struct {
@@ -147,6 +156,7 @@ struct config {
 		int			 add_header;
 		struct cfg_alias	*aliases;
 		size_t			 naliases;
+		enum cfg_mode		 mode;	/* submission listeners too */
 	} auth;
 
 	struct {
@@ -154,6 +164,7 @@ struct config {
 		int	 max_messages;		/* 200 */
 		int	 window;		/* 3600 */
 		char	*state_file;		/* NULL: memory only */
+		enum cfg_mode mode;
 	} hijack;
 
 	struct cfg_size_limit	*size_limits;

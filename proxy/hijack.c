@@ -457,7 +457,7 @@ hijack_start(const struct config *cfg, char *err, size_t cap)
 
 	if (!cfg->hijack.enabled)
 		return 0;
-	hj.monitor = cfg->mode == CFG_MODE_MONITOR;
+	hj.monitor = cfg->hijack.mode == CFG_MODE_MONITOR;
 	hj.max = (uint32_t)cfg->hijack.max_messages;
 	hj.window = cfg->hijack.window;
 	hj.stopping = hj.dirty = hj.urgent = hj.full_warned = 0;

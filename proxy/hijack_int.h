@@ -38,7 +38,7 @@ struct sbuf {
 
 struct hj_table {
 	int		 on;		/* hijack.enabled; set before workers */
-	int		 monitor;	/* mode = "monitor" */
+	int		 monitor;	/* hijack.mode = "monitor" */
 	uint32_t	 max;		/* hijack.max_messages */
 	int64_t		 window;	/* hijack.window */
 	char		*path;		/* owned; NULL: memory only */

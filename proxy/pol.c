@@ -2,7 +2,8 @@
  * proxy/pol.c - the bridge between the configuration, the session and
  * core/policy: builds struct policy_cfg once, keeps each transaction's
  * verdicts for its log line, and logs HELO verdicts, which belong to no
- * transaction. Monitor mode is decided here and nowhere else.
+ * transaction. Monitor mode is decided here and nowhere else, per
+ * control: each verdict by the mode of the check that gave it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ pol_build(const struct config *cfg)
 	pc->nown_addresses = cfg->own_addresses.n;
 	pc->trusted_networks = cfg->trusted_networks.v;
 	pc->ntrusted_networks = cfg->trusted_networks.n;
+	pc->relay_protection = cfg->relay_protection != 0;
 	pc->helo.reject_bare_ip = cfg->helo.reject_bare_ip;
 	pc->helo.literal_must_match = cfg->helo.literal_must_match;
 	pc->helo.reject_own_identity = cfg->helo.reject_own_identity;
@@ -79,11 +81,36 @@ pol_free(struct policy_cfg *pc)
 	free(pc);
 }
 
+/*
+ * pol_mode - the mode of the control behind check c. A submission
+ * listener's AUTH requirement is an authentication rule and follows
+ * auth.mode; a check without a control of its own, the top-level mode.
+ */
+static enum cfg_mode
+pol_mode(const struct config *cfg, enum policy_check c)
+{
+	switch (c) {
+	case POLICY_CK_HELO:
+		return cfg->helo.mode;
+	case POLICY_CK_IP_SHIELD:
+		return cfg->ip_shield.mode;
+	case POLICY_CK_AUTH:
+	case POLICY_CK_SUBMISSION:
+		return cfg->auth.mode;
+	case POLICY_CK_HIJACK:
+		return cfg->hijack.mode;
+	case POLICY_CK_RELAY:
+		return cfg->relay_protection_mode;
+	case POLICY_CK_NONE:
+		break;
+	}
+	return cfg->mode;
+}
+
 int
 pol_enforce(struct session *s, const struct policy_verdict *v)
 {
-	(void)v;
-	return s->cfg->mode != CFG_MODE_MONITOR;
+	return pol_mode(s->cfg, v->check) != CFG_MODE_MONITOR;
 }
 
 /* pol_note - keep v for the transaction's "verdicts" (bounded). */
