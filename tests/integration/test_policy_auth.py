@@ -181,7 +181,10 @@ def test_except_to_local(mxshield, auth_backend):
 
 
 def test_except_to_local_other_senders_unrestricted(mxshield, auth_backend):
-    d = dict(LOCAL_CFG, auth={"require_for_local_senders": True, "except_to_local": True})
+    # except_to_local restricts only local senders; relaying is another
+    # control (test_policy_relay.py), switched off here
+    d = dict(LOCAL_CFG, auth={"require_for_local_senders": True, "except_to_local": True},
+             relay_protection=False)
     mx = start(mxshield, d)
     c = session(mx, "127.0.0.3")
     assert c.transaction("x@example.net", ["victim@example.net"], make_message()).code == 250
@@ -257,7 +260,8 @@ def test_match_envelope_trusted_network_exempt(mxshield, auth_backend):
 
 def test_match_envelope_needs_a_bound_identity(mxshield, auth_backend):
     auth_backend.auth_reply = b"535 5.7.8 Error: authentication failed"
-    mx = start(mxshield, MATCH_CFG)
+    # relaying is another control (test_policy_relay.py), off here
+    mx = start(mxshield, dict(MATCH_CFG, relay_protection=False))
     c = session(mx, "127.0.0.3")
     assert c.cmd("AUTH PLAIN " + b64("\0alice@example.com\0wrong")).code == 535
     # not authenticated: no identity to match against
@@ -266,9 +270,11 @@ def test_match_envelope_needs_a_bound_identity(mxshield, auth_backend):
 
 def test_every_check_off_unless_configured(mxshield, auth_backend):
     # the facts are configured, no check is switched on: nothing refused
+    # (relay_protection follows local_domains unless set, so it is set off)
     backend = auth_backend
     mx = start(mxshield, {
         "local_domains": ["example.com"], "own_addresses": ["192.0.2.25"],
+        "relay_protection": False,
         "helo": {"reject_at": "helo"},
         "ip_shield": {"entries": [{"domain": "$LOCALDOMAIN$", "networks": ["127.0.0.2"]}]},
         "auth": {"except_to_local": True, "aliases": MATCH_CFG["auth"]["aliases"]},
