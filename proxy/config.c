@@ -9,16 +9,21 @@
  * those tables, so a key exists in exactly one place. Values that would
  * switch on a feature not built yet are refused by not_yet[] below.
  * Checks across keys (cross_checks()) run once every key passed its own.
+ * Where each key was written is kept (cfg_where()), for the checks a
+ * start makes later (proxy/check.c) to name file:line too.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -325,6 +330,7 @@ struct bigint {
 
 struct loader {
 	const char	*path;
+	struct config	*cfg;		/* being filled; its locs[] too */
 	char		*dir;		/* where @include names are relative to */
 	config_t	 cf;
 	char		*errs;		/* "line\nline" */
@@ -423,6 +429,33 @@ ld_calloc(struct loader *ld, size_t n, size_t size)
 	if (p == NULL)
 		ld->oom = 1;
 	return p;
+}
+
+/* Remember where key path was written, for cfg_where(). */
+static void
+ld_loc(struct loader *ld, const config_setting_t *s, const char *path)
+{
+	struct config	*cfg = ld->cfg;
+	struct cfg_loc	*l;
+	char		 fbuf[PATH_MAX];
+
+	if ((l = realloc(cfg->locs, (cfg->nlocs + 1) * sizeof(*l))) == NULL) {
+		ld->oom = 1;
+		return;
+	}
+	cfg->locs = l;
+	l += cfg->nlocs;
+	l->path = strdup(path);
+	l->file = strdup(file_name(ld, config_setting_source_file(s), fbuf,
+	    sizeof(fbuf)));
+	l->line = (int)config_setting_source_line(s);
+	if (l->path == NULL || l->file == NULL) {
+		free(l->path);
+		free(l->file);
+		ld->oom = 1;
+		return;
+	}
+	cfg->nlocs++;
 }
 
 /*
@@ -959,6 +992,7 @@ set_key(struct loader *ld, const config_setting_t *s, const struct key *k,
 			}
 			/* counted first, so cfg_free() frees what it holds */
 			(*count)++;
+			ld_loc(ld, e, epath);
 			apply_defaults(ld, k->sub, elem);
 			walk_group(ld, e, k->sub, elem, epath);
 			*(int *)(elem + k->lineoff) =
@@ -1056,6 +1090,7 @@ walk_group(struct loader *ld, const config_setting_t *g,
 			continue;
 		}
 		seen |= 1ULL << j;
+		ld_loc(ld, m, path);
 		set_key(ld, m, &tab[j], base, path);
 	}
 	for (int j = 0; tab[j].name != NULL; j++) {
@@ -1126,9 +1161,46 @@ cfg_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free_keys(top_keys, cfg);
+	for (size_t i = 0; i < cfg->nlocs; i++) {
+		free(cfg->locs[i].path);
+		free(cfg->locs[i].file);
+	}
+	free(cfg->locs);
 	free(cfg->path);
 	free(cfg);
 }
+
+/* See config.h. */
+int
+cfg_where(const struct config *cfg, const char *path, char *buf, size_t cap)
+{
+	char	 want[CFG_PATH_MAX];
+	char	*cut;
+	int	 exact = 1;
+
+	snprintf(want, sizeof(want), "%s", path);
+	for (;;) {
+		for (size_t i = 0; i < cfg->nlocs; i++) {
+			if (strcmp(cfg->locs[i].path, want) != 0)
+				continue;
+			snprintf(buf, cap, "%s:%d", cfg->locs[i].file,
+			    cfg->locs[i].line);
+			return exact;
+		}
+		/* "a.b[2].c" -> "a.b[2]" -> "a.b" -> "a" */
+		cut = strrchr(want, '.');
+		if (strrchr(want, '[') != NULL && (cut == NULL ||
+		    strrchr(want, '[') > cut))
+			cut = strrchr(want, '[');
+		if (cut == NULL)
+			break;
+		*cut = '\0';
+		exact = 0;
+	}
+	snprintf(buf, cap, "%s", cfg->path != NULL ? cfg->path : "?");
+	return 0;
+}
+
 
 /*
  * The defaults that depend on the machine or on other keys, for the
@@ -1186,10 +1258,97 @@ at(struct loader *ld, const char *path)
 	return config_lookup(&ld->cf, path);
 }
 
-static int
-is_wildcard_addr(const char *a)
+static const unsigned char zero16[16];
+
+/* The socket a connection to a reaches: ::ffff:a.b.c.d is a.b.c.d, and
+ * the unspecified address (0.0.0.0, ::) is this host's loopback. */
+static void
+reached_addr(struct net_addr *a)
 {
-	return strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0;
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0xff, 0xff };
+
+	if (a->family == AF_INET6 && memcmp(a->addr, v4mapped, 12) == 0) {
+		a->family = AF_INET;
+		memmove(a->addr, a->addr + 12, 4);
+		memset(a->addr + 4, 0, 12);
+	}
+	if (a->family == AF_INET && memcmp(a->addr, zero16, 4) == 0) {
+		a->addr[0] = 127;
+		a->addr[3] = 1;
+	} else if (a->family == AF_INET6 && memcmp(a->addr, zero16, 16) == 0)
+		a->addr[15] = 1;
+}
+
+/* Is a (as reached_addr() left it) an address of this host? */
+static int
+is_local_addr(const struct net_addr *a)
+{
+	struct ifaddrs	*ifa, *i;
+	const void	*ip;
+	int		 local = 0;
+
+	if (a->family == AF_INET && a->addr[0] == 127)
+		return 1;
+	if (a->family == AF_INET6 && memcmp(a->addr, zero16, 15) == 0 &&
+	    a->addr[15] == 1)
+		return 1;
+	if (getifaddrs(&ifa) != 0)
+		return 0;	/* cannot tell: let the start find out */
+	for (i = ifa; i != NULL && !local; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a->family)
+			continue;
+		if (a->family == AF_INET)
+			ip = &((struct sockaddr_in *)(void *)i->ifa_addr)->
+			    sin_addr;
+		else
+			ip = &((struct sockaddr_in6 *)(void *)i->ifa_addr)->
+			    sin6_addr;
+		local = memcmp(ip, a->addr, a->family == AF_INET ? 4 : 16) ==
+		    0;
+	}
+	freeifaddrs(ifa);
+	return local;
+}
+
+/*
+ * See config.h. A "::" listener is IPv6 only (the server sets
+ * IPV6_V6ONLY), so it never takes an IPv4 backend's connection.
+ */
+int
+cfg_own_listener(const struct config *cfg, const struct net_addr *a,
+    int port)
+{
+	struct net_addr	 b = *a, l;
+	int		 local = -1;
+
+	reached_addr(&b);
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const char *la = cfg->listen[i].address;
+
+		if (cfg->listen[i].port != port || la == NULL ||
+		    net_addr_parse(la, strlen(la), &l) != 0)
+			continue;
+		if (l.family == AF_INET6 && memcmp(l.addr, zero16, 16) == 0) {
+			/* "::": IPv6 addresses of this host */
+		} else if (l.family == AF_INET && memcmp(l.addr, zero16, 4) ==
+		    0) {
+			/* "0.0.0.0": IPv4 addresses of this host */
+		} else {
+			reached_addr(&l);
+			if (l.family == b.family && memcmp(l.addr, b.addr,
+			    b.family == AF_INET ? 4 : 16) == 0)
+				return (int)i;
+			continue;
+		}
+		if (l.family != b.family)
+			continue;
+		if (local < 0)
+			local = is_local_addr(&b);
+		if (local)
+			return (int)i;
+	}
+	return -1;
 }
 
 /*
@@ -1202,7 +1361,8 @@ cross_checks(struct loader *ld, struct config *cfg)
 {
 	const config_setting_t	*ls = at(ld, "listen");
 	char			 p[CFG_PATH_MAX];
-	int			 loop = 0;
+	struct net_addr		 ba;
+	int			 own;
 
 	if (ls != NULL && config_setting_is_aggregate(ls) &&
 	    config_setting_length(ls) == 0)
@@ -1225,19 +1385,27 @@ cross_checks(struct loader *ld, struct config *cfg)
 		if (l->proxy_protocol && cfg->trusted_proxies.n == 0)
 			ld_err(ld, ls, p, "proxy_protocol = true needs "
 			    "trusted_proxies");
-		/* a backend that is this very listener: a relay loop */
-		if (!loop && cfg->backend.address != NULL &&
-		    cfg->backend.port == l->port &&
-		    (strcmp(cfg->backend.address, l->address) == 0 ||
-		    is_wildcard_addr(l->address))) {
-			const config_setting_t *bs = at(ld, "backend");
+	}
+	/* a backend that is one of our own sockets: a relay loop (a host
+	 * name is looked at once resolved, by the start and --check-config) */
+	if (cfg->backend.address != NULL && net_addr_parse(cfg->backend.address,
+	    strlen(cfg->backend.address), &ba) == 0 &&
+	    (own = cfg_own_listener(cfg, &ba, cfg->backend.port)) >= 0) {
+		const struct cfg_listen *l = &cfg->listen[own];
+		const config_setting_t *bs = at(ld, "backend.address");
+		char why[160] = "";
 
-			ld_err(ld, bs != NULL ? bs : ls, "backend", "%s port %d%s "
-			    "is mxshield's own listen[%zu]", cfg->backend.address,
-			    cfg->backend.port, bs != NULL ? "" : " (the default)",
-			    i);
-			loop = 1;
-		}
+		if (bs == NULL)
+			bs = at(ld, "backend");
+		if (strcmp(l->address, cfg->backend.address) != 0)
+			snprintf(why, sizeof(why), " (%s is an address of this "
+			    "host, and listen[%d] is %s port %d)",
+			    cfg->backend.address, own, l->address, l->port);
+		snprintf(p, sizeof(p), "listen.[%d]", own);
+		ld_err(ld, bs != NULL ? bs : at(ld, p), "backend", "%s port %d%s "
+		    "is mxshield's own listen[%d]%s", cfg->backend.address,
+		    cfg->backend.port, bs != NULL ? "" : " (the default)", own,
+		    why);
 	}
 	if ((cfg->tls.cert_file == NULL) != (cfg->tls.key_file == NULL))
 		ld_err(ld, at(ld, "tls"), cfg->tls.cert_file == NULL ?
@@ -1288,6 +1456,103 @@ copy_errors(const struct loader *ld, char *err, size_t cap)
 		memcpy(err, ld->errs, n);
 		err[n] = '\0';
 	}
+}
+
+static int
+is_name_start(int c)
+{
+	return isalpha(c) || c == '*';
+}
+
+static int
+is_name_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '*';
+}
+
+/*
+ * A syntax error on a line that starts "helo.reject_bare_ip = true;"
+ * (a key path as README tables write them): into out, the way to type
+ * it, ": dotted names are not libconfig syntax: write helo = {
+ * reject_bare_ip = true; };". "" when the line is not like that.
+ */
+static void
+dotted_hint(const char *file, int lineno, char *out, size_t cap)
+{
+	const char	*names[8], *p, *v, *end = NULL;
+	size_t		 nlen[8], nn = 0, n;
+	char		*line = NULL, value[80];
+	size_t		 lcap = 0;
+	int		 depth = 0, bad = 0;
+	FILE		*f;
+
+	out[0] = '\0';
+	if (lineno <= 0 || (f = fopen(file, "r")) == NULL)
+		return;
+	for (int i = 0; i < lineno; i++)
+		if (getline(&line, &lcap, f) < 0) {
+			free(line);
+			line = NULL;
+			break;
+		}
+	fclose(f);
+	if (line == NULL)
+		return;
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	while (nn < 8 && is_name_start((unsigned char)*p)) {
+		names[nn] = p;
+		while (is_name_char((unsigned char)*p))
+			p++;
+		nlen[nn] = (size_t)(p - names[nn]);
+		nn++;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (nn < 2 || (*p != '=' && *p != ':')) {
+		free(line);
+		return;
+	}
+	for (v = ++p; *v == ' ' || *v == '\t'; v++)
+		;
+	/* the value, when it ends on this line: up to ';' or ',' outside
+	 * brackets and strings */
+	for (p = v; *p != '\0' && *p != '\n' && end == NULL && !bad; p++) {
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '\0')
+				break;
+		} else if (strchr("([{", *p) != NULL)
+			depth++;
+		else if (strchr(")]}", *p) != NULL)
+			bad = --depth < 0;
+		else if ((*p == ';' || *p == ',') && depth == 0)
+			end = p;
+	}
+	while (end != NULL && end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end != NULL && end > v && (size_t)(end - v) < sizeof(value))
+		snprintf(value, sizeof(value), "%.*s", (int)(end - v), v);
+	else if (*v == '(' || *v == '[' || *v == '{')
+		snprintf(value, sizeof(value), "%c ... %c", *v,
+		    *v == '(' ? ')' : *v == '[' ? ']' : '}');
+	else
+		snprintf(value, sizeof(value), "...");
+	n = (size_t)snprintf(out, cap, ": dotted names are not libconfig "
+	    "syntax: write ");
+	for (size_t i = 0; i < nn && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%.*s = %s",
+		    (int)nlen[i], names[i], i + 1 < nn ? "{ " : "");
+	if (n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "%s;", value);
+	for (size_t i = 1; i < nn && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, " };");
+	free(line);
 }
 
 static char *
@@ -1347,10 +1612,17 @@ cfg_load(const char *path, char *err, size_t cap)
 		if (config_error_type(&ld.cf) == CONFIG_ERR_FILE_IO)
 			snprintf(err, cap, "%s: cannot read: %s", path,
 			    errno != 0 ? strerror(errno) : "I/O error");
-		else
-			snprintf(err, cap, "%s:%d: %s", file_name(&ld,
-			    config_error_file(&ld.cf), fbuf, sizeof(fbuf)),
-			    config_error_line(&ld.cf), config_error_text(&ld.cf));
+		else {
+			const char *ef = file_name(&ld,
+			    config_error_file(&ld.cf), fbuf, sizeof(fbuf));
+			char hint[512];
+
+			dotted_hint(ef, config_error_line(&ld.cf), hint,
+			    sizeof(hint));
+			snprintf(err, cap, "%s:%d: %s%s", ef,
+			    config_error_line(&ld.cf), config_error_text(&ld.cf),
+			    hint);
+		}
 		config_destroy(&ld.cf);
 		free(ld.dir);
 		free(cfg);
@@ -1362,6 +1634,7 @@ cfg_load(const char *path, char *err, size_t cap)
 		if (strcmp(ld.cf.filenames[i], path) != 0)
 			scan_bigints(&ld, ld.cf.filenames[i]);
 
+	ld.cfg = cfg;
 	apply_defaults(&ld, top_keys, cfg);
 	walk_group(&ld, config_root_setting(&ld.cf), top_keys, cfg, "");
 	dynamic_defaults(&ld, cfg);

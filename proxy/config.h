@@ -190,6 +190,16 @@ struct config {
 	struct {
 		char	*socket;	/* unix socket path; NULL: none */
 	} control;
+
+	struct cfg_loc		*locs;		/* where each key was written, */
+	size_t			 nlocs;		/* for cfg_where() */
+};
+
+/* One key as written: "backend.address", "listen[0]" at file:line. */
+struct cfg_loc {
+	char		*path;
+	char		*file;
+	int		 line;
 };
 
 /*
@@ -202,5 +212,24 @@ struct config {
  */
 struct config	*cfg_load(const char *path, char *err, size_t cap);
 void		 cfg_free(struct config *cfg);
+
+/*
+ * cfg_where - "file:line" of key path (as "backend.address") for a
+ * message about it, into buf. A key the file does not give is shown at
+ * its nearest group that it gives ("backend"), else as the file alone.
+ * Returns 1 when the key itself was written, else 0.
+ */
+int		 cfg_where(const struct config *cfg, const char *path,
+		    char *buf, size_t cap);
+
+/*
+ * cfg_own_listener - the listener a connection to a, port port would
+ * reach: one bound to that very address, or a wildcard one ("0.0.0.0"
+ * for IPv4, "::" for IPv6) when a is an address of this host (all of
+ * 127.0.0.0/8 and ::1, the unspecified address, or an interface's).
+ * Its index, or -1: a backend there would be a relay loop.
+ */
+int		 cfg_own_listener(const struct config *cfg,
+		    const struct net_addr *a, int port);
 
 #endif

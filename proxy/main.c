@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/check.h"
 #include "proxy/config.h"
 #include "proxy/control.h"
 #include "proxy/log.h"
@@ -30,8 +31,12 @@ usage(FILE *f)
 	    "the backend mail server and refuses spoofed and hijacked mail.\n"
 	    "\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
-	    "      --check-config  parse and validate the configuration, print\n"
+	    "      --check-config  parse and validate the configuration, and\n"
+	    "                      check what a start would (the backend's\n"
+	    "                      address, the files and directories it\n"
+	    "                      names) without binding anything; print\n"
 	    "                      what is wrong with file:line, exit 0 or 1\n"
+	    "                      (lines starting \"warning:\" do not fail)\n"
 	    "      --list-disabled print the identities hijack detection\n"
 	    "                      disabled (\"ID TIME\", ID in xtext: +20 is\n"
 	    "                      a space), asking the running mxshield\n"
@@ -45,6 +50,14 @@ usage(FILE *f)
 	    "It runs in the foreground and logs one line per event to stderr.\n"
 	    "SIGTERM or SIGINT: stop accepting, let sessions finish (at most\n"
 	    "shutdown_timeout seconds), exit.\n", DEFAULT_CONFIG);
+}
+
+/* A --check-config warning: stderr, after the problems' style. */
+static void
+print_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "warning: %s\n", msg);
 }
 
 int
@@ -114,7 +127,8 @@ main(int argc, char **argv)
 		cfg_free(cfg);
 		return rc;
 	}
-	if (check && srv_check_tls(cfg, err, sizeof(err)) < 0) {
+	/* everything a start checks but binding, warnings included */
+	if (check && chk_all(cfg, print_warning, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		cfg_free(cfg);
 		return 1;

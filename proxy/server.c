@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "proxy/check.h"
 #include "proxy/control.h"
 #include "proxy/hijack.h"
 #include "proxy/log.h"
@@ -287,25 +288,22 @@ worker_init(struct server *srv, struct worker *w, int index)
 static int
 resolve_backend(struct server *srv)
 {
-	const struct config *cfg = srv->cfg;
-	struct addrinfo hints, *ai = NULL;
-	char port[16];
-	int r;
+	char err[2048];
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", cfg->backend.port);
-	r = getaddrinfo(cfg->backend.address, port, &hints, &ai);
-	if (r != 0 || ai == NULL) {
-		log_msg(CFG_LOG_ERROR, "error", "backend %s: %s",
-		    cfg->backend.address, gai_strerror(r));
+	if (chk_backend(srv->cfg, &srv->backend_sa, &srv->backend_salen, err,
+	    sizeof(err)) < 0) {
+		log_msg(CFG_LOG_ERROR, "error", "%s", err);
 		return -1;
 	}
-	memcpy(&srv->backend_sa, ai->ai_addr, ai->ai_addrlen);
-	srv->backend_salen = ai->ai_addrlen;
-	freeaddrinfo(ai);
 	return 0;
+}
+
+/* chk_warnings() at start: one log line each. */
+static void
+log_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(CFG_LOG_WARN, "config", "%s", msg);
 }
 
 /* ------------------------------------------------------------ main loop */
@@ -387,16 +385,7 @@ tls_setup(struct server *srv)
 		}
 	}
 	if (cfg->backend.tls != CFG_TLS_NONE) {
-		struct net_addr ip;
-
-		if (cfg->backend.tls_verify && cfg->backend.tls_server_name ==
-		    NULL && net_addr_parse(cfg->backend.address,
-		    strlen(cfg->backend.address), &ip) == 0)
-			log_msg(CFG_LOG_WARN, "config", "backend.address %s is an "
-			    "IP address and backend.tls_server_name is unset: "
-			    "the backend's certificate chain is verified, its "
-			    "name is not (set tls_server_name)",
-			    cfg->backend.address);
+		/* an IP address with no tls_server_name: chk_warnings() */
 		srv->tls_client = tls_ctx_client(cfg->backend.tls_verify,
 		    cfg->backend.tls_ca_file, cfg->backend.tls_server_name,
 		    err, sizeof(err));
@@ -503,6 +492,7 @@ srv_run(const struct config *cfg)
 		srv_free(&srv, 0);
 		return 1;
 	}
+	chk_warnings(cfg, (struct sockaddr *)&srv.backend_sa, log_warning, NULL);
 	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);

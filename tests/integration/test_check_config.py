@@ -11,10 +11,16 @@ below (the first line of a case's text is line 1).
 """
 
 import glob
+import json
 import os
+import shutil
 import subprocess
+import tempfile
+import time
 
 import pytest
+
+import smtpkit
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("MXSHIELD_BIN") or os.path.join(REPO, "build", "mxshield")
@@ -40,9 +46,22 @@ def write(tmp_path, text, name="mxshield.conf"):
     return p
 
 
-def assert_ok(path):
+# The warning of a backend that sees every client as mxshield (client_info
+# "received", the default) on a loopback or private address.
+RELAY = 'backend.client_info: "received"'
+
+
+def assert_ok(path, warnings=()):
+    """Exit 0 and "FILE: OK"; stderr holds exactly one "warning: " line
+    for each fragment in warnings, and nothing else."""
     rc, out, err = check(path)
-    assert (rc, out, err) == (0, "%s: OK\n" % path, ""), (rc, out, err)
+    assert (rc, out) == (0, "%s: OK\n" % path), (rc, out, err)
+    lines = err.splitlines()
+    for fragment in warnings:
+        assert [l for l in lines if l.startswith("warning: ") and fragment in l], \
+            "no warning with %r in stderr:\n%s" % (fragment, err)
+    assert len(lines) == len(warnings), "expected %d warning lines:\n%s" % (len(warnings), err)
+    return lines
 
 
 def assert_problems(path, expected):
@@ -71,9 +90,14 @@ def test_reference_and_dev_configs_exist():
     assert "deploy/mxshield.conf" in names and "deploy/dev.conf" in names, names
 
 
+# Shipped files whose backend is on loopback with client_info "received":
+# the warning is meant for them as for any such file.
+SHIPPED_WARNINGS = {"deploy/mxshield.conf": [RELAY], "deploy/dev.conf": [RELAY]}
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=[os.path.relpath(p, REPO) for p in SHIPPED])
 def test_shipped_config_passes(path):
-    assert_ok(path)
+    assert_ok(path, SHIPPED_WARNINGS.get(os.path.relpath(path, REPO), []))
 
 
 def test_reference_config_names_every_key():
@@ -129,11 +153,11 @@ GOOD = {
         '            tls_server_name = "mail.internal.example"; proxy_protocol_version = 2; };\n'
         'spoof = { threshold = 5; warning_file = "/etc/mxshield/warning.txt";\n'
         '          weights = { display_name = 5; lookalike = -2; anything_else = 0; }; };\n'
-        'control = { socket = "/run/mxshield/control.sock"; };\n',
+        'control = { socket = "@TMP@/control.sock"; };\n',
     "hijack detection on":
         'hijack = { enabled = true; max_messages = 3; window = 60;\n'
-        '           state_file = "/var/lib/mxshield/hijack.state"; };\n'
-        'control = { socket = "/run/mxshield/control.sock"; };\n',
+        '           state_file = "@TMP@/hijack.state"; };\n'
+        'control = { socket = "@TMP@/control.sock"; };\n',
     "networks in every form":
         'trusted_networks = [ "10.0.0.0/8", "192.168.0.*", "172.16.*.*", "192.0.2.1",\n'
         '                     "::1", "fe80::/10", "::ffff:10.0.0.0/104", "0.0.0.0/0" ];\n'
@@ -151,13 +175,21 @@ GOOD = {
         'ip_shield = { enabled = true; entries = ( { domain = "*.example.com"; networks = [ "10.0.0.0/8" ]; } ); };\n'
         'auth = { require_for_local_senders = true; except_to_local = true; match_envelope = true; };\n',
     "backend by host name (resolved at start)":
-        'backend = { address = "mail.internal.example"; port = 2525; };\n',
+        'backend = { address = "localhost"; port = 2525; };\n',
+    "a public backend address on the listener's port":
+        'listen = ( { address = "0.0.0.0"; port = 25; } );\n'
+        'backend = { address = "203.0.113.25"; port = 25; };\n',
 }
+
+# GOOD files whose backend is not on loopback with client_info "received"
+GOOD_QUIET = {"every enum value that is supported", "a public backend address on the listener's port"}
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))
 def test_good_file_passes(tmp_path, name):
-    assert_ok(write(tmp_path, GOOD[name]))
+    # @TMP@: a directory that exists, for the state file and the socket
+    text = GOOD[name].replace("@TMP@", str(tmp_path))
+    assert_ok(write(tmp_path, text), [] if name in GOOD_QUIET else [RELAY])
 
 
 # --------------------------------------------------------------------------
@@ -392,3 +424,428 @@ def test_include_names_the_included_file(tmp_path):
     rc, out, err = check(p)
     assert rc == 1, (rc, out, err)
     assert err == "%s:3: limits.max_eror: unknown key\n" % (tmp_path / "conf.d" / "limits.conf"), err
+
+
+def test_syntax_error_is_only_that(tmp_path):
+    """A syntax error that is not a dotted name gets no hint."""
+    p = write(tmp_path, 'hostname = "mx.example.com";\nworkers = ;\n')
+    rc, out, err = check(p)
+    assert (rc, out, err) == (1, "", "%s:2: syntax error\n" % p), (rc, out, err)
+
+
+# --------------------------------------------------------------------------
+# Key paths typed as they are written in tables: "helo.reject_bare_ip"
+# --------------------------------------------------------------------------
+
+DOTTED = [
+    ('hostname = "mx.example.com";\nhelo.reject_bare_ip = true;\n', 2,
+     "helo = { reject_bare_ip = true; };"),
+    ('auth.aliases = ( { identity = "jdoe";\n'
+     '                  addresses = [ "sales@example.com" ]; } );\n', 1,
+     "auth = { aliases = ( ... ); };"),
+    ('# a comment\n\n  limits.max_errors: 5 ;  # spaces\n', 3,
+     "limits = { max_errors = 5; };"),
+    ('backend.address = "10.0.0.5";\n', 1, 'backend = { address = "10.0.0.5"; };'),
+]
+
+
+@pytest.mark.parametrize("text,line,hint", DOTTED, ids=[h for _, _, h in DOTTED])
+def test_dotted_name_gets_a_hint(tmp_path, text, line, hint):
+    p = write(tmp_path, text)
+    rc, out, err = check(p)
+    assert (rc, out) == (1, ""), (rc, out, err)
+    assert err == "%s:%d: syntax error: dotted names are not libconfig syntax: write %s\n" % (
+        p, line, hint), err
+
+
+def test_dotted_hint_as_written_passes(tmp_path):
+    """What the hint says to write is accepted."""
+    assert_ok(write(tmp_path, 'hostname = "mx.example.com";\nhelo = { reject_bare_ip = true; };\n'),
+              [RELAY])
+
+
+# --------------------------------------------------------------------------
+# A backend that is our own socket: a relay loop; anything else is not
+# --------------------------------------------------------------------------
+
+def test_wildcard_listener_and_remote_backend_on_the_same_port(tmp_path):
+    """The main use case: listen on 0.0.0.0:25, relay to another host's
+    port 25. 10.0.0.5 is no address of this host (nothing connects to
+    it: --check-config only)."""
+    own = local_ipv4_addresses()
+    if "10.0.0.5" in own:
+        pytest.skip("10.0.0.5 is an address of this host")
+    p = write(tmp_path, 'listen = ( { address = "0.0.0.0"; port = 25; } );\n'
+                        'backend = { address = "10.0.0.5"; port = 25; client_info = "xclient"; };\n')
+    assert_ok(p)
+    p = write(tmp_path, 'listen = ( { address = "0.0.0.0"; port = 25; },\n'
+                        '           { address = "::"; port = 25; } );\n'
+                        'backend = { address = "10.0.0.5"; port = 25; };\n')
+    lines = assert_ok(p, [RELAY])
+    assert lines[0].startswith("warning: %s:3: " % p), lines
+
+
+OWN = {
+    "wildcard listener, loopback backend": (
+        'listen = ( { address = "0.0.0.0"; port = 2525; } );\n'
+        'backend = { address = "127.0.0.1"; port = 2525; };\n',
+        [(2, "backend", "127.0.0.1 port 2525 is mxshield's own listen[0] (127.0.0.1 is an "
+                        "address of this host, and listen[0] is 0.0.0.0 port 2525)")]),
+    "wildcard listener, any of 127.0.0.0/8": (
+        'listen = ( { address = "127.0.0.1"; port = 25; },\n'
+        '           { address = "0.0.0.0"; port = 2525; } );\n'
+        'backend = {\n  port = 2525;\n  address = "127.0.0.2";\n};\n',
+        [(5, "backend", "127.0.0.2 port 2525 is mxshield's own listen[1]")]),
+    "explicit listener, the same address and port": (
+        'listen = ( { address = "127.0.0.1"; port = 2600; } );\n'
+        'backend = { address = "127.0.0.1"; port = 2600; };\n',
+        [(2, "backend", "127.0.0.1 port 2600 is mxshield's own listen[0]")]),
+    "IPv6 wildcard listener, IPv6 loopback backend": (
+        'listen = ( { address = "::"; port = 2525; } );\n'
+        'backend = { address = "::1"; port = 2525; };\n',
+        [(2, "backend", "::1 port 2525 is mxshield's own listen[0]")]),
+    "IPv4-mapped backend": (
+        'listen = ( { address = "0.0.0.0"; port = 2525; } );\n'
+        'backend = { address = "::ffff:127.0.0.1"; port = 2525; };\n',
+        [(2, "backend", "own listen[0]")]),
+    "unspecified backend address": (
+        'listen = ( { address = "127.0.0.1"; port = 2525; } );\n'
+        'backend = { address = "0.0.0.0"; port = 2525; };\n',
+        [(2, "backend", "own listen[0]")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OWN))
+def test_backend_that_is_our_own_socket(tmp_path, name):
+    text, expected = OWN[name]
+    assert_problems(write(tmp_path, text), expected)
+
+
+NOT_OWN = {
+    # a "::" listener is IPv6 only: it never takes a connection to 127.0.0.1
+    "IPv6 wildcard listener, IPv4 loopback backend":
+        'listen = ( { address = "::"; port = 2525; } );\n'
+        'backend = { address = "127.0.0.1"; port = 2525; };\n',
+    "explicit listener, another loopback address":
+        'listen = ( { address = "127.0.0.1"; port = 2525; } );\n'
+        'backend = { address = "127.0.0.2"; port = 2525; };\n',
+    "wildcard listener, another port":
+        'listen = ( { address = "0.0.0.0"; port = 25; } );\n'
+        'backend = { address = "127.0.0.1"; port = 2525; };\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_OWN))
+def test_backend_that_is_not_our_own_socket(tmp_path, name):
+    assert_ok(write(tmp_path, NOT_OWN[name]), [RELAY])
+
+
+def local_ipv4_addresses():
+    """This host's IPv4 interface addresses other than loopback, from
+    `ip -o -4 addr` (an empty list when it is not there)."""
+    try:
+        r = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True,
+                           timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    out = []
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if "inet" in f:
+            a = f[f.index("inet") + 1].split("/")[0]
+            if not a.startswith("127."):
+                out.append(a)
+    return out
+
+
+def test_wildcard_listener_and_an_interface_address_of_this_host(tmp_path):
+    """A backend on one of this host's own (non-loopback) addresses, on
+    the port a wildcard listener takes, is the listener itself."""
+    own = local_ipv4_addresses()
+    if not own:
+        pytest.skip("no IPv4 interface address besides loopback")
+    p = write(tmp_path, 'listen = ( { address = "0.0.0.0"; port = 2525; } );\n'
+                        'backend = { address = "%s"; port = 2525; };\n' % own[0])
+    assert_problems(p, [(2, "backend", "%s port 2525 is mxshield's own listen[0]" % own[0])])
+
+
+def test_backend_host_name_that_is_our_own_socket(tmp_path):
+    """A host name is looked at once resolved: localhost on the port of a
+    wildcard listener is a loop."""
+    p = write(tmp_path, 'listen = ( { address = "0.0.0.0"; port = 2525; } );\n'
+                        'backend = {\n  address = "localhost";\n  port = 2525;\n};\n')
+    assert_problems(p, [(3, "backend", "localhost (127.0.0.1) port 2525 is mxshield's own listen[0]")])
+
+
+# --------------------------------------------------------------------------
+# What the start checks beyond the file, without binding
+# --------------------------------------------------------------------------
+
+def test_backend_name_that_does_not_resolve(tmp_path):
+    """RFC 6761: names under .invalid never resolve."""
+    p = write(tmp_path, 'hostname = "mx.example.com";\n'
+                        'backend = { address = "mail.mxshield-test.invalid"; port = 25; };\n')
+    t0 = time.monotonic()
+    assert_problems(p, [(2, "backend.address", '"mail.mxshield-test.invalid" does not resolve')])
+    assert time.monotonic() - t0 < 25
+
+
+def hijack_conf(state_file, extra=""):
+    return ('backend = { address = "127.0.0.1"; port = 2526; client_info = "xclient"; };\n'
+            'hijack = {\n  enabled = true;\n  state_file = "%s";\n};\n%s' % (state_file, extra))
+
+
+def test_state_file_directory_missing(tmp_path):
+    missing = tmp_path / "no-such-dir"
+    p = write(tmp_path, hijack_conf(missing / "hijack.state"))
+    assert_problems(p, [(4, "hijack.state_file", "directory %s: No such file or directory" % missing)])
+
+
+def test_state_file_directory_is_a_file(tmp_path):
+    """The parent is a regular file: refused whoever runs the check."""
+    parent = tmp_path / "plain"
+    parent.write_text("x\n")
+    p = write(tmp_path, hijack_conf(parent / "hijack.state"))
+    assert_problems(p, [(4, "hijack.state_file", "%s is not a directory" % parent)])
+
+
+def test_state_file_is_a_directory(tmp_path):
+    d = tmp_path / "hijack.state"
+    d.mkdir()
+    p = write(tmp_path, hijack_conf(d))
+    assert_problems(p, [(4, "hijack.state_file", "%s is a directory" % d)])
+
+
+def test_state_file_directory_not_writable(tmp_path):
+    """As root (who may write anywhere) the check runs as nobody against
+    a directory root owns; otherwise against a directory made 0555."""
+    top = tempfile.mkdtemp(prefix="mxshield-ro-")
+    try:
+        os.chmod(top, 0o755)
+        d = os.path.join(top, "state")
+        os.mkdir(d, 0o755)
+        conf = os.path.join(top, "mxshield.conf")
+        with open(conf, "w") as f:
+            f.write(hijack_conf(os.path.join(d, "hijack.state")))
+        os.chmod(conf, 0o644)
+        as_nobody = os.geteuid() == 0
+        if not as_nobody:
+            os.chmod(d, 0o555)
+        elif not os.access(BIN, os.X_OK, effective_ids=False) or \
+                any(not (os.stat(x).st_mode & 0o001) for x in parents(BIN)):
+            pytest.skip("nobody cannot run %s" % BIN)
+
+        def drop():
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+        r = subprocess.run([BIN, "--check-config", "-c", conf], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=30,
+                           preexec_fn=drop if as_nobody else None)
+        for mark in SANITIZER_MARKS:
+            assert mark not in r.stderr, r.stderr
+        assert (r.returncode, r.stdout) == (1, ""), (r.returncode, r.stdout, r.stderr)
+        uid = 65534 if as_nobody else os.geteuid()
+        assert r.stderr == ("%s:4: hijack.state_file: directory %s is not writable by uid %d "
+                            "(mxshield writes the file next to it and renames it into place): "
+                            "Permission denied\n" % (conf, d, uid)), r.stderr
+    finally:
+        os.chmod(os.path.join(top, "state"), 0o755)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def parents(path):
+    out, p = [], os.path.dirname(os.path.abspath(path))
+    while p != "/":
+        out.append(p)
+        p = os.path.dirname(p)
+    return out
+
+
+def test_state_file_that_does_not_parse(tmp_path):
+    """The start refuses a state file that does not parse; so does
+    --check-config, with the same words, and it changes nothing."""
+    state = tmp_path / "hijack.state"
+    text = "# mxshield hijack state\ndisabled 1700000000 alice@example.com\nbogus line\n"
+    state.write_text(text)
+    p = write(tmp_path, hijack_conf(state))
+    rc, out, err = check(p)
+    assert (rc, out) == (1, ""), (rc, out, err)
+    assert err.startswith("%s:3: hijack.state_file: not " % state), err
+    assert err.endswith("(fix or delete the line, then start mxshield)\n"), err
+    assert len(err.splitlines()) == 1, err
+    assert state.read_text() == text
+    assert sorted(os.listdir(tmp_path)) == ["hijack.state", "mxshield.conf"]
+
+
+def test_state_file_that_parses(tmp_path):
+    state = tmp_path / "hijack.state"
+    text = "disabled 1700000000 alice@example.com\ncount bob@example.com 1700000000 1700000100\n"
+    state.write_text(text)
+    assert_ok(write(tmp_path, hijack_conf(state)))
+    assert state.read_text() == text
+    assert sorted(os.listdir(tmp_path)) == ["hijack.state", "mxshield.conf"]
+
+
+def test_state_file_not_checked_while_hijack_detection_is_off(tmp_path):
+    """The start does not touch the file then, so neither does the check."""
+    p = write(tmp_path, 'backend = { client_info = "proxy"; };\n'
+                        'hijack = { state_file = "%s"; };\n' % (tmp_path / "none" / "h.state"))
+    assert_ok(p)
+
+
+def test_control_socket_directory_missing(tmp_path):
+    missing = tmp_path / "run"
+    p = write(tmp_path, 'backend = { client_info = "xclient"; };\n'
+                        'control = {\n  socket = "%s";\n};\n' % (missing / "control.sock"))
+    assert_problems(p, [(3, "control.socket", "directory %s: No such file or directory" % missing)])
+
+
+def test_control_socket_path_is_a_file(tmp_path):
+    f = tmp_path / "control.sock"
+    f.write_text("not a socket\n")
+    p = write(tmp_path, 'backend = { client_info = "xclient"; };\ncontrol = { socket = "%s"; };\n' % f)
+    assert_problems(p, [(2, "control.socket", "exists and is not a socket")])
+
+
+def test_every_start_problem_at_once(tmp_path):
+    p = write(tmp_path, "\n".join([
+        'backend = { address = "mail.mxshield-test.invalid"; };',    # 1
+        'hijack = { enabled = true;',                                 # 2
+        '  state_file = "%s"; };' % (tmp_path / "a" / "h.state"),     # 3
+        'control = { socket = "%s"; };' % (tmp_path / "b" / "c.sock"),  # 4
+    ]) + "\n")
+    assert_problems(p, [
+        (1, "backend.address", "does not resolve"),
+        (3, "hijack.state_file", "No such file or directory"),
+        (4, "control.socket", "No such file or directory"),
+    ])
+
+
+# --------------------------------------------------------------------------
+# The open-relay warning: client_info "received" and a backend that may
+# trust mxshield's address
+# --------------------------------------------------------------------------
+
+RELAY_WARN = {
+    "the default file": ("", None, "127.0.0.1, a loopback address", True),
+    "loopback, client_info written": (
+        'backend = {\n  address = "127.0.0.1";\n  client_info = "received";\n};\n', 3,
+        "127.0.0.1, a loopback address", False),
+    "private IPv4, default client_info": (
+        'backend = {\n  address = "192.168.1.25";\n  port = 25;\n};\n', 2,
+        "192.168.1.25, a private address", True),
+    "172.16/12": ('backend = { address = "172.31.255.1"; };\n', 1, "172.31.255.1, a private address",
+                  True),
+    "10/8": ('backend = { address = "10.1.2.3"; };\n', 1, "10.1.2.3, a private address", True),
+    "IPv6 loopback": ('backend = { address = "::1"; };\n', 1, "::1, a loopback address", True),
+    "IPv6 ULA": ('backend = { address = "fd12:3456::25"; };\n', 1, "fd12:3456::25, a private address",
+                 True),
+    "host name, after resolution": ('backend = { address = "localhost"; };\n', 1,
+                                    "localhost (127.0.0.1), a loopback address", True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RELAY_WARN))
+def test_relay_warning(tmp_path, name):
+    text, line, fragment, default = RELAY_WARN[name]
+    p = write(tmp_path, text)
+    (w,) = assert_ok(p, [RELAY])
+    head = "warning: %s:%d: " % (p, line) if line else "warning: %s: " % p
+    assert w.startswith(head + RELAY + (" (the default)" if default else "") + " with the backend at "
+                        + fragment + ":"), w
+    for words in ('backend.client_info = "xclient" or "proxy"',
+                  'README.md, "Put mxshield in front of Postfix or Exim"'):
+        assert words in w, w
+
+
+NO_RELAY_WARN = {
+    "xclient": 'backend = { client_info = "xclient"; };\n',
+    "proxy": 'backend = { client_info = "proxy"; };\n',
+    "public address": 'backend = { address = "203.0.113.25"; };\n',
+    "just outside 172.16/12": 'backend = { address = "172.32.0.1"; };\n',
+    "public IPv6": 'backend = { address = "2001:db8::25"; };\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(NO_RELAY_WARN))
+def test_no_relay_warning(tmp_path, name):
+    assert_ok(write(tmp_path, NO_RELAY_WARN[name]))
+
+
+def test_relay_warning_also_with_problems(tmp_path):
+    """Warnings are printed beside problems; the problems decide the exit."""
+    p = write(tmp_path, 'backend = { address = "10.0.0.25"; };\nworkers = 100;\n')
+    rc, out, err = check(p)
+    assert (rc, out) == (1, ""), (rc, out, err)
+    # a file with problems is not looked at further: only the problems
+    assert err == "%s:2: workers: 100 is out of range (1 to 64)\n" % p, err
+
+
+# --------------------------------------------------------------------------
+# The start: the same checks, the same warning
+# --------------------------------------------------------------------------
+
+def start_and_fail(tmp_path, text):
+    p = write(tmp_path, text, "start.conf")
+    r = subprocess.run([BIN, "-c", str(p)], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=20)
+    for mark in SANITIZER_MARKS:
+        assert mark not in r.stderr, r.stderr
+    return r.returncode, r.stderr, p
+
+
+def test_start_refuses_a_wildcard_loop(tmp_path):
+    """listen 0.0.0.0:P, backend 127.0.0.2:P: 127.0.0.2 is this host, so
+    mxshield would relay to itself. Refused before anything listens."""
+    port = smtpkit.free_port()
+    rc, err, p = start_and_fail(tmp_path, 'listen = ( { address = "0.0.0.0"; port = %d; } );\n'
+                                          'backend = { address = "127.0.0.2"; port = %d; };\n'
+                                          % (port, port))
+    assert rc == 1, (rc, err)
+    assert err == ("%s:2: backend: 127.0.0.2 port %d is mxshield's own listen[0] (127.0.0.2 is an "
+                   "address of this host, and listen[0] is 0.0.0.0 port %d)\n" % (p, port, port)), err
+    assert not smtpkit.listening(port)
+
+
+def test_start_refuses_a_host_name_loop(tmp_path):
+    port = smtpkit.free_port()
+    rc, err, p = start_and_fail(tmp_path, 'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
+                                          'backend = { address = "localhost"; port = %d; };\n'
+                                          % (port, port))
+    assert rc == 1, (rc, err)
+    (line,) = [json.loads(l) for l in err.splitlines() if l.startswith("{")]
+    assert (line["event"], line["level"]) == ("error", "error"), line
+    assert line["msg"] == ("%s:2: backend: localhost (127.0.0.1) port %d is mxshield's own "
+                           "listen[0] (127.0.0.1 port %d)" % (p, port, port)), line
+
+
+def test_start_refuses_an_unresolvable_backend(tmp_path):
+    port = smtpkit.free_port()
+    rc, err, p = start_and_fail(tmp_path, 'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
+                                          'backend = { address = "mail.mxshield-test.invalid"; };\n'
+                                          % port)
+    assert rc == 1, (rc, err)
+    assert '%s:2: backend.address: \\"mail.mxshield-test.invalid\\" does not resolve' % p in err, err
+
+
+def test_start_logs_the_relay_warning(mxshield, backend):
+    """The default client_info with a loopback backend: one warn line at
+    start (event config), the same words --check-config prints; mail
+    still flows."""
+    (w,) = mxshield.wait_log(lambda l: l.get("event") == "config", what="config warning")
+    assert w["level"] == "warn", w
+    assert w["msg"].startswith("%s:" % mxshield.conf_path), w
+    assert (RELAY + " (the default) with the backend at 127.0.0.1, a loopback address:") in w["msg"], w
+    assert 'README.md, "Put mxshield in front of Postfix or Exim"' in w["msg"], w
+    c = mxshield.session()
+    c.send(b"QUIT\r\n")
+    assert c.reply().code == 221
+
+
+def test_start_without_the_relay_warning(mxshield, backend):
+    """client_info = "proxy": no warning. The start line comes after the
+    warnings, so once it is there none can follow."""
+    mx = mxshield({"backend": {"client_info": "proxy"}})
+    mx.wait_log(lambda l: l.get("event") == "start", what="start line")
+    assert [l for l in mx.log_lines() if l.get("level") == "warn"] == [], mx.stderr()

@@ -444,7 +444,8 @@ def test_backend_tls_handshake_stalls(mxshield, certs):
 def _check(tmp_path, backend_text):
     p = tmp_path / "b.conf"
     p.write_text('listen = ( { address = "127.0.0.1"; port = 2525; } );\n'
-                 'backend = { address = "127.0.0.1"; port = 2526; %s };\n' % backend_text)
+                 'backend = { address = "127.0.0.1"; port = 2526; client_info = "xclient"; %s };\n'
+                 % backend_text)
     r = subprocess.run([conftest.MXSHIELD_BIN, "--check-config", "-c", str(p)], capture_output=True,
                        timeout=30, stdin=subprocess.DEVNULL, env=conftest.sanitizer_env())
     err = r.stderr.decode("utf-8", "replace")

@@ -691,7 +691,7 @@ def _check(tmp_path, text):
 
 def _conf(cert, key, tls="starttls", extra=""):
     return ('listen = ( { address = "127.0.0.1"; port = 2525; tls = "%s"; } );\n'
-            'backend = { address = "127.0.0.1"; port = 2526; };\n'
+            'backend = { address = "127.0.0.1"; port = 2526; client_info = "xclient"; };\n'
             'tls = { cert_file = "%s"; key_file = "%s"; };\n%s' % (tls, cert, key, extra))
 
 

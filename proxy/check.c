@@ -1,0 +1,365 @@
+/*
+ * proxy/check.c - the checks of check.h: what a start would refuse
+ * beyond the file (backend.address, hijack.state_file, control.socket,
+ * the TLS files) and what it would warn about. Input: a configuration
+ * cfg_load() accepted. Reads the file system and the resolver; binds,
+ * writes and connects nothing, so --check-config may run beside a
+ * running mxshield. Messages name the key as written: "file:line: key:".
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/hijack.h"
+#include "core/net.h"
+#include "proxy/check.h"
+#include "proxy/hijack.h"
+#include "proxy/server.h"
+
+/* Problems, one a line, into a caller's buffer. */
+struct probs {
+	char	*buf;
+	size_t	 cap, len;
+	int	 n;
+};
+
+static void
+prob(struct probs *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+prob(struct probs *p, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (p->cap == 0 || p->len + 1 >= p->cap) {
+		p->n++;
+		return;
+	}
+	if (p->len > 0)
+		p->buf[p->len++] = '\n';
+	va_start(ap, fmt);
+	n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		p->len += (size_t)n < p->cap - p->len ? (size_t)n :
+		    p->cap - p->len - 1;
+	p->n++;
+}
+
+static int
+sa_to_addr(const struct sockaddr *sa, struct net_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET) {
+		a->family = AF_INET;
+		memcpy(a->addr, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		a->family = AF_INET6;
+		memcpy(a->addr, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+/* See check.h. */
+int
+chk_backend(const struct config *cfg, struct sockaddr_storage *sa,
+    socklen_t *salen, char *err, size_t cap)
+{
+	struct addrinfo	 hints, *ai = NULL;
+	struct net_addr	 a;
+	char		 port[16], where[PATH_MAX + 32], ip[64];
+	int		 r, own;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", cfg->backend.port);
+	r = getaddrinfo(cfg->backend.address, port, &hints, &ai);
+	if (r != 0 || ai == NULL || ai->ai_addrlen > sizeof(*sa)) {
+		cfg_where(cfg, "backend.address", where, sizeof(where));
+		snprintf(err, cap, "%s: backend.address: \"%s\" does not "
+		    "resolve: %s", where, cfg->backend.address,
+		    r != 0 ? (r == EAI_SYSTEM ? strerror(errno) :
+		    gai_strerror(r)) : "no address");
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		return -1;
+	}
+	memcpy(sa, ai->ai_addr, ai->ai_addrlen);
+	*salen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	if (sa_to_addr((struct sockaddr *)sa, &a) == 0 &&
+	    (own = cfg_own_listener(cfg, &a, cfg->backend.port)) >= 0) {
+		net_addr_format(&a, ip, sizeof(ip));
+		cfg_where(cfg, "backend.address", where, sizeof(where));
+		snprintf(err, cap, "%s: backend: %s (%s) port %d is mxshield's "
+		    "own listen[%d] (%s port %d)", where, cfg->backend.address,
+		    ip, cfg->backend.port, own, cfg->listen[own].address,
+		    cfg->listen[own].port);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ warnings */
+
+/*
+ * Where a backend may well trust mxshield's address: loopback (Postfix's
+ * default mynetworks holds 127.0.0.0/8) and private networks (RFC 1918,
+ * RFC 4193), where mynetworks_style = subnet and the like reach.
+ */
+static const struct {
+	const char	*net;
+	const char	*kind;
+} trusting[] = {
+	{ "127.0.0.0/8",	"a loopback" },
+	{ "::1/128",		"a loopback" },
+	{ "10.0.0.0/8",		"a private" },
+	{ "172.16.0.0/12",	"a private" },
+	{ "192.168.0.0/16",	"a private" },
+	{ "fc00::/7",		"a private" },
+};
+
+static void
+warn_relay(const struct config *cfg, const struct net_addr *a,
+    chk_warn_fn *warn, void *arg)
+{
+	const char	*kind = NULL;
+	char		 where[PATH_MAX + 32], ip[64], shown[320];
+	char		 msg[PATH_MAX + 1536];
+	struct net	 n;
+	int		 given;
+
+	if (cfg->backend.client_info != CFG_CI_RECEIVED)
+		return;
+	for (size_t i = 0; i < sizeof(trusting) / sizeof(trusting[0]); i++)
+		if (net_parse(trusting[i].net, strlen(trusting[i].net), &n) ==
+		    0 && net_match(&n, a)) {
+			kind = trusting[i].kind;
+			break;
+		}
+	if (kind == NULL)
+		return;
+	net_addr_format(a, ip, sizeof(ip));
+	if (strcmp(ip, cfg->backend.address) == 0)
+		snprintf(shown, sizeof(shown), "%s", ip);
+	else
+		snprintf(shown, sizeof(shown), "%s (%s)", cfg->backend.address,
+		    ip);
+	given = cfg_where(cfg, "backend.client_info", where, sizeof(where));
+	if (!given)
+		cfg_where(cfg, "backend.address", where, sizeof(where));
+	snprintf(msg, sizeof(msg), "%s: backend.client_info: \"received\"%s "
+	    "with the backend at %s, %s address: the backend sees every "
+	    "client as mxshield's own address, and if it trusts that address "
+	    "(Postfix: permit_mynetworks, with mxshield's address in "
+	    "mynetworks, as 127.0.0.1 is by default) %s "
+	    "Set backend.client_info = \"xclient\" or \"proxy\" so that the "
+	    "backend sees the real client, or keep mxshield's address out "
+	    "of the backend's trusted networks; see README.md, \"Put "
+	    "mxshield in front of Postfix or Exim\"", where,
+	    given ? "" : " (the default)", shown, kind,
+	    cfg->relay_protection ? "its own client checks (RBLs, "
+	    "postscreen, mynetworks) judge mxshield instead of the client; "
+	    "relay_protection keeps it from relaying for the world." :
+	    "it relays mail from anyone to anywhere (relay_protection is "
+	    "off).");
+	warn(arg, msg);
+}
+
+/* See check.h. */
+void
+chk_warnings(const struct config *cfg, const struct sockaddr *sa,
+    chk_warn_fn *warn, void *arg)
+{
+	struct net_addr	 a;
+	char		 where[PATH_MAX + 32], msg[PATH_MAX + 1536];
+
+	if (sa != NULL && sa_to_addr(sa, &a) == 0)
+		warn_relay(cfg, &a, warn, arg);
+	if (cfg->backend.tls != CFG_TLS_NONE && cfg->backend.tls_verify &&
+	    cfg->backend.tls_server_name == NULL &&
+	    net_addr_parse(cfg->backend.address,
+	    strlen(cfg->backend.address), &a) == 0) {
+		cfg_where(cfg, "backend.address", where, sizeof(where));
+		snprintf(msg, sizeof(msg), "%s: backend.address %s is an IP "
+		    "address and backend.tls_server_name is unset: the "
+		    "backend's certificate chain is verified, its name is not "
+		    "(set tls_server_name)", where, cfg->backend.address);
+		warn(arg, msg);
+	}
+}
+
+/* ------------------------------------------------------------ files */
+
+/*
+ * dir must exist and take new files from us: mxshield creates the
+ * control socket there, or FILE.tmp to rename over the state file.
+ */
+static int
+check_dir(const struct config *cfg, struct probs *p, const char *key,
+    const char *file, const char *why)
+{
+	char		 where[PATH_MAX + 32], dir[PATH_MAX];
+	const char	*slash = strrchr(file, '/');
+	struct stat	 st;
+
+	cfg_where(cfg, key, where, sizeof(where));
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == file)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	if (stat(dir, &st) < 0)
+		prob(p, "%s: %s: directory %s: %s", where, key, dir,
+		    strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		prob(p, "%s: %s: %s is not a directory", where, key, dir);
+	else if (access(dir, W_OK | X_OK) < 0)
+		prob(p, "%s: %s: directory %s is not writable by uid %ld (%s): "
+		    "%s", where, key, dir, (long)geteuid(), why,
+		    strerror(errno));
+	else
+		return 0;
+	return -1;
+}
+
+/*
+ * The state file as the start reads it (proxy/hijack_state.c), every
+ * line through the same parser, into no table: same messages, no side
+ * effects.
+ */
+static void
+check_state_file(const struct config *cfg, struct probs *p)
+{
+	const char	*path = cfg->hijack.state_file;
+	char		 where[PATH_MAX + 32], id[HIJACK_ID_MAX];
+	char		*line = NULL;
+	size_t		 lcap = 0, lineno = 0;
+	struct stat	 st;
+	struct hjline	 l;
+	const char	*why;
+	ssize_t		 n;
+	int64_t		 t;
+	FILE		*f;
+	int		 r;
+
+	if (check_dir(cfg, p, "hijack.state_file", path, "mxshield writes "
+	    "the file next to it and renames it into place") < 0)
+		return;
+	cfg_where(cfg, "hijack.state_file", where, sizeof(where));
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			prob(p, "%s: hijack.state_file: %s: %s", where, path,
+			    strerror(errno));
+		return;		/* none yet: an empty table */
+	}
+	if (!S_ISREG(st.st_mode)) {
+		prob(p, "%s: hijack.state_file: %s is %s", where, path,
+		    S_ISDIR(st.st_mode) ? "a directory" :
+		    "not a regular file");
+		return;
+	}
+	if ((f = fopen(path, "re")) == NULL) {
+		prob(p, "%s: hijack.state_file: %s: %s", where, path,
+		    strerror(errno));
+		return;
+	}
+	while ((n = getline(&line, &lcap, f)) >= 0) {
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		why = NULL;
+		if (strlen(line) != (size_t)n)
+			why = "a NUL byte in the line";
+		else if (hjline_parse(line, id, sizeof(id), &l) ==
+		    HJLINE_ERROR)
+			why = l.error;
+		else if (l.kind == HJLINE_COUNT) {
+			while ((r = hjline_time(&l.times, &t)) > 0)
+				;
+			if (r < 0)
+				why = "count: expected times in seconds since "
+				    "1970 after the identity";
+		}
+		if (why != NULL) {
+			prob(p, "%s:%zu: hijack.state_file: %s (fix or delete "
+			    "the line, then start mxshield)", path, lineno,
+			    why);
+			break;
+		}
+	}
+	if (ferror(f))
+		prob(p, "%s: hijack.state_file: read error", path);
+	free(line);
+	fclose(f);
+}
+
+static void
+check_control_socket(const struct config *cfg, struct probs *p)
+{
+	const char		*path = cfg->control.socket;
+	char			 where[PATH_MAX + 32];
+	struct sockaddr_un	 sa;
+	struct stat		 st;
+
+	cfg_where(cfg, "control.socket", where, sizeof(where));
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		prob(p, "%s: control.socket: longer than %zu octets", where,
+		    sizeof(sa.sun_path) - 1);
+		return;
+	}
+	if (check_dir(cfg, p, "control.socket", path, "mxshield creates "
+	    "the socket there") < 0)
+		return;
+	/* a socket there is fine: a running mxshield's, or a stale one
+	 * the start removes */
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		prob(p, "%s: control.socket: %s exists and is not a socket; "
+		    "mxshield will not remove it", where, path);
+}
+
+/* See check.h. */
+int
+chk_all(const struct config *cfg, chk_warn_fn *warn, void *arg, char *err,
+    size_t cap)
+{
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	struct probs		 p = { err, cap, 0, 0 };
+	char			 one[2048];
+	int			 resolved;
+
+	if (cap > 0)
+		err[0] = '\0';
+	resolved = chk_backend(cfg, &sa, &salen, one, sizeof(one)) == 0;
+	if (!resolved)
+		prob(&p, "%s", one);
+	if (srv_check_tls(cfg, one, sizeof(one)) < 0)
+		prob(&p, "%s", one);
+	if (cfg->hijack.enabled && cfg->hijack.state_file != NULL)
+		check_state_file(cfg, &p);
+	if (cfg->control.socket != NULL)
+		check_control_socket(cfg, &p);
+	chk_warnings(cfg, resolved ? (struct sockaddr *)&sa : NULL, warn,
+	    arg);
+	return p.n > 0 ? -1 : 0;
+}
