@@ -1,16 +1,20 @@
 """
-The deployment files agree with the binary: docker/mxshield.conf and the
-Kubernetes ConfigMap pass --check-config, the systemd unit has the keys
-deploy/ promises, and compose gives the backend the address the
-container's configuration names. No container engine needed.
+The deployment files agree with the binary: docker/mxshield.conf, the
+Kubernetes ConfigMap and every ```conf snippet of README.md pass
+--check-config, the systemd unit has the keys deploy/ promises, compose
+gives the backend the address the container's configuration names, and
+every pointer to README's "Put mxshield in front of Postfix or Exim"
+finds that section. No container engine needed.
 
   MXSHIELD_BIN  binary under test (default: build/mxshield of this checkout)
 """
 
 import configparser
+import glob
 import os
 import re
 import subprocess
+import textwrap
 
 import pytest
 
@@ -70,3 +74,40 @@ def test_compose_and_kubernetes(tmp_path):
     conf = tmp_path / "k8s.conf"
     conf.write_text(docs["ConfigMap"]["data"]["mxshield.conf"])
     check_config(conf)
+
+
+def readme_conf_snippets():
+    """The ```conf blocks of README.md (indented ones too), dedented."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    blocks = re.findall(r"^([ \t]*)```conf\n(.*?)^\1```$", text, re.S | re.M)
+    return [textwrap.dedent(body) for _, body in blocks]
+
+
+def test_readme_conf_snippets_are_valid(tmp_path):
+    snippets = readme_conf_snippets()
+    # the Postfix and Exim recipes and the auth.aliases example at least
+    assert len(snippets) >= 4, snippets
+    for i, text in enumerate(snippets):
+        conf = tmp_path / ("readme%d.conf" % i)
+        conf.write_text(text)
+        check_config(conf)
+
+
+RECIPE = "Put mxshield in front of Postfix or Exim"
+
+
+def test_recipe_section_is_where_pointers_say():
+    with open(os.path.join(REPO, "README.md")) as f:
+        headings = [l.rstrip("\n") for l in f if l.startswith("#")]
+    assert "## " + RECIPE in headings, headings
+    pointers = []
+    for pattern in ("proxy/*.c", "deploy/*", "deploy/kubernetes/*", "docker/*", "docker/*/*"):
+        for path in glob.glob(os.path.join(REPO, pattern)):
+            if os.path.isfile(path):
+                with open(path, errors="replace") as f:
+                    flat = re.sub(r"[\s#*\"]+", " ", f.read())
+                if "Put mxshield in front of" in flat:
+                    pointers.append(path)
+                    assert RECIPE in flat, "%s names another title" % path
+    assert pointers, "no deployment file points to the recipe"
