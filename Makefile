@@ -8,6 +8,10 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
 BACKEND    ?=
+# ON builds the cmocka unit tests into build/ too (make unit and make test
+# set it). Left empty, build/ keeps what its CMake cache says: off in a
+# new build/, so `make run` never needs cmocka.
+UNIT_TESTS ?=
 
 .PHONY: all build asan fuzz-build run test unit integration fuzz-smoke fuzz \
         bench check-config clean deps-build deps-test install
@@ -20,14 +24,15 @@ deps-build:
 deps-test:
 	@tools/deps.sh test
 
-$(BUILD)/Makefile:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
-
-build: deps-build $(BUILD)/Makefile
+build: deps-build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  $(if $(UNIT_TESTS),-DMXS_UNIT_TESTS=$(UNIT_TESTS))
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The ASan+UBSan build is a test build: unit tests always on.
 asan: deps-test
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMXS_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMXS_SANITIZE=ON \
+	  -DMXS_UNIT_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 fuzz-build: deps-test
@@ -40,13 +45,17 @@ fuzz-build: deps-test
 run: build
 	@tools/run-dev.sh "$(BUILD)/mxshield" "$(BACKEND)"
 
+# A target-specific value reaches the prerequisites: build/ gets its
+# unit tests too. --no-tests=error: a build without them fails here.
+unit: UNIT_TESTS = ON
 unit: asan build
-	cd $(ASAN_BUILD) && ctest --output-on-failure
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(ASAN_BUILD) && ctest --output-on-failure --no-tests=error
+	cd $(BUILD) && ctest --output-on-failure --no-tests=error
 
-integration: asan build
+# -rfEs: the summary names every failure, error and skip with its reason.
+integration: deps-test asan build
 	MXSHIELD_BIN=$(CURDIR)/$(ASAN_BUILD)/mxshield MXSHIELD_RELEASE_BIN=$(CURDIR)/$(BUILD)/mxshield \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -rfEs -p no:cacheprovider tests/integration
 
 fuzz-smoke: fuzz-build
 	@tools/fuzz.sh $(FUZZ_BUILD) 10
@@ -55,7 +64,7 @@ fuzz: fuzz-build
 	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 test: deps-test
-	$(MAKE) build asan fuzz-build
+	$(MAKE) build asan fuzz-build UNIT_TESTS=ON
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) fuzz-smoke

@@ -5,9 +5,25 @@
 # the command to run and fails.
 set -eu
 
-BUILD="cmake make gcc pkg-config libuv1-dev libmbedtls-dev libconfig-dev python3"
-TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-aiosmtpd swaks postfix openssl procps"
-BENCH="$TEST haproxy proxsmtp iproute2"
+# Packages are installed without their recommendations, so every package
+# a command below needs is named here, recommended ones included.
+#
+# build: what `make build` and `make run` need: the C toolchain
+# (build-essential brings libc6-dev, without which gcc compiles nothing),
+# CMake, pkg-config, the three libraries, and Python for the development
+# sink.
+BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev python3"
+# test: everything the unit, integration and fuzz tests run.
+#   libcmocka-dev                  unit tests (CMake -DMXS_UNIT_TESTS=ON)
+#   clang libclang-rt-14-dev       libFuzzer targets and their sanitizers
+#   python3-pytest python3-yaml    integration tests (yaml: compose.yaml)
+#   swaks libnet-ssleay-perl       an independent SMTP client; swaks only
+#                                  recommends Net::SSLeay, which its
+#                                  --tls/--tlsc need
+#   postfix                        smtp-source, smtp-sink, a private Postfix
+#   openssl                        test certificates, s_client
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-yaml swaks libnet-ssleay-perl postfix openssl"
+BENCH="$TEST haproxy proxsmtp iproute2 procps"
 
 case "${1:-build}" in
 build) want=$BUILD ;;

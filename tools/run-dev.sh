@@ -5,7 +5,15 @@
 #                                 storing each message in run/mail/*.eml
 #   run-dev.sh BINARY host:port   backend: that server (run/dev.conf is
 #                                 dev.conf with backend.address/port replaced)
-# Ctrl-C stops mxshield; the sink is stopped with it.
+# Ctrl-C stops mxshield as SIGTERM does: it stops accepting and lets the
+# sessions in progress finish; the sink is stopped once mxshield has
+# exited. A second Ctrl-C stops mxshield at once.
+#
+# mxshield and the sink run in sessions of their own (setsid), so the
+# terminal's SIGINT reaches this script only and mxshield gets exactly one
+# signal per Ctrl-C; were it in the terminal's process group, one Ctrl-C
+# would reach it twice (the terminal's SIGINT and the TERM passed on
+# here), which means "stop at once", and the sink would stop under it.
 set -eu
 
 usage() { echo "usage: $0 BINARY [BACKEND host:port]" >&2; exit 2; }
@@ -33,17 +41,31 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
+# Until mxshield runs, a signal is only noted (so that no child is left
+# behind between its start and the line that records its pid); check_held
+# then stops what runs and leaves.
+held=""
+trap 'held=${held:-INT}' INT
+trap 'held=${held:-TERM}' TERM
+trap 'held=${held:-HUP}' HUP
+check_held() {
+	case $held in
+	'') return 0 ;;
+	INT) cleanup; exit 130 ;;
+	TERM) cleanup; exit 143 ;;
+	*) cleanup; exit 129 ;;
+	esac
+}
 
 if [ -z "$backend" ]; then
 	mkdir -p run/mail
-	"$PYTHON" tools/devsink.py --listen 127.0.0.1:2526 --dir run/mail &
+	setsid "$PYTHON" tools/devsink.py --listen 127.0.0.1:2526 --dir run/mail &
 	sink=$!
 	# wait (bounded) until the sink accepts connections
 	i=0
 	until "$PYTHON" -c 'import socket,sys; socket.create_connection(("127.0.0.1",2526),0.2).close()' 2>/dev/null; do
 		i=$((i + 1))
+		check_held
 		if [ $i -ge 50 ] || ! kill -0 "$sink" 2>/dev/null; then
 			echo "run-dev: devsink did not start on 127.0.0.1:2526" >&2
 			exit 1
@@ -98,27 +120,42 @@ fi
 echo "run-dev: mxshield on 127.0.0.1:2525 with $conf; Ctrl-C stops it"
 echo "try: swaks --server 127.0.0.1:2525 --to you@example.com"
 [ -n "$sink" ] && echo "     messages land in run/mail/"
-# mxshield runs as our child; INT/TERM are forwarded to it (a second
-# Ctrl-C kills it), and the sink is stopped when it has exited.
-"$bin" -c "$conf" &
+# mxshield runs as our child in its own session. The first INT, TERM or
+# HUP becomes one TERM for it (more TERMs and HUPs change nothing: a
+# "kill -TERM" of make's process group reaches us twice, once through
+# make); another Ctrl-C becomes a second TERM, which stops it at once,
+# and a third one a KILL.
+check_held
+setsid "$bin" -c "$conf" &
 mx=$!
-signals=0
+sent=0
 # shellcheck disable=SC2317  # called from traps
 stop_mx() {
-	signals=$((signals + 1))
-	if [ "$signals" -ge 2 ]; then
-		kill -KILL "$mx" 2>/dev/null || true
-	else
-		echo "run-dev: stopping mxshield (Ctrl-C again to kill it)" >&2
-		kill -TERM "$mx" 2>/dev/null || true
+	if [ "$sent" -ge 1 ] && [ "$1" != INT ]; then
+		return
 	fi
+	sent=$((sent + 1))
+	case $sent in
+	1)
+		echo "run-dev: stopping mxshield: sessions may finish (Ctrl-C again to stop at once)" >&2
+		kill -TERM "$mx" 2>/dev/null || true ;;
+	2)
+		echo "run-dev: stopping mxshield at once (Ctrl-C again to kill it)" >&2
+		kill -TERM "$mx" 2>/dev/null || true ;;
+	*)
+		kill -KILL "$mx" 2>/dev/null || true ;;
+	esac
 }
-trap stop_mx INT TERM
-rc=0
-wait "$mx" || rc=$?
-# wait returns early when a trapped signal arrives: wait for the real exit
-while kill -0 "$mx" 2>/dev/null; do
+trap 'stop_mx INT' INT
+trap 'stop_mx TERM' TERM
+trap 'stop_mx HUP' HUP
+[ -z "$held" ] || stop_mx "$held"
+# wait returns early when a trapped signal arrives: wait again until
+# mxshield has really exited
+while :; do
 	rc=0
 	wait "$mx" || rc=$?
+	kill -0 "$mx" 2>/dev/null || break
 done
-exit $rc
+cleanup
+exit "$rc"

@@ -257,7 +257,8 @@ class MxshieldFactory:
         if binary is None:
             binary = MXSHIELD_BIN
         if not os.path.exists(binary):
-            pytest.skip("mxshield binary %s not built" % binary)
+            pytest.fail("mxshield binary %s not built (make asan, or set MXSHIELD_BIN)" % binary,
+                        pytrace=False)
         if backend_port is None:
             backend_port = self.backend_port_fn()
         cfg = merge(self.base_config(backend_port, workers), overrides or {})
@@ -337,7 +338,8 @@ def mxshield(request, workdir, backend):
 @pytest.fixture
 def release_bin():
     if not os.path.exists(MXSHIELD_RELEASE_BIN):
-        pytest.skip("release binary %s not built" % MXSHIELD_RELEASE_BIN)
+        pytest.fail("release binary %s not built (make build, or set MXSHIELD_RELEASE_BIN)"
+                    % MXSHIELD_RELEASE_BIN, pytrace=False)
     return MXSHIELD_RELEASE_BIN
 
 

@@ -132,7 +132,7 @@ def disabled_lines(mx, identity=None):
 
 def cli(conf_path, *args):
     if not os.path.exists(conftest.MXSHIELD_BIN):
-        pytest.skip("mxshield binary %s not built" % conftest.MXSHIELD_BIN)
+        pytest.fail("mxshield binary %s not built" % conftest.MXSHIELD_BIN, pytrace=False)
     r = subprocess.run([conftest.MXSHIELD_BIN] + list(args) + ["-c", conf_path],
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
                        env=conftest.sanitizer_env())
@@ -347,7 +347,7 @@ def test_state_file_written_by_hand(mxshield, auth_backend, workdir):
 ], ids=["count-time", "disabled-time", "keyword", "space-in-id", "xtext"])
 def test_corrupt_state_file_refuses_start(mxshield, backend, workdir, text, line):
     if not os.path.exists(conftest.MXSHIELD_BIN):
-        pytest.skip("mxshield binary %s not built" % conftest.MXSHIELD_BIN)
+        pytest.fail("mxshield binary %s not built" % conftest.MXSHIELD_BIN, pytrace=False)
     state_file = paths(workdir)[0]
     with open(state_file, "w") as f:
         f.write(text)

@@ -23,10 +23,11 @@ field tell which identity reached it:
   received Postfix sees 127.0.0.1; mxshield's own Received: (naming
            127.0.0.2) sits right below Postfix's.
 
-Prerequisites missing (postfix not installed, not root, no postfix user,
-Postfix < 3.5): skipped with the reason. A private instance that fails to
-start is skipped with Postfix's own output, or fails the module when
-MXSHIELD_REQUIRE_POSTFIX=1 (for CI, where Postfix is known to be there).
+Postfix or swaks not installed: the tests fail (make test installs
+both). Not root, no postfix user, or Postfix < 3.5: skipped with the
+reason. A private instance that fails to start is skipped with Postfix's
+own output, or fails the module when MXSHIELD_REQUIRE_POSTFIX=1 (for CI,
+where Postfix is known to be there).
 """
 
 import os
@@ -37,7 +38,7 @@ import sys
 
 import pytest
 
-from postfixkit import DOMAIN, HOSTNAME, PrivatePostfix
+from postfixkit import DOMAIN, HOSTNAME, POSTFIX, PrivatePostfix
 from smtpkit import RECEIVED_RE, make_message, wait_for
 
 SWAKS = shutil.which("swaks")
@@ -47,6 +48,9 @@ CLIENT_IP = "127.0.0.2"
 
 @pytest.fixture(scope="module")
 def postfix(request):
+    if not os.path.exists(POSTFIX):
+        pytest.fail("postfix is not installed (%s missing; make test installs it: "
+                    "tools/deps.sh test)" % POSTFIX, pytrace=False)
     why = PrivatePostfix.prerequisites()
     if why:
         pytest.skip("no private Postfix instance: " + why)
@@ -206,9 +210,11 @@ def test_received_postfix_sees_mxshield(mxshield, postfix):
         b"client.example.net", CLIENT_IP.encode(), b"mx.test.example", b"ESMTP"), m.group(0)
 
 
-@pytest.mark.skipif(SWAKS is None, reason="swaks not installed")
 def test_swaks_pipelining_through_xclient(mxshield, postfix):
     """An independent client (swaks, pipelining) in xclient mode."""
+    if SWAKS is None:
+        pytest.fail("swaks is not installed (make test installs it: tools/deps.sh test)",
+                    pytrace=False)
     mx = mxshield({"backend": {"client_info": "xclient"}},
                   backend_port=postfix.ports["xclient"])
     msgid = "<%s@swaks.example.net>" % os.urandom(8).hex()

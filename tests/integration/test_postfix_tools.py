@@ -20,7 +20,8 @@ SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 @pytest.fixture
 def sink(procs, workdir):
     if not (os.path.exists(SOURCE) and os.path.exists(SINK)):
-        pytest.skip("postfix smtp-source/smtp-sink not installed")
+        pytest.fail("postfix smtp-source/smtp-sink not installed (make test installs them: "
+                    "tools/deps.sh test)", pytrace=False)
     port = free_port()
     dump = os.path.join(workdir, "sink")
     os.mkdir(dump)

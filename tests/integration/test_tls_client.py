@@ -679,7 +679,7 @@ def _check(tmp_path, text):
     p = tmp_path / "tls.conf"
     p.write_text(text)
     if not os.path.exists(conftest.MXSHIELD_BIN):
-        pytest.skip("mxshield binary not built")
+        pytest.fail("mxshield binary %s not built" % conftest.MXSHIELD_BIN, pytrace=False)
     r = subprocess.run([conftest.MXSHIELD_BIN, "--check-config", "-c", str(p)],
                        capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
                        env=conftest.sanitizer_env())

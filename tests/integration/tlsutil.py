@@ -94,7 +94,8 @@ def make_certs():
         if _made is not None:
             return _made
         if shutil.which("openssl") is None:
-            pytest.skip("the openssl command is not installed")
+            pytest.fail("the openssl command is not installed (make test installs it: "
+                        "tools/deps.sh test)", pytrace=False)
         d = tempfile.mkdtemp(prefix="mxshield-tls-certs-")
         atexit.register(shutil.rmtree, d, True)
         _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",

@@ -2,7 +2,7 @@
  * tests/unit/test_net.c - core/net.c: address and network parsing,
  * matching (IPv4-mapped IPv6 included) and printing. Expected values
  * are typed by hand; the JSON Schema format suites (ipv4.json,
- * ipv6.json, see shared testdata README) check that net_addr_parse
+ * ipv6.json, see tests/data/README.md) check that net_addr_parse
  * agrees with them on validity.
  */
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * tests/unit/test_smtp_cmd.c - core/smtp_cmd: the command line scanner
  * (fed whole, one byte at a time and in random splits), cmd_parse()
  * verbs, paths (RFC 5321 4.1.2, RFC 6531) and parameters, and the
- * is_email address suite in testdata/address. Expected values are typed
+ * is_email address suite in tests/data/address. Expected values are typed
  * by hand or come from the test data, never from the code under test.
  */
 #include <stdarg.h>
@@ -902,7 +902,7 @@ test_names(void **state)
 }
 
 /* ---------------------------------------------------------------- */
-/* The is_email suite (testdata/address, see testdata/README.md). */
+/* The is_email suite (tests/data/address, see tests/data/README.md). */
 
 static char *
 load_file(const char *path, size_t *len)
