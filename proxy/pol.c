@@ -79,11 +79,28 @@ pol_free(struct policy_cfg *pc)
 	free(pc);
 }
 
+void
+pol_client_init(struct policy_client *pc, const struct policy_cfg *pol,
+    const struct net_addr *addr, const char *ip, const struct cfg_listen *l)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->addr = *addr;
+	pc->ip = ip;
+	pc->trusted = policy_is_trusted(pol, addr);
+	pc->submission = l->submission != 0;
+}
+
+int
+pol_enforce_cfg(const struct config *cfg, const struct policy_verdict *v)
+{
+	(void)v;
+	return cfg->mode != CFG_MODE_MONITOR;
+}
+
 int
 pol_enforce(struct session *s, const struct policy_verdict *v)
 {
-	(void)v;
-	return s->cfg->mode != CFG_MODE_MONITOR;
+	return pol_enforce_cfg(s->cfg, v);
 }
 
 /* pol_note - keep v for the transaction's "verdicts" (bounded). */
