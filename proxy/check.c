@@ -359,7 +359,8 @@ chk_all(const struct config *cfg, chk_warn_fn *warn, void *arg, char *err,
 		check_state_file(cfg, &p);
 	if (cfg->control.socket != NULL)
 		check_control_socket(cfg, &p);
-	chk_warnings(cfg, resolved ? (struct sockaddr *)&sa : NULL, warn,
-	    arg);
+	if (warn != NULL)
+		chk_warnings(cfg, resolved ? (struct sockaddr *)&sa : NULL,
+		    warn, arg);
 	return p.n > 0 ? -1 : 0;
 }

@@ -39,7 +39,7 @@ void	chk_warnings(const struct config *cfg, const struct sockaddr *sa,
  * The backend resolves and is not our own listener; the TLS files load;
  * with hijack detection on, hijack.state_file's directory exists and
  * can be written, and the file, when there, is readable and parses;
- * control.socket can be created. Warnings go to warn. 0, or -1 with
+ * control.socket can be created. Warnings go to warn (NULL: none). 0, or -1 with
  * one problem a line in err (no line end after the last).
  */
 int	chk_all(const struct config *cfg, chk_warn_fn *warn, void *arg,

@@ -119,54 +119,49 @@ refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
 	return 1;
 }
 
+/* A refusal heard by pol_envelope(): into the transaction's verdicts. */
+static void
+on_envelope_verdict(void *arg, const struct policy_verdict *v, int enforced)
+{
+	pol_note(arg, v, enforced);
+}
+
 /*
- * The policy checks of a MAIL (rcpt NULL) or a RCPT (mail NULL), each
- * control in its own mode: a refusal only logged (monitor) is passed
- * over and core asked again, so that it cannot hide a later check that
- * enforces. Each round adds the bit of a check that refused, so there
- * are at most as many rounds as checks. Returns 1 when refused.
+ * The policy checks of a MAIL or a RCPT (pol_envelope): every refusal
+ * joins the transaction's verdicts; an enforced one is the reply and
+ * the command is not relayed. Returns 1 when refused.
  */
 static int
 check_envelope(struct session *s, const struct smtp_cmd *c, int is_mail)
 {
 	struct policy_verdict v;
-	enum policy_action a;
-	unsigned skip = 0;
 
-	for (;;) {
-		if (is_mail)
-			a = policy_mail_skip(s->w->srv->pol, &s->pc, c, skip,
-			    &s->txn.ptxn, &v);
-		else
-			a = policy_rcpt_skip(s->w->srv->pol, &s->pc,
-			    &s->txn.ptxn, c, skip, &v);
-		if (a != POLICY_REJECT)
-			return 0;
-		if (skip & POLICY_CK_BIT(v.check)) {
-			/* core broke policy_mail_skip()'s promise */
-			log_msg(CFG_LOG_ERROR, "error", "%s:%d: check %s refused "
-			    "again", __FILE__, __LINE__,
-			    policy_check_name(v.check));
-			abort();
-		}
-		if (refuse(s, c->verb, &v))
-			return 1;
-		skip |= POLICY_CK_BIT(v.check);
-	}
+	if (!pol_envelope(s->cfg, s->w->srv->pol, &s->pc, &s->txn.ptxn, c,
+	    is_mail, on_envelope_verdict, s, &v))
+		return 0;
+	sess_reply_now(s, c->verb, v.text);
+	return 1;
 }
 
-/* A refusal by hijack detection: 550 5.7.1 at MAIL, 535 5.7.8 at AUTH. */
-static void
-hijack_verdict(struct policy_verdict *v, const char *identity, int code,
-    const char *enh, const char *text)
+/*
+ * sess_hijack_verdict - the refusal of a disabled identity: 535 5.7.8 at
+ * AUTH (verb CMD_AUTH), 550 5.7.1 at MAIL. Shared with the dry run.
+ */
+void
+sess_hijack_verdict(struct policy_verdict *v, const char *identity,
+    enum cmd_verb verb)
 {
+	int at_auth = verb == CMD_AUTH;
+
 	memset(v, 0, sizeof(*v));
 	v->action = POLICY_REJECT;
 	v->at = POLICY_AT_MAIL;
 	v->check = POLICY_CK_HIJACK;
-	v->code = code;
-	snprintf(v->enh, sizeof(v->enh), "%s", enh);
-	snprintf(v->text, sizeof(v->text), "%s", text);
+	v->code = at_auth ? 535 : 550;
+	snprintf(v->enh, sizeof(v->enh), "%s", at_auth ? "5.7.8" : "5.7.1");
+	snprintf(v->text, sizeof(v->text), "%s", at_auth ?
+	    "535 5.7.8 Authentication credentials invalid" :
+	    "550 5.7.1 This account is disabled: it sent too many messages");
 	snprintf(v->reason, sizeof(v->reason), "identity %.128s disabled by "
 	    "hijack detection", identity);
 }
@@ -198,8 +193,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 	}
 	if (fresh && s->auth_id != NULL && hijack_mail(s->auth_id, time(NULL),
 	    s->id, s->ip) != HIJACK_OK) {
-		hijack_verdict(&v, s->auth_id, 550, "5.7.1", "550 5.7.1 This "
-		    "account is disabled: it sent too many messages");
+		sess_hijack_verdict(&v, s->auth_id, CMD_MAIL);
 		if (refuse(s, c->verb, &v)) {
 			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 			sess_txn_log(s, &s->txn, "rejected", NULL, 0);
@@ -215,9 +209,10 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
 	struct pending *p;
+	const char *text;
 
-	if (s->txn.rcpt_sent >= s->cfg->limits.max_recipients) {
-		sess_reply_now(s, c->verb, "452 4.5.3 Error: too many recipients");
+	if ((text = sess_rcpt_limit(s->cfg, s->txn.rcpt_sent)) != NULL) {
+		sess_reply_now(s, c->verb, text);
 		return;
 	}
 	if (s->txn.active && check_envelope(s, c, 0)) {
@@ -275,14 +270,14 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
 	struct pending *p;
+	const char *text;
 
 	if (s->auth) {
 		sess_reply_now(s, c->verb, "503 5.5.1 Error: already authenticated");
 		return;
 	}
-	if (s->cfg->auth.require_tls && s->client.tls == NULL) {
-		sess_reply_now(s, c->verb, "538 5.7.11 Encryption required for "
-		    "requested authentication mechanism");
+	if ((text = sess_auth_tls(s->cfg, s->client.tls != NULL)) != NULL) {
+		sess_reply_now(s, c->verb, text);
 		return;
 	}
 	if (s->txn.active) {
@@ -305,8 +300,7 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 	if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 		struct policy_verdict v;
 
-		hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 5.7.8 "
-		    "Authentication credentials invalid");
+		sess_hijack_verdict(&v, s->auth_cand, CMD_AUTH);
 		if (pol_enforce(s, &v)) {
 			pol_log(s, &v, 1);
 			free(s->auth_cand);
@@ -380,8 +374,33 @@ static const struct {
 	{ CMD_UNKNOWN,	do_refuse,	0 },
 };
 
-static void
-syntax_error(struct session *s, enum cmd_verb verb, enum cmd_rc rc)
+/*
+ * sess_rcpt_limit - limits.max_recipients: the reply to one RCPT more
+ * when sent were relayed in this transaction; NULL while under it.
+ */
+const char *
+sess_rcpt_limit(const struct config *cfg, int sent)
+{
+	if (sent >= cfg->limits.max_recipients)
+		return "452 4.5.3 Error: too many recipients";
+	return NULL;
+}
+
+/*
+ * sess_auth_tls - auth.require_tls: the reply to AUTH while TLS is not
+ * up (tls_up 0); NULL when AUTH may go on.
+ */
+const char *
+sess_auth_tls(const struct config *cfg, int tls_up)
+{
+	if (cfg->auth.require_tls && !tls_up)
+		return "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism";
+	return NULL;
+}
+
+static const char *
+syntax_reply(enum cmd_verb verb, enum cmd_rc rc)
 {
 	const char *text;
 
@@ -416,24 +435,40 @@ syntax_error(struct session *s, enum cmd_verb verb, enum cmd_rc rc)
 			break;
 		}
 	}
-	sess_reply_now(s, verb, text);
+	return text;
+}
+
+/*
+ * sess_parse_line - parse one command line (CRLF removed) into *c.
+ * NULL when the command goes on to its handler; else mxshield's own
+ * reply: a syntax error, or a line over limits.max_command_line (AUTH
+ * lines have limits.max_auth_line, applied while reading). c->verb is
+ * set either way. Shared with the dry run.
+ */
+const char *
+sess_parse_line(const struct config *cfg, const char *line, size_t len,
+    struct smtp_cmd *c)
+{
+	enum cmd_rc rc;
+
+	rc = cmd_parse(line, len, c);
+	if (rc != CMD_OK)
+		return syntax_reply(c->verb, rc);
+	if (len + 2 > (size_t)cfg->limits.max_command_line &&
+	    c->verb != CMD_AUTH)
+		return "500 5.5.2 Error: line too long";
+	return NULL;
 }
 
 static void
 dispatch(struct session *s, const char *line, size_t len)
 {
 	struct smtp_cmd c;
-	enum cmd_rc rc;
+	const char *text;
 	size_t i;
 
-	rc = cmd_parse(line, len, &c);
-	if (rc != CMD_OK) {
-		syntax_error(s, c.verb, rc);
-		return;
-	}
-	if (len + 2 > (size_t)s->cfg->limits.max_command_line &&
-	    c.verb != CMD_AUTH) {
-		sess_reply_now(s, c.verb, "500 5.5.2 Error: line too long");
+	if ((text = sess_parse_line(s->cfg, line, len, &c)) != NULL) {
+		sess_reply_now(s, c.verb, text);
 		return;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -529,8 +564,7 @@ auth_line(struct session *s, const char *line, size_t len)
 		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 			struct policy_verdict v;
 
-			hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 "
-			    "5.7.8 Authentication credentials invalid");
+			sess_hijack_verdict(&v, s->auth_cand, CMD_AUTH);
 			if (!pol_enforce(s, &v)) {
 				pol_log(s, &v, 0);
 				break;

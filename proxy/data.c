@@ -17,8 +17,6 @@
 #include "proxy/server.h"
 #include "proxy/session.h"
 
-#define HOLD_CHUNK 4096		/* bytes scanned per step while holding */
-
 static const char data_cmd[] = "DATA\r\n";
 static const char final_dot[] = ".\r\n";
 
@@ -136,15 +134,49 @@ emit_none(void *ctx, const char *p, size_t n)
 	(void)n;
 }
 
-/* Turn the scanner's sticky bits into this message's reply. */
+/*
+ * data_scan_error - the reply a message gets for what the scanner saw
+ * so far: a NUL (550 5.6.0), a bare CR or LF in reject mode (550
+ * 5.5.2), or a header section over max_header_bytes (552 5.3.4; held:
+ * the bytes of it held so far, while its end is unknown). NULL: none
+ * yet. Asked after every step of the scanner (at most HOLD_CHUNK bytes
+ * while the header section is held); the first answer sticks. Shared
+ * with the dry run. Sets *code with the reply.
+ */
+const char *
+data_scan_error(const struct dscan *d, uint64_t held, int max_header_bytes,
+    int *code)
+{
+	uint64_t max = (uint64_t)max_header_bytes;
+
+	*code = 0;
+	if (d->err & DSCAN_E_NUL) {
+		*code = 550;
+		return "550 5.6.0 NUL character in message";
+	}
+	if (d->err & DSCAN_E_BARE) {
+		*code = 550;
+		return "550 5.5.2 Bare <CR> or <LF> in message not allowed";
+	}
+	if ((d->hdr_end == DSCAN_HDR_UNKNOWN && held > max) ||
+	    (d->hdr_end != DSCAN_HDR_UNKNOWN && d->hdr_end > max)) {
+		*code = 552;
+		return "552 5.3.4 Message header section too big";
+	}
+	return NULL;
+}
+
+/* Turn the scanner's findings into this message's sticky reply. */
 static void
 scan_errors(struct session *s)
 {
-	if (s->dscan.err & DSCAN_E_NUL)
-		set_error(s, 550, "550 5.6.0 NUL character in message");
-	else if (s->dscan.err & DSCAN_E_BARE)
-		set_error(s, 550, "550 5.5.2 Bare <CR> or <LF> in message "
-		    "not allowed");
+	const char *e;
+	int code;
+
+	e = data_scan_error(&s->dscan, s->hold_len,
+	    s->cfg->limits.max_header_bytes, &code);
+	if (e != NULL)
+		set_error(s, code, e);
 }
 
 /* The final reply for a message we refused; the session goes on. */
@@ -239,16 +271,13 @@ header_complete(struct session *s)
 static size_t
 hold_input(struct session *s, const char *p, size_t n)
 {
-	size_t used, max = (size_t)s->cfg->limits.max_header_bytes;
+	size_t used;
 	int done = 0;
 
 	used = dscan_feed(&s->dscan, p, n < HOLD_CHUNK ? n : HOLD_CHUNK,
 	    emit_hold, s, &done);
 	s->data_done = done;
 	scan_errors(s);
-	if ((s->dscan.hdr_end == DSCAN_HDR_UNKNOWN && s->hold_len > max) ||
-	    (s->dscan.hdr_end != DSCAN_HDR_UNKNOWN && s->dscan.hdr_end > max))
-		set_error(s, 552, "552 5.3.4 Message header section too big");
 	if (s->txn.error != NULL) {
 		data_hold_free(s);
 		if (done)

@@ -5,6 +5,7 @@
  * are cut (strings first shrink, then the line ends with "truncated").
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -275,4 +276,28 @@ log_msg(enum cfg_log_level level, const char *event, const char *fmt, ...)
 	log_cstr(&l, "level", level_names[level]);
 	log_str(&l, "msg", msg, (size_t)n);
 	log_end(&l);
+}
+
+void
+log_panic(const char *file, int line, const char *fmt, ...)
+{
+	struct logline l;
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	log_begin(&l, "panic");
+	log_cstr(&l, "level", "error");
+	log_cstr(&l, "file", file);
+	log_int(&l, "line", line);
+	log_str(&l, "msg", msg, (size_t)n);
+	log_end(&l);
+	abort();
 }

@@ -45,4 +45,13 @@ void	log_end(struct logline *l);
 void	log_msg(enum cfg_log_level level, const char *event, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/*
+ * mxs_panic - an impossible state: one "panic" line with file and line,
+ * then abort(). Never for what a peer can cause (STYLE: three kinds of
+ * errors, three answers).
+ */
+#define mxs_panic(...)	log_panic(__FILE__, __LINE__, __VA_ARGS__)
+void	log_panic(const char *file, int line, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4), noreturn));
+
 #endif

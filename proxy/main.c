@@ -1,10 +1,10 @@
 /*
  * proxy/main.c - the mxshield command line: -c/--config FILE,
- * --check-config, --version, --help, and --list-disabled / --unblock ID
- * (asking the running mxshield through control.socket). Loads and
- * validates the configuration, then runs the server in the foreground,
- * logging to stderr (a service manager or container runtime supervises
- * it).
+ * --check-config, --version, --help, --list-disabled / --unblock ID
+ * (asking the running mxshield through control.socket), and --test with
+ * its session options (a dry run, proxy/dryrun.h). Loads and validates
+ * the configuration, then runs the server in the foreground, logging to
+ * stderr (a service manager or container runtime supervises it).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "proxy/check.h"
 #include "proxy/config.h"
 #include "proxy/control.h"
+#include "proxy/dryrun.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 
@@ -25,6 +26,11 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: mxshield [-c FILE] [--check-config]\n"
 	    "       mxshield [-c FILE] --list-disabled | --unblock ID\n"
+	    "       mxshield [-c FILE] --test --client ADDRESS [--port PORT] "
+	    "[--tls]\n"
+	    "                [--helo NAME | --ehlo NAME] [--auth ID]\n"
+	    "                [--from ADDRESS [--rcpt ADDRESS]... "
+	    "[--message FILE]]\n"
 	    "       mxshield --version | --help\n"
 	    "\n"
 	    "Transparent SMTP filtering proxy: relays every SMTP session to\n"
@@ -44,6 +50,23 @@ usage(FILE *f)
 	    "      --unblock ID    re-enable the identity ID (as typed) in the\n"
 	    "                      running mxshield; with none running, edit\n"
 	    "                      hijack.state_file instead\n"
+	    "      --test          a dry run: print the reply each command\n"
+	    "                      would get and each verdict with its reason;\n"
+	    "                      no socket is opened, nothing is sent. Exit\n"
+	    "                      0: accepted for a recipient (without --rcpt:\n"
+	    "                      nothing refused), 1: refused, 2: usage or\n"
+	    "                      configuration error. Its options:\n"
+	    "      --client ADDRESS    the client's IP address (required)\n"
+	    "      --port PORT         the listener with this port (default:\n"
+	    "                          the first of listen)\n"
+	    "      --tls               the client's TLS is up (STARTTLS done)\n"
+	    "      --helo NAME, --ehlo NAME  HELO NAME or EHLO NAME\n"
+	    "      --auth ID           the backend accepts AUTH as ID\n"
+	    "      --from ADDRESS      MAIL FROM:<ADDRESS> (\"\" for <>)\n"
+	    "      --rcpt ADDRESS      RCPT TO:<ADDRESS>, repeatable\n"
+	    "      --message FILE      the message after DATA: wire format\n"
+	    "                          (CRLF, dot-stuffed), or a text file\n"
+	    "                          without CR, sent as a mail client would\n"
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          this text\n"
 	    "\n"
@@ -60,6 +83,61 @@ print_warning(void *arg, const char *msg)
 	fprintf(stderr, "warning: %s\n", msg);
 }
 
+/* The options of --test, past the one-letter codes. */
+enum {
+	OPT_TEST = 256, OPT_CLIENT, OPT_PORT, OPT_TLS, OPT_HELO, OPT_EHLO,
+	OPT_AUTH, OPT_FROM, OPT_RCPT, OPT_MESSAGE,
+};
+
+/* One --test option into o; 0, or -1 (printed) for a bad value. */
+static int
+test_opt(int ch, struct dry_opts *o, const char **rcpts)
+{
+	char *end;
+	long port;
+
+	switch (ch) {
+	case OPT_CLIENT:
+		o->client = optarg;
+		break;
+	case OPT_PORT:
+		port = strtol(optarg, &end, 10);
+		if (*optarg == '\0' || *end != '\0' || port < 1 ||
+		    port > 65535) {
+			fprintf(stderr, "mxshield: --port %s: not a port\n",
+			    optarg);
+			return -1;
+		}
+		o->port = (int)port;
+		break;
+	case OPT_TLS:
+		o->tls = 1;
+		break;
+	case OPT_HELO:
+	case OPT_EHLO:
+		if (o->helo != NULL) {
+			fprintf(stderr, "mxshield: --helo and --ehlo go once\n");
+			return -1;
+		}
+		o->helo = optarg;
+		o->ehlo = ch == OPT_EHLO;
+		break;
+	case OPT_AUTH:
+		o->auth = optarg;
+		break;
+	case OPT_FROM:
+		o->from = optarg;
+		break;
+	case OPT_RCPT:
+		rcpts[o->nrcpts++] = optarg;
+		break;
+	case OPT_MESSAGE:
+		o->message = optarg;
+		break;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -70,14 +148,41 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "list-disabled", no_argument, NULL, 'L' },
 		{ "unblock", required_argument, NULL, 'U' },
+		{ "test", no_argument, NULL, OPT_TEST },
+		{ "client", required_argument, NULL, OPT_CLIENT },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "helo", required_argument, NULL, OPT_HELO },
+		{ "ehlo", required_argument, NULL, OPT_EHLO },
+		{ "auth", required_argument, NULL, OPT_AUTH },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "rcpt", required_argument, NULL, OPT_RCPT },
+		{ "message", required_argument, NULL, OPT_MESSAGE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *unblock = NULL;
+	const char **rcpts;
+	struct dry_opts dry;
 	struct config *cfg;
 	char err[8192];
-	int check = 0, list = 0, ch, rc;
+	int check = 0, list = 0, test = 0, test_opts = 0, ch, rc;
 
+	memset(&dry, 0, sizeof(dry));
+	/* every --rcpt is an argument: argc bounds them */
+	if ((rcpts = calloc((size_t)argc, sizeof(*rcpts))) == NULL) {
+		fprintf(stderr, "mxshield: out of memory\n");
+		return 1;
+	}
+	dry.rcpts = rcpts;
 	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		if (ch > OPT_TEST) {
+			test_opts = 1;
+			if (test_opt(ch, &dry, rcpts) < 0) {
+				free(rcpts);
+				return DRY_USAGE;
+			}
+			continue;
+		}
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -91,14 +196,20 @@ main(int argc, char **argv)
 		case 'U':
 			unblock = optarg;
 			break;
+		case OPT_TEST:
+			test = 1;
+			break;
 		case 'V':
 			printf("mxshield %s\n", MXS_VERSION);
+			free(rcpts);
 			return 0;
 		case 'h':
 			usage(stdout);
+			free(rcpts);
 			return 0;
 		default:
 			usage(stderr);
+			free(rcpts);
 			return 2;
 		}
 	}
@@ -106,12 +217,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "mxshield: unexpected argument: %s\n",
 		    argv[optind]);
 		usage(stderr);
+		free(rcpts);
 		return 2;
 	}
-	if ((list || unblock != NULL) + check > 1 || (list && unblock)) {
-		fprintf(stderr, "mxshield: --check-config, --list-disabled "
-		    "and --unblock go alone\n");
+	if ((list || unblock != NULL) + check + test > 1 ||
+	    (list && unblock)) {
+		fprintf(stderr, "mxshield: --check-config, --list-disabled, "
+		    "--unblock and --test go alone\n");
 		usage(stderr);
+		free(rcpts);
+		return 2;
+	}
+	if (test_opts && !test) {
+		fprintf(stderr, "mxshield: --client, --port, --tls, --helo, "
+		    "--ehlo, --auth, --from, --rcpt and --message go with "
+		    "--test\n");
+		usage(stderr);
+		free(rcpts);
 		return 2;
 	}
 	err[0] = '\0';
@@ -120,19 +242,30 @@ main(int argc, char **argv)
 		fputs(err, stderr);
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
-		return 1;
+		free(rcpts);
+		return test ? DRY_USAGE : 1;
 	}
 	if (list || unblock != NULL) {
 		rc = control_main(cfg, unblock);
 		cfg_free(cfg);
+		free(rcpts);
 		return rc;
 	}
 	/* everything a start checks but binding, warnings included */
-	if (check && chk_all(cfg, print_warning, NULL, err, sizeof(err)) < 0) {
+	if ((check || test) && chk_all(cfg, check ? print_warning : NULL, NULL, err,
+	    sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		cfg_free(cfg);
-		return 1;
+		free(rcpts);
+		return test ? DRY_USAGE : 1;
 	}
+	if (test) {
+		rc = dry_run(cfg, &dry, stdout, stderr);
+		cfg_free(cfg);
+		free(rcpts);
+		return rc;
+	}
+	free(rcpts);
 	if (check) {
 		printf("%s: OK\n", path);
 		cfg_free(cfg);

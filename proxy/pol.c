@@ -107,10 +107,55 @@ pol_mode(const struct config *cfg, enum policy_check c)
 	return cfg->mode;
 }
 
+void
+pol_client_init(struct policy_client *pc, const struct policy_cfg *pol,
+    const struct net_addr *addr, const char *ip, const struct cfg_listen *l)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->addr = *addr;
+	pc->ip = ip;
+	pc->trusted = policy_is_trusted(pol, addr);
+	pc->submission = l->submission != 0;
+}
+
+int
+pol_enforce_cfg(const struct config *cfg, const struct policy_verdict *v)
+{
+	return pol_mode(cfg, v->check) != CFG_MODE_MONITOR;
+}
+
 int
 pol_enforce(struct session *s, const struct policy_verdict *v)
 {
-	return pol_mode(s->cfg, v->check) != CFG_MODE_MONITOR;
+	return pol_enforce_cfg(s->cfg, v);
+}
+
+int
+pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
+    const struct policy_client *pc, struct policy_txn *ptxn,
+    const struct smtp_cmd *c, int is_mail, pol_verdict_fn *fn, void *arg,
+    struct policy_verdict *out)
+{
+	enum policy_action a;
+	unsigned skip = 0;
+	int enforced;
+
+	for (;;) {
+		if (is_mail)
+			a = policy_mail_skip(pol, pc, c, skip, ptxn, out);
+		else
+			a = policy_rcpt_skip(pol, pc, ptxn, c, skip, out);
+		if (a != POLICY_REJECT)
+			return 0;
+		if (skip & POLICY_CK_BIT(out->check))
+			mxs_panic("check %s refused again",
+			    policy_check_name(out->check));
+		enforced = pol_enforce_cfg(cfg, out);
+		fn(arg, out, enforced);
+		if (enforced)
+			return 1;
+		skip |= POLICY_CK_BIT(out->check);
+	}
 }
 
 /* pol_note - keep v for the transaction's "verdicts" (bounded). */

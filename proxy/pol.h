@@ -18,14 +18,45 @@ struct policy_cfg	*pol_build(const struct config *cfg);
 void			 pol_free(struct policy_cfg *pc);
 
 /*
+ * pol_client_init - the session's facts at its start, once the client's
+ * address is known (after a PROXY header): zeroes *pc, then the address,
+ * its printed form ip (borrowed), whether it is in trusted_networks, and
+ * the listener's submission flag. The rest (HELO, AUTH identity, TLS) is
+ * filled as the session goes. Used by the live session and the dry run.
+ */
+void	pol_client_init(struct policy_client *pc, const struct policy_cfg *pol,
+	    const struct net_addr *addr, const char *ip,
+	    const struct cfg_listen *l);
+
+/*
  * pol_enforce - whether to carry out v (a refusal): 0 when the control
  * of v->check is in monitor mode (helo.mode, ip_shield.mode, auth.mode
  * for auth and submission, hijack.mode, relay_protection_mode; each
  * defaults to the top-level mode). Either way the verdict is recorded
  * for the transaction's log line (pol_note) or, for HELO and AUTH,
  * logged now as an event "policy".
+ * pol_enforce_cfg decides it from the configuration alone; pol_enforce
+ * asks it, and so does the dry run (mxshield --test).
  */
 int	pol_enforce(struct session *s, const struct policy_verdict *v);
+int	pol_enforce_cfg(const struct config *cfg,
+	    const struct policy_verdict *v);
+/*
+ * pol_envelope - the policy checks of a MAIL (is_mail) or a RCPT, each
+ * control in its own mode: a refusal only logged (monitor) is passed
+ * over and core asked again, so that it cannot hide a later check that
+ * enforces; each round adds the bit of the check that refused, so there
+ * are at most as many rounds as checks. fn(arg, v, enforced) hears every
+ * refusal (enforced or monitored). Returns 1 when a refusal is carried
+ * out (*out holds it), 0 when the command goes on (*out holds the last
+ * verdict: PASS, or DEFER). Used by the live session and the dry run.
+ */
+typedef void	pol_verdict_fn(void *arg, const struct policy_verdict *v,
+		    int enforced);
+int	pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
+	    const struct policy_client *pc, struct policy_txn *ptxn,
+	    const struct smtp_cmd *c, int is_mail, pol_verdict_fn *fn,
+	    void *arg, struct policy_verdict *out);
 void	pol_note(struct session *s, const struct policy_verdict *v, int enforced);
 void	pol_log(struct session *s, const struct policy_verdict *v, int enforced);
 

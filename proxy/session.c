@@ -241,6 +241,7 @@ sess_tls_ready(struct session *s)
 {
 	snprintf(s->tls_info, sizeof(s->tls_info), "%s %s",
 	    tls_version(s->client.tls), tls_cipher(s->client.tls));
+	s->pc.tls = true;
 	log_msg(CFG_LOG_DEBUG, "tls", "sid=%016llx client=%s: %s",
 	    (unsigned long long)s->id, s->ip, s->tls_info);
 	sess_set_timer(s);
@@ -1008,10 +1009,7 @@ admit_and_connect(struct session *s)
 	struct worker *w = s->w;
 	enum admit_rc ar;
 
-	s->pc.addr = s->addr;
-	s->pc.ip = s->ip;
-	s->pc.trusted = policy_is_trusted(w->srv->pol, &s->addr);
-	s->pc.submission = s->listener->submission != 0;
+	pol_client_init(&s->pc, w->srv->pol, &s->addr, s->ip, s->listener);
 	ar = srv_admit(w->srv, &s->addr);
 	if (ar != ADMIT_OK) {
 		static const char busy[] =

@@ -32,6 +32,7 @@ struct worker;
 #define MAX_REPLY	(64 * 1024)	/* one backend reply, all lines */
 #define MAX_REPLY_LINE	4096
 #define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
+#define HOLD_CHUNK	4096		/* bytes scanned per step while holding */
 #define READ_AHEAD	(16 * 1024)	/* client bytes read while waiting */
 
 /* One connection: the client's, or one to the backend. */
@@ -241,6 +242,13 @@ char	*mxs_memdup(const char *p, size_t n);
 
 /* commands.c */
 size_t	sess_command_input(struct session *s, const char *p, size_t len);
+/* decisions shared with the dry run (proxy/dryrun.c) */
+const char *sess_parse_line(const struct config *cfg, const char *line,
+	    size_t len, struct smtp_cmd *c);
+const char *sess_rcpt_limit(const struct config *cfg, int sent);
+const char *sess_auth_tls(const struct config *cfg, int tls_up);
+void	sess_hijack_verdict(struct policy_verdict *v, const char *identity,
+	    enum cmd_verb verb);
 void	sess_fail_all(struct session *s, const char *text);
 void	sess_on_reply(struct session *s, struct pending *p, int code,
 	    const char *reply, size_t len);
@@ -290,5 +298,7 @@ size_t	data_input(struct session *s, const char *p, size_t n);
 void	data_backend_ready(struct session *s, int code, const char *reply,
 	    size_t len);
 void	data_hold_free(struct session *s);
+const char *data_scan_error(const struct dscan *d, uint64_t held,
+	    int max_header_bytes, int *code);
 
 #endif
