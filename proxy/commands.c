@@ -78,7 +78,8 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 		}
 		v.action = POLICY_PASS;
 	}
-	sess_txn_abort(s, NULL);
+	sess_txn_abort(s, c->verb == CMD_EHLO ? "client sent EHLO" :
+	    "client sent HELO");
 	free(s->helo);
 	free(s->helo_line);
 	s->helo = h;
@@ -120,12 +121,12 @@ refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
 
 /* A refusal by hijack detection: 550 5.7.1 at MAIL, 535 5.7.8 at AUTH. */
 static void
-hijack_verdict(struct policy_verdict *v, const char *identity, int code,
-    const char *enh, const char *text)
+hijack_verdict(struct policy_verdict *v, enum policy_stage at,
+    const char *identity, int code, const char *enh, const char *text)
 {
 	memset(v, 0, sizeof(*v));
 	v->action = POLICY_REJECT;
-	v->at = POLICY_AT_MAIL;
+	v->at = at;
 	v->check = POLICY_CK_HIJACK;
 	v->code = code;
 	snprintf(v->enh, sizeof(v->enh), "%s", enh);
@@ -150,6 +151,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 	if (fresh) {
 		s->txn.active = 1;
 		s->txn.start_ms = mxs_now_ms();
+		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 		s->txn.mail_from = c->null_path ? mxs_memdup("", 0) :
 		    mxs_memdup(c->path.p, c->path.len);
 	}
@@ -162,8 +164,9 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 	}
 	if (fresh && s->auth_id != NULL && hijack_mail(s->auth_id, time(NULL),
 	    s->id, s->ip) != HIJACK_OK) {
-		hijack_verdict(&v, s->auth_id, 550, "5.7.1", "550 5.7.1 This "
-		    "account is disabled: it sent too many messages");
+		hijack_verdict(&v, POLICY_AT_MAIL, s->auth_id, 550, "5.7.1",
+		    "550 5.7.1 This account is disabled: it sent too many "
+		    "messages");
 		if (refuse(s, c->verb, &v)) {
 			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 			sess_txn_log(s, &s->txn, "rejected", NULL, 0);
@@ -181,13 +184,16 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 	struct policy_verdict v;
 	struct pending *p;
 
+	if (s->txn.active)
+		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
 	if (s->txn.rcpt_sent >= s->cfg->limits.max_recipients) {
 		sess_reply_now(s, c->verb, "452 4.5.3 Error: too many recipients");
+		s->txn.rcpt_refused += s->txn.active;
 		return;
 	}
 	if (s->txn.active && policy_rcpt(s->w->srv->pol, &s->pc,
 	    &s->txn.ptxn, c, &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
-		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
+		s->txn.rcpt_refused++;
 		return;
 	}
 	p = relay(s, c->verb, l, n);
@@ -197,14 +203,14 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 		p->arg = mxs_memdup("postmaster", 10);
 	else
 		p->arg = mxs_memdup(c->path.p, c->path.len);
-	s->txn.rcpt_sent++;
+	s->txn.rcpt_sent += s->txn.active;
 }
 
 static void
 do_rset(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
-	sess_txn_abort(s, NULL);
+	sess_txn_abort(s, "client sent RSET");
 	relay(s, c->verb, l, n);
 }
 
@@ -227,7 +233,7 @@ do_quit(struct session *s, const struct smtp_cmd *c, const char *l,
 {
 	struct pending *p;
 
-	sess_txn_abort(s, NULL);
+	sess_txn_abort(s, "client sent QUIT");
 	p = relay(s, c->verb, l, n);
 	if (p == NULL)
 		return;
@@ -271,8 +277,8 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 	if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 		struct policy_verdict v;
 
-		hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 5.7.8 "
-		    "Authentication credentials invalid");
+		hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 535, "5.7.8",
+		    "535 5.7.8 Authentication credentials invalid");
 		if (pol_enforce(s, &v)) {
 			pol_log(s, &v, 1);
 			free(s->auth_cand);
@@ -495,8 +501,9 @@ auth_line(struct session *s, const char *line, size_t len)
 		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 			struct policy_verdict v;
 
-			hijack_verdict(&v, s->auth_cand, 535, "5.7.8", "535 "
-			    "5.7.8 Authentication credentials invalid");
+			hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 535,
+			    "5.7.8", "535 5.7.8 Authentication credentials "
+			    "invalid");
 			if (!pol_enforce(s, &v)) {
 				pol_log(s, &v, 0);
 				break;

@@ -34,14 +34,27 @@ data_hold_free(struct session *s)
 	}
 }
 
-/* The sticky error of this message: the reply after the final dot. */
+/* The sticky error of this message: the reply after the final dot, and
+ * why, in words, for the log's "protocol" verdict. */
 static void
-set_error(struct session *s, int code, const char *text)
+set_error(struct session *s, int code, const char *text, const char *why)
 {
 	if (s->txn.error != NULL)
 		return;
 	s->txn.error = strdup(text);
 	s->txn.error_code = code;
+	snprintf(s->txn.error_why, sizeof(s->txn.error_why), "%s", why);
+}
+
+static void
+set_error_header_size(struct session *s)
+{
+	char why[sizeof(s->txn.error_why)];
+
+	snprintf(why, sizeof(why), "header section longer than "
+	    "limits.max_header_bytes (%d octets)",
+	    s->cfg->limits.max_header_bytes);
+	set_error(s, 552, "552 5.3.4 Message header section too big", why);
 }
 
 /*
@@ -91,7 +104,7 @@ emit_hold(void *ctx, const char *p, size_t n)
 	if (s->txn.error != NULL)
 		return;
 	if (s->hold_len + n > max) {
-		set_error(s, 552, "552 5.3.4 Message header section too big");
+		set_error_header_size(s);
 		return;
 	}
 	if (s->hold_len + n > s->hold_cap) {
@@ -103,13 +116,15 @@ emit_hold(void *ctx, const char *p, size_t n)
 		if (srv_hold(s->w->srv, want - s->hold_cap) < 0) {
 			srv_unhold(s->w->srv, want - s->hold_cap);
 			set_error(s, 451, "451 4.3.1 Insufficient system "
-			    "resources, try again later");
+			    "resources, try again later", "header sections held "
+			    "by all sessions reached limits.max_held_bytes");
 			return;
 		}
 		s->held += want - s->hold_cap;
 		nb = realloc(s->hold, want);
 		if (nb == NULL) {
-			set_error(s, 451, "451 4.3.0 Out of memory");
+			set_error(s, 451, "451 4.3.0 Out of memory", "out of "
+			    "memory while holding the header section");
 			return;
 		}
 		s->hold = nb;
@@ -141,10 +156,12 @@ static void
 scan_errors(struct session *s)
 {
 	if (s->dscan.err & DSCAN_E_NUL)
-		set_error(s, 550, "550 5.6.0 NUL character in message");
+		set_error(s, 550, "550 5.6.0 NUL character in message",
+		    "NUL octet in the message");
 	else if (s->dscan.err & DSCAN_E_BARE)
 		set_error(s, 550, "550 5.5.2 Bare <CR> or <LF> in message "
-		    "not allowed");
+		    "not allowed", "bare CR or LF in the message (SMTP "
+		    "smuggling; limits.bare_lf = \"reject\")");
 }
 
 /* The final reply for a message we refused; the session goes on. */
@@ -248,7 +265,7 @@ hold_input(struct session *s, const char *p, size_t n)
 	scan_errors(s);
 	if ((s->dscan.hdr_end == DSCAN_HDR_UNKNOWN && s->hold_len > max) ||
 	    (s->dscan.hdr_end != DSCAN_HDR_UNKNOWN && s->dscan.hdr_end > max))
-		set_error(s, 552, "552 5.3.4 Message header section too big");
+		set_error_header_size(s);
 	if (s->txn.error != NULL) {
 		data_hold_free(s);
 		if (done)
@@ -379,6 +396,7 @@ data_backend_ready(struct session *s, int code, const char *r, size_t n)
 		free(s->txn.error);
 		s->txn.error = e;
 		s->txn.error_code = code;
+		s->txn.error_why[0] = '\0';	/* the backend's, not ours */
 		if (s->data_done)
 			finish_error(s);
 		else

@@ -104,20 +104,26 @@ struct txn {
 	int		 active;	/* MAIL sent */
 	int		 mail_ok;	/* backend accepted MAIL */
 	int		 rcpt_ok;	/* RCPTs the backend accepted */
-	int		 rcpt_sent;
+	int		 rcpt_sent;	/* RCPTs relayed */
+	int		 rcpt_failed;	/* relayed RCPTs the backend refused */
+	int		 rcpt_refused;	/* RCPTs mxshield refused itself */
 	char		*mail_from;	/* owned */
 	char		**rcpts;	/* owned, accepted ones */
 	size_t		 nrcpts;
 	char		 message_id[256];
 	uint64_t	 size;
 	uint64_t	 start_ms;
-	char		 where[8];	/* "mail" "rcpt" "data" */
+	char		 where[8];	/* the last stage reached: "mail"
+					   "rcpt" "data" (after our 354) */
 	char		*error;		/* owned: sticky DATA error reply */
 	int		 error_code;
+	char		 error_why[160];	/* why, in words; "" when the
+					   backend gave the error */
 	struct txn_verdict *verdicts;	/* owned, policy verdicts */
 	size_t		 nverdicts;
 	struct policy_txn ptxn;		/* policy facts for the RCPTs */
-	const char	*abort_reason;	/* static: why it was aborted */
+	const char	*abort_reason;	/* borrowed, set only while the
+					   line is written: what ended it */
 };
 
 struct pending {

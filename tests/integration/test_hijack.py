@@ -220,6 +220,21 @@ def test_new_auth_of_disabled_identity_refused_and_not_relayed(mxshield, auth_ba
     send(d, BOB)
 
 
+def test_auth_refusal_is_a_policy_event_at_auth(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir)
+    disable_alice(mx)
+    c = session(mx)
+    r = auth_refused(c, ALICE)
+    (p,) = mx.wait_log(lambda l: l.get("event") == "policy", what="policy line")
+    assert {"sid", "client", "port", "stage", "check", "action", "code", "reason", "reply",
+            "score"} <= set(p), p
+    assert (p["check"], p["stage"], p["action"], p["code"], p["score"]) == (
+        "hijack", "auth", "reject", 535, 0), p
+    assert p["reply"] == r.raw.decode().rstrip("\r\n"), p
+    assert ALICE in p["reason"] and p["reason"] != p["reply"], p
+    assert p["client"] == "127.0.0.1" and p["port"] == c.local_port, p
+
+
 def test_one_log_line_at_the_moment_of_disabling(mxshield, auth_backend, workdir):
     mx = start(mxshield, workdir)
     a = session(mx)
