@@ -119,10 +119,15 @@ refuse(struct session *s, enum cmd_verb verb, const struct policy_verdict *v)
 	return 1;
 }
 
-/* A refusal by hijack detection: 550 5.7.1 at MAIL, 535 5.7.8 at AUTH. */
+/*
+ * A refusal by hijack detection: 550 5.7.1 at MAIL and RCPT, 535 5.7.8
+ * at AUTH. now: the identity was disabled by this very command (rc
+ * HIJACK_NOW_DISABLED), not before.
+ */
 static void
 hijack_verdict(struct policy_verdict *v, enum policy_stage at,
-    const char *identity, int code, const char *enh, const char *text)
+    const char *identity, int now, int code, const char *enh,
+    const char *text)
 {
 	memset(v, 0, sizeof(*v));
 	v->action = POLICY_REJECT;
@@ -131,15 +136,24 @@ hijack_verdict(struct policy_verdict *v, enum policy_stage at,
 	v->code = code;
 	snprintf(v->enh, sizeof(v->enh), "%s", enh);
 	snprintf(v->text, sizeof(v->text), "%s", text);
-	snprintf(v->reason, sizeof(v->reason), "identity %.128s disabled by "
-	    "hijack detection", identity);
+	if (now)
+		snprintf(v->reason, sizeof(v->reason), "identity %.128s "
+		    "would pass hijack.max_messages: disabled now",
+		    identity);
+	else
+		snprintf(v->reason, sizeof(v->reason), "identity %.128s "
+		    "disabled by hijack detection", identity);
 }
+
+#define HIJACK_TEXT "550 5.7.1 This account is disabled: it sent too many " \
+	"messages"
 
 static void
 do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
 	struct policy_verdict v;
+	enum hijack_rc hj;
 	int fresh = !s->txn.active;
 
 	if (s->need_ehlo) {
@@ -162,11 +176,10 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_txn_reset(s);
 		return;
 	}
-	if (fresh && s->auth_id != NULL && hijack_mail(s->auth_id, time(NULL),
-	    s->id, s->ip) != HIJACK_OK) {
-		hijack_verdict(&v, POLICY_AT_MAIL, s->auth_id, 550, "5.7.1",
-		    "550 5.7.1 This account is disabled: it sent too many "
-		    "messages");
+	if (fresh && s->auth_id != NULL && (hj = hijack_mail(s->auth_id,
+	    time(NULL), s->id, s->ip)) != HIJACK_OK) {
+		hijack_verdict(&v, POLICY_AT_MAIL, s->auth_id,
+		    hj == HIJACK_NOW_DISABLED, 550, "5.7.1", HIJACK_TEXT);
 		if (refuse(s, c->verb, &v)) {
 			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 			sess_txn_log(s, &s->txn, "rejected", NULL, 0);
@@ -183,6 +196,7 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 {
 	struct policy_verdict v;
 	struct pending *p;
+	enum hijack_rc hj;
 
 	if (s->txn.active)
 		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
@@ -195,6 +209,18 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 	    &s->txn.ptxn, c, &v) == POLICY_REJECT && refuse(s, c->verb, &v)) {
 		s->txn.rcpt_refused++;
 		return;
+	}
+	/* hijack.count = "recipients": the recipients relayed in this
+	 * message and not refused by the backend may all be accepted */
+	if (s->txn.active && s->auth_id != NULL && (hj = hijack_rcpt(
+	    s->auth_id, (uint32_t)(s->txn.rcpt_sent - s->txn.rcpt_failed),
+	    time(NULL), s->id, s->ip)) != HIJACK_OK) {
+		hijack_verdict(&v, POLICY_AT_RCPT, s->auth_id,
+		    hj == HIJACK_NOW_DISABLED, 550, "5.7.1", HIJACK_TEXT);
+		if (refuse(s, c->verb, &v)) {
+			s->txn.rcpt_refused++;
+			return;
+		}
 	}
 	p = relay(s, c->verb, l, n);
 	if (p == NULL)
@@ -277,8 +303,8 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 	if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 		struct policy_verdict v;
 
-		hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 535, "5.7.8",
-		    "535 5.7.8 Authentication credentials invalid");
+		hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 0, 535,
+		    "5.7.8", "535 5.7.8 Authentication credentials invalid");
 		if (pol_enforce(s, &v)) {
 			pol_log(s, &v, 1);
 			free(s->auth_cand);
@@ -501,9 +527,9 @@ auth_line(struct session *s, const char *line, size_t len)
 		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 			struct policy_verdict v;
 
-			hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 535,
-			    "5.7.8", "535 5.7.8 Authentication credentials "
-			    "invalid");
+			hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 0,
+			    535, "5.7.8", "535 5.7.8 Authentication "
+			    "credentials invalid");
 			if (!pol_enforce(s, &v)) {
 				pol_log(s, &v, 0);
 				break;

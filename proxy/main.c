@@ -1,7 +1,8 @@
 /*
  * proxy/main.c - the mxshield command line: -c/--config FILE,
- * --check-config, --version, --help, and --list-disabled / --unblock ID
- * (asking the running mxshield through control.socket). Loads and
+ * --check-config, --version, --help, and --list-disabled /
+ * --list-counters / --unblock ID (asking the running mxshield through
+ * control.socket). Loads and
  * validates the configuration, then runs the server in the foreground,
  * logging to stderr (a service manager or container runtime supervises
  * it).
@@ -23,7 +24,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mxshield [-c FILE] [--check-config]\n"
-	    "       mxshield [-c FILE] --list-disabled | --unblock ID\n"
+	    "       mxshield [-c FILE] --list-disabled | --list-counters |\n"
+	    "                          --unblock ID\n"
 	    "       mxshield --version | --help\n"
 	    "\n"
 	    "Transparent SMTP filtering proxy: relays every SMTP session to\n"
@@ -36,6 +38,11 @@ usage(FILE *f)
 	    "                      disabled (\"ID TIME\", ID in xtext: +20 is\n"
 	    "                      a space), asking the running mxshield\n"
 	    "                      through control.socket\n"
+	    "      --list-counters print every identity hijack detection\n"
+	    "                      counts (\"ID COUNT LIMIT\", then\n"
+	    "                      \"disabled\" or \"exempt\" where they\n"
+	    "                      apply), busiest first, asking the\n"
+	    "                      running mxshield\n"
 	    "      --unblock ID    re-enable the identity ID (as typed) in the\n"
 	    "                      running mxshield; with none running, edit\n"
 	    "                      hijack.state_file instead\n"
@@ -56,13 +63,14 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "list-disabled", no_argument, NULL, 'L' },
+		{ "list-counters", no_argument, NULL, 'K' },
 		{ "unblock", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *unblock = NULL;
 	struct config *cfg;
 	char err[8192];
-	int check = 0, list = 0, ch, rc;
+	int check = 0, list = 0, counters = 0, ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -74,6 +82,9 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			list = 1;
+			break;
+		case 'K':
+			counters = 1;
 			break;
 		case 'U':
 			unblock = optarg;
@@ -95,9 +106,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((list || unblock != NULL) + check > 1 || (list && unblock)) {
-		fprintf(stderr, "mxshield: --check-config, --list-disabled "
-		    "and --unblock go alone\n");
+	if (check + list + counters + (unblock != NULL) > 1) {
+		fprintf(stderr, "mxshield: --check-config, --list-disabled, "
+		    "--list-counters and --unblock go alone\n");
 		usage(stderr);
 		return 2;
 	}
@@ -109,8 +120,9 @@ main(int argc, char **argv)
 			fputc('\n', stderr);
 		return 1;
 	}
-	if (list || unblock != NULL) {
-		rc = control_main(cfg, unblock);
+	if (list || counters || unblock != NULL) {
+		rc = control_main(cfg, unblock != NULL ? CONTROL_UNBLOCK :
+		    counters ? CONTROL_COUNTERS : CONTROL_LIST, unblock);
 		cfg_free(cfg);
 		return rc;
 	}

@@ -632,7 +632,8 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 	if (p->kind == PK_FINAL) {
 		set_reply(p, r, n);
 		if (ok && s->auth_id != NULL)
-			hijack_accepted(s->auth_id, time(NULL));
+			hijack_accepted(s->auth_id, p->txn != NULL ?
+			    (uint32_t)p->txn->rcpt_ok : 1, time(NULL));
 		if (p->txn != NULL)
 			sess_txn_log(s, p->txn, ok ? "accepted" : "rejected",
 			    r, n);
