@@ -153,6 +153,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
 	struct policy_verdict v;
+	struct pending *p;
 	enum hijack_rc hj;
 	int fresh = !s->txn.active;
 
@@ -163,6 +164,8 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		return;
 	}
 	if (fresh) {
+		if (++s->txn_seq == 0)
+			s->txn_seq = 1;
 		s->txn.active = 1;
 		s->txn.start_ms = mxs_now_ms();
 		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
@@ -187,7 +190,10 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 			return;
 		}
 	}
-	relay(s, c->verb, l, n);
+	/* only the MAIL that opened the transaction decides it: a nested
+	 * one's 503 leaves the backend's transaction as it was */
+	if ((p = relay(s, c->verb, l, n)) != NULL && fresh)
+		p->txn_seq = s->txn_seq;
 }
 
 static void
@@ -229,6 +235,8 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 		p->arg = mxs_memdup("postmaster", 10);
 	else
 		p->arg = mxs_memdup(c->path.p, c->path.len);
+	if (s->txn.active)
+		p->txn_seq = s->txn_seq;
 	s->txn.rcpt_sent += s->txn.active;
 }
 

@@ -650,9 +650,13 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		break;
 	case CMD_MAIL:
 		set_reply(p, r, n);
+		/* replies to an earlier transaction's commands (pipelined
+		 * before RSET) change nothing here */
+		if (!s->txn.active || p->txn_seq != s->txn_seq)
+			break;
 		if (ok) {
 			s->txn.mail_ok = 1;
-		} else if (s->txn.active) {
+		} else {
 			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 			sess_txn_log(s, &s->txn, "rejected", r, n);
 			sess_txn_reset(s);
@@ -660,7 +664,9 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		break;
 	case CMD_RCPT:
 		set_reply(p, r, n);
-		if (ok && s->txn.active) {
+		if (!s->txn.active || p->txn_seq != s->txn_seq)
+			break;
+		if (ok) {
 			char **nr = realloc(s->txn.rcpts,
 			    (s->txn.nrcpts + 1) * sizeof(*nr));
 
@@ -670,7 +676,7 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 				p->arg = NULL;
 			}
 			s->txn.rcpt_ok++;
-		} else if (s->txn.active) {
+		} else {
 			s->txn.rcpt_failed++;
 		}
 		break;

@@ -143,6 +143,9 @@ struct pending {
 	char		*reply;		/* owned: reply text with CRLFs */
 	size_t		 reply_len;
 	char		*arg;		/* owned: MAIL/RCPT path, for the log */
+	uint32_t	 txn_seq;	/* the MAIL that opened a transaction, and
+					   its RCPTs: session.txn_seq then; 0
+					   for other commands */
 	struct txn	*txn;		/* owned: PK_FINAL, the transaction
 					   the reply decides */
 };
@@ -158,6 +161,8 @@ struct session {
 	int		 nq;
 	struct pending	*barrier;	/* input waits until it is done */
 	struct txn	 txn;
+	uint32_t	 txn_seq;	/* numbers transactions (never 0): a
+					   late reply finds its own */
 
 	struct sockaddr_storage peer;
 	struct net_addr	 addr;

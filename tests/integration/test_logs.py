@@ -336,3 +336,36 @@ def test_client_gone_before_the_final_reply_still_logs_the_transaction(mxshield,
     assert (t["result"], t["where"]) == ("aborted", "data"), t
     assert t["reason"].startswith("client closed the connection"), t
     assert "the backend may have the message" in t["reason"], t
+
+
+def test_late_replies_of_an_earlier_transaction_change_nothing(mxshield, backend):
+    """MAIL, RSET, MAIL, RCPT pipelined: the first MAIL's refusal arrives
+    while the second transaction is open and changes nothing there (the
+    first was ended by RSET before its reply: aborted at mail); the
+    second goes on to DATA."""
+    backend.mail_replies = {"first@": b"550 5.7.1 first refused"}
+    c = mxshield.session()
+    c.send("MAIL FROM:<first@example.net>\r\nRSET\r\nMAIL FROM:<second@example.net>\r\n"
+           "RCPT TO:<rcpt@example.com>\r\n")
+    assert [r.code for r in c.replies(4)] == [550, 250, 250, 250]
+    assert c.cmd("DATA").code == 354
+    c.send(make_message() + b".\r\n")
+    assert c.reply().code == 250
+    first, second = _txn_lines(mxshield, 2)
+    assert (_addr(first["mail_from"]), first["result"], first["where"], first["reason"]) == (
+        "first@example.net", "aborted", "mail", "client sent RSET"), first
+    assert (_addr(second["mail_from"]), second["result"]) == ("second@example.net", "accepted"), second
+    assert [_addr(x) for x in second["rcpts"]] == ["rcpt@example.com"], second
+
+
+def test_nested_mail_refused_leaves_the_transaction_open(mxshield, backend):
+    c = mxshield.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("MAIL FROM:<again@example.net>").code == 503
+    assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    c.send(make_message() + b".\r\n")
+    assert c.reply().code == 250
+    (t,) = _txn_lines(mxshield)
+    assert (_addr(t["mail_from"]), t["result"]) == ("sender@example.net", "accepted"), t
+    assert [_addr(x) for x in t["rcpts"]] == ["rcpt@example.com"], t
