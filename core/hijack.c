@@ -53,11 +53,19 @@ hjwin_expire(struct hjwin *w, int64_t now, int64_t window)
 enum hjwin_rc
 hjwin_check(struct hjwin *w, int64_t now, int64_t window, uint32_t max)
 {
-	uint32_t n = hjwin_expire(w, now, window);
+	return hjwin_check_more(w, now, window, max, 1);
+}
+
+enum hjwin_rc
+hjwin_check_more(struct hjwin *w, int64_t now, int64_t window, uint32_t max,
+    uint64_t more)
+{
+	uint64_t n = hjwin_expire(w, now, window);
 
 	if (max < 1)
 		max = 1;
-	if (n >= max)
+	/* n < 2^32 and more is a count of recipients: no overflow */
+	if (more > UINT64_MAX - n || n + more > max)
 		return HJWIN_LIMIT;
 	return HJWIN_UNDER;
 }

@@ -1,7 +1,8 @@
 /*
  * core/hijack.h - the sliding window of hijack detection for one
- * identity: the times of the messages the backend accepted for it in
- * the last `window` seconds, at most `max` of them (DESIGN.md
+ * identity: the times of the messages (with hijack.count = "recipients":
+ * of the recipients, one time each) the backend accepted for it in the
+ * last `window` seconds, at most `max` of them (DESIGN.md
  * hijack.max_messages, hijack.window). Pure: time is an argument, the
  * caller owns the ring's memory and any table of identities
  * (proxy/hijack.c keeps the table, its lock and the state file).
@@ -54,6 +55,16 @@ uint32_t	hjwin_expire(struct hjwin *w, int64_t now, int64_t window);
  */
 enum hjwin_rc	hjwin_check(struct hjwin *w, int64_t now, int64_t window,
 		    uint32_t max);
+
+/*
+ * hjwin_check_more - expire, then HJWIN_LIMIT when the times left plus
+ * more would pass max (n + more > max; max >= 1), else HJWIN_UNDER.
+ * Asked at RCPT when recipients count: with max 200, nothing in the
+ * window and 200 recipients of this message still open, the 201st
+ * (more 201) is refused. hjwin_check() is more = 1.
+ */
+enum hjwin_rc	hjwin_check_more(struct hjwin *w, int64_t now,
+		    int64_t window, uint32_t max, uint64_t more);
 
 /*
  * hjwin_add - record one accepted message at now (raised to the newest

@@ -262,6 +262,7 @@ policy_stage_name(enum policy_stage s)
 	case POLICY_AT_HELO:	return "helo";
 	case POLICY_AT_MAIL:	return "mail";
 	case POLICY_AT_RCPT:	return "rcpt";
+	case POLICY_AT_AUTH:	return "auth";
 	}
 	return "?";
 }

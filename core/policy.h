@@ -58,6 +58,8 @@ enum policy_stage {
 	POLICY_AT_HELO = 0,
 	POLICY_AT_MAIL,
 	POLICY_AT_RCPT,
+	POLICY_AT_AUTH,		/* hijack detection's 535 to a disabled
+				   identity (given by the proxy) */
 };
 
 /* Which check a verdict comes from ("check" in the JSON log). */

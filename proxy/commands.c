@@ -78,7 +78,8 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 		}
 		v.action = POLICY_PASS;
 	}
-	sess_txn_abort(s, NULL);
+	sess_txn_abort(s, c->verb == CMD_EHLO ? "client sent EHLO" :
+	    "client sent HELO");
 	free(s->helo);
 	free(s->helo_line);
 	s->helo = h;
@@ -144,33 +145,42 @@ check_envelope(struct session *s, const struct smtp_cmd *c, int is_mail)
 }
 
 /*
- * sess_hijack_verdict - the refusal of a disabled identity: 535 5.7.8 at
- * AUTH (verb CMD_AUTH), 550 5.7.1 at MAIL. Shared with the dry run.
+ * sess_hijack_verdict - a refusal by hijack detection: 535 5.7.8 at
+ * AUTH, 550 5.7.1 at MAIL and RCPT. now: the identity was disabled by
+ * this very command (HIJACK_NOW_DISABLED), not before. Shared with the
+ * dry run.
  */
 void
-sess_hijack_verdict(struct policy_verdict *v, const char *identity,
-    enum cmd_verb verb)
+sess_hijack_verdict(struct policy_verdict *v, enum policy_stage at,
+    const char *identity, int now)
 {
-	int at_auth = verb == CMD_AUTH;
-
 	memset(v, 0, sizeof(*v));
 	v->action = POLICY_REJECT;
-	v->at = POLICY_AT_MAIL;
+	v->at = at;
 	v->check = POLICY_CK_HIJACK;
-	v->code = at_auth ? 535 : 550;
-	snprintf(v->enh, sizeof(v->enh), "%s", at_auth ? "5.7.8" : "5.7.1");
-	snprintf(v->text, sizeof(v->text), "%s", at_auth ?
+	v->code = at == POLICY_AT_AUTH ? 535 : 550;
+	snprintf(v->enh, sizeof(v->enh), "%s", at == POLICY_AT_AUTH ?
+	    "5.7.8" : "5.7.1");
+	snprintf(v->text, sizeof(v->text), "%s", at == POLICY_AT_AUTH ?
 	    "535 5.7.8 Authentication credentials invalid" :
 	    "550 5.7.1 This account is disabled: it sent too many messages");
-	snprintf(v->reason, sizeof(v->reason), "identity %.128s disabled by "
-	    "hijack detection", identity);
+	if (now)
+		snprintf(v->reason, sizeof(v->reason), "identity %.128s "
+		    "would pass hijack.max_messages: disabled now",
+		    identity);
+	else
+		snprintf(v->reason, sizeof(v->reason), "identity %.128s "
+		    "disabled by hijack detection", identity);
 }
+
 
 static void
 do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
 	struct policy_verdict v;
+	struct pending *p;
+	enum hijack_rc hj;
 	int fresh = !s->txn.active;
 
 	if (s->need_ehlo) {
@@ -180,8 +190,11 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		return;
 	}
 	if (fresh) {
+		if (++s->txn_seq == 0)
+			s->txn_seq = 1;
 		s->txn.active = 1;
 		s->txn.start_ms = mxs_now_ms();
+		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 		s->txn.mail_from = c->null_path ? mxs_memdup("", 0) :
 		    mxs_memdup(c->path.p, c->path.len);
 	}
@@ -191,9 +204,10 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_txn_reset(s);
 		return;
 	}
-	if (fresh && s->auth_id != NULL && hijack_mail(s->auth_id, time(NULL),
-	    s->id, s->ip) != HIJACK_OK) {
-		sess_hijack_verdict(&v, s->auth_id, CMD_MAIL);
+	if (fresh && s->auth_id != NULL && (hj = hijack_mail(s->auth_id,
+	    time(NULL), s->id, s->ip)) != HIJACK_OK) {
+		sess_hijack_verdict(&v, POLICY_AT_MAIL, s->auth_id,
+		    hj == HIJACK_NOW_DISABLED);
 		if (refuse(s, c->verb, &v)) {
 			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 			sess_txn_log(s, &s->txn, "rejected", NULL, 0);
@@ -201,23 +215,43 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 			return;
 		}
 	}
-	relay(s, c->verb, l, n);
+	/* only the MAIL that opened the transaction decides it: a nested
+	 * one's 503 leaves the backend's transaction as it was */
+	if ((p = relay(s, c->verb, l, n)) != NULL && fresh)
+		p->txn_seq = s->txn_seq;
 }
 
 static void
 do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
+	struct policy_verdict v;
 	struct pending *p;
 	const char *text;
+	enum hijack_rc hj;
 
+	if (s->txn.active)
+		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
 	if ((text = sess_rcpt_limit(s->cfg, s->txn.rcpt_sent)) != NULL) {
 		sess_reply_now(s, c->verb, text);
+		s->txn.rcpt_refused += s->txn.active;
 		return;
 	}
 	if (s->txn.active && check_envelope(s, c, 0)) {
-		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
+		s->txn.rcpt_refused++;
 		return;
+	}
+	/* hijack.count = "recipients": the recipients relayed in this
+	 * message and not refused by the backend may all be accepted */
+	if (s->txn.active && s->auth_id != NULL && (hj = hijack_rcpt(
+	    s->auth_id, (uint32_t)(s->txn.rcpt_sent - s->txn.rcpt_failed),
+	    time(NULL), s->id, s->ip)) != HIJACK_OK) {
+		sess_hijack_verdict(&v, POLICY_AT_RCPT, s->auth_id,
+		    hj == HIJACK_NOW_DISABLED);
+		if (refuse(s, c->verb, &v)) {
+			s->txn.rcpt_refused++;
+			return;
+		}
 	}
 	p = relay(s, c->verb, l, n);
 	if (p == NULL)
@@ -226,14 +260,16 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 		p->arg = mxs_memdup("postmaster", 10);
 	else
 		p->arg = mxs_memdup(c->path.p, c->path.len);
-	s->txn.rcpt_sent++;
+	if (s->txn.active)
+		p->txn_seq = s->txn_seq;
+	s->txn.rcpt_sent += s->txn.active;
 }
 
 static void
 do_rset(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
-	sess_txn_abort(s, NULL);
+	sess_txn_abort(s, "client sent RSET");
 	relay(s, c->verb, l, n);
 }
 
@@ -256,7 +292,7 @@ do_quit(struct session *s, const struct smtp_cmd *c, const char *l,
 {
 	struct pending *p;
 
-	sess_txn_abort(s, NULL);
+	sess_txn_abort(s, "client sent QUIT");
 	p = relay(s, c->verb, l, n);
 	if (p == NULL)
 		return;
@@ -300,7 +336,7 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 	if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 		struct policy_verdict v;
 
-		sess_hijack_verdict(&v, s->auth_cand, CMD_AUTH);
+		sess_hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 0);
 		if (pol_enforce(s, &v)) {
 			pol_log(s, &v, 1);
 			free(s->auth_cand);
@@ -564,7 +600,7 @@ auth_line(struct session *s, const char *line, size_t len)
 		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
 			struct policy_verdict v;
 
-			sess_hijack_verdict(&v, s->auth_cand, CMD_AUTH);
+			sess_hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 0);
 			if (!pol_enforce(s, &v)) {
 				pol_log(s, &v, 0);
 				break;

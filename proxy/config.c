@@ -111,6 +111,8 @@ static const char *const format_names[] = { "json", "text", NULL };
 static const char *const level_names[] = { "error", "warn", "info",
 	"debug", NULL };
 static const char *const mode_names[] = { "enforce", "monitor", NULL };
+static const char *const hj_count_names[] = { "messages", "recipients",
+	NULL };
 
 /*
  * The schema. Defaults are the ones deploy/mxshield.conf shows; every
@@ -233,6 +235,8 @@ static const struct key hijack_keys[] = {
 	KINT(C, "window", hijack.window, 1, 604800, 3600),
 	KSTR(C, "state_file", hijack.state_file, NULL, CK_PATH, 0),
 	KENUM(C, "mode", hijack.mode, mode_names, CFG_MODE_ENFORCE),
+	KENUM(C, "count", hijack.count, hj_count_names, CFG_HJ_MESSAGES),
+	KSTRS(C, "exempt", hijack.exempt, CK_IDENTITY, 0),
 	KEND
 };
 

@@ -24,6 +24,7 @@ enum cfg_log_format { CFG_LOG_JSON = 0, CFG_LOG_TEXT };
 enum cfg_log_level { CFG_LOG_ERROR = 0, CFG_LOG_WARN, CFG_LOG_INFO,
 	CFG_LOG_DEBUG };
 enum cfg_mode { CFG_MODE_ENFORCE = 0, CFG_MODE_MONITOR };
+enum cfg_hijack_count { CFG_HJ_MESSAGES = 0, CFG_HJ_RECIPIENTS };
 
 struct cfg_strlist {
 	char		**v;
@@ -165,6 +166,8 @@ struct config {
 		int	 window;		/* 3600 */
 		char	*state_file;		/* NULL: memory only */
 		enum cfg_mode mode;
+		enum cfg_hijack_count count;	/* messages */
+		struct cfg_strlist exempt;	/* never disabled */
 	} hijack;
 
 	struct cfg_size_limit	*size_limits;

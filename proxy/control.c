@@ -5,7 +5,8 @@
  * socket file's permissions (0600) and a peer uid check; still bounded
  * (CONTROL_LINE_MAX), time-limited (CONTROL_TIMEOUT) and parsed
  * strictly. The thread is off the workers' loops: it only calls
- * hijack_list() and hijack_unblock(), which take the table lock briefly.
+ * hijack_list(), hijack_counters() and hijack_unblock(), which take the
+ * table lock briefly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -191,10 +192,10 @@ serve(int fd)
 	*nl = '\0';
 	if (nl > line && nl[-1] == '\r')
 		nl[-1] = '\0';
-	if (strcmp(line, "LIST") == 0) {
+	if (strcmp(line, "LIST") == 0 || strcmp(line, "COUNTERS") == 0) {
 		size_t n = 0;
 
-		list = hijack_list(&n);
+		list = line[0] == 'L' ? hijack_list(&n) : hijack_counters(&n);
 		if (list == NULL) {
 			send_str(fd, "ERR out of memory\n", deadline);
 			return;
@@ -205,8 +206,8 @@ serve(int fd)
 	} else if (strncmp(line, "UNBLOCK ", 8) == 0) {
 		do_unblock(fd, line + 8, deadline);
 	} else {
-		send_str(fd, "ERR unknown request (LIST, UNBLOCK ID)\n",
-		    deadline);
+		send_str(fd, "ERR unknown request (LIST, COUNTERS, UNBLOCK "
+		    "ID)\n", deadline);
 	}
 }
 
@@ -471,7 +472,7 @@ control_request(const char *path, const char *line, FILE *out, char *err,
 		goto out;
 	}
 	buf[len] = '\0';
-	listing = strcmp(line, "LIST") == 0;
+	listing = strcmp(line, "LIST") == 0 || strcmp(line, "COUNTERS") == 0;
 	/* a listing ends with its "." line; anything else is one line */
 	if (listing && (len == 2 || (len > 2 && buf[len - 3] == '\n')) &&
 	    buf[len - 2] == '.') {
@@ -500,9 +501,15 @@ out:
 
 /* What an administrator can do with mxshield stopped. */
 static void
-offline_hint(const struct config *cfg)
+offline_hint(const struct config *cfg, enum control_cmd cmd)
 {
-	if (cfg->hijack.state_file != NULL)
+	if (cfg->hijack.state_file != NULL && cmd == CONTROL_COUNTERS)
+		fprintf(stderr, "With mxshield stopped, the counters are the "
+		    "\"count ID TIME...\" lines of %s\n(hijack.state_file): "
+		    "one time per message counted, or per recipient with "
+		    "hijack.count = \"recipients\".\n",
+		    cfg->hijack.state_file);
+	else if (cfg->hijack.state_file != NULL)
 		fprintf(stderr, "With mxshield stopped, the disabled identities "
 		    "are the \"disabled TIME ID\" lines of %s\n(hijack."
 		    "state_file): delete a line to re-enable that identity, "
@@ -514,10 +521,12 @@ offline_hint(const struct config *cfg)
 }
 
 int
-control_main(const struct config *cfg, const char *unblock_id)
+control_main(const struct config *cfg, enum control_cmd cmd, const char *id)
 {
+	static const char *const flags[] = { "--list-disabled",
+		"--list-counters", "--unblock" };
 	char line[CONTROL_LINE_MAX], err[1024];
-	const char *what = unblock_id ? "--unblock" : "--list-disabled";
+	const char *what = flags[cmd];
 	size_t n;
 	int rc;
 
@@ -526,25 +535,25 @@ control_main(const struct config *cfg, const char *unblock_id)
 		    "%s, so the running mxshield cannot be asked.\nSet "
 		    "control.socket (e.g. \"/run/mxshield/control.sock\") and "
 		    "restart mxshield.\n", what, cfg->path);
-		offline_hint(cfg);
+		offline_hint(cfg, cmd);
 		return 1;
 	}
-	if (unblock_id != NULL) {
-		n = strlen(unblock_id);
+	if (cmd == CONTROL_UNBLOCK) {
+		n = id != NULL ? strlen(id) : 0;
 		if (n == 0 || n > HIJACK_ID_MAX) {
 			fprintf(stderr, "mxshield: --unblock: the identity must "
 			    "be 1 to %d octets\n", HIJACK_ID_MAX);
 			return 1;
 		}
 		memcpy(line, "UNBLOCK ", 8);
-		if (xtext_encode(unblock_id, n, line + 8, sizeof(line) - 8) ==
-		    0) {
+		if (xtext_encode(id, n, line + 8, sizeof(line) - 8) == 0) {
 			fprintf(stderr, "mxshield: --unblock: identity too "
 			    "long\n");
 			return 1;
 		}
 	} else {
-		snprintf(line, sizeof(line), "LIST");
+		snprintf(line, sizeof(line), "%s", cmd == CONTROL_COUNTERS ?
+		    "COUNTERS" : "LIST");
 	}
 	rc = control_request(cfg->control.socket, line, stdout, err,
 	    sizeof(err));
@@ -559,7 +568,7 @@ control_main(const struct config *cfg, const char *unblock_id)
 		fprintf(stderr, "mxshield: %s: no mxshield is running on the "
 		    "control socket %s\n(%s).\n", what, cfg->control.socket,
 		    err);
-		offline_hint(cfg);
+		offline_hint(cfg, cmd);
 		return 1;
 	default:
 		fprintf(stderr, "mxshield: %s: control socket: %s\n", what, err);

@@ -2,7 +2,7 @@
  * proxy/control.h - the local control socket (control.socket): a Unix
  * stream socket the running mxshield serves from a thread of its own,
  * and the client side the command line uses (mxshield --list-disabled,
- * mxshield --unblock ID). The socket file is created with mode 0600:
+ * mxshield --list-counters, mxshield --unblock ID). The socket file is created with mode 0600:
  * file permissions decide who may use it, and a peer whose uid is
  * neither ours nor root's is refused as well.
  *
@@ -10,6 +10,9 @@
  * octets with its "\n"; the answer, then the server closes.
  *   LIST\n          one disabled identity per line, "ID TIME" (see
  *                   hijack_list()), then ".\n"
+ *   COUNTERS\n      one identity per line, "ID COUNT LIMIT [disabled
+ *                   [monitor]] [exempt]" (see hijack_counters()), then
+ *                   ".\n"
  *   UNBLOCK ID\n    "OK ID\n", or "ERR reason\n"
  *   anything else   "ERR reason\n"
  * ID is xtext (RFC 3461 4), so "john doe" travels as "john+20doe".
@@ -53,13 +56,22 @@ void	control_stop(void);
 int	control_request(const char *path, const char *line, FILE *out,
 	    char *err, size_t cap);
 
+/* What the command line asks. */
+enum control_cmd {
+	CONTROL_LIST = 0,	/* --list-disabled */
+	CONTROL_COUNTERS,	/* --list-counters */
+	CONTROL_UNBLOCK,	/* --unblock ID */
+};
+
 /*
- * control_main - the command line's --list-disabled (unblock_id NULL)
- * and --unblock ID: asks the running mxshield through control.socket,
- * prints the answer on stdout and problems on stderr, saying what to
- * do when none runs or no socket is configured (edit the state file
- * while mxshield is stopped). Returns the exit status, 0 or 1.
+ * control_main - the command line's --list-disabled, --list-counters
+ * and --unblock ID (id, for CONTROL_UNBLOCK only): asks the running
+ * mxshield through control.socket, prints the answer on stdout and
+ * problems on stderr, saying what to do when none runs or no socket is
+ * configured (edit the state file while mxshield is stopped). Returns
+ * the exit status, 0 or 1.
  */
-int	control_main(const struct config *cfg, const char *unblock_id);
+int	control_main(const struct config *cfg, enum control_cmd cmd,
+	    const char *id);
 
 #endif

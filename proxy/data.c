@@ -32,14 +32,27 @@ data_hold_free(struct session *s)
 	}
 }
 
-/* The sticky error of this message: the reply after the final dot. */
+/* The sticky error of this message: the reply after the final dot, and
+ * why, in words, for the log's "protocol" verdict. */
 static void
-set_error(struct session *s, int code, const char *text)
+set_error(struct session *s, int code, const char *text, const char *why)
 {
 	if (s->txn.error != NULL)
 		return;
 	s->txn.error = strdup(text);
 	s->txn.error_code = code;
+	snprintf(s->txn.error_why, sizeof(s->txn.error_why), "%s", why);
+}
+
+static void
+set_error_header_size(struct session *s)
+{
+	char why[sizeof(s->txn.error_why)];
+
+	snprintf(why, sizeof(why), "header section longer than "
+	    "limits.max_header_bytes (%d octets)",
+	    s->cfg->limits.max_header_bytes);
+	set_error(s, 552, "552 5.3.4 Message header section too big", why);
 }
 
 /*
@@ -89,7 +102,7 @@ emit_hold(void *ctx, const char *p, size_t n)
 	if (s->txn.error != NULL)
 		return;
 	if (s->hold_len + n > max) {
-		set_error(s, 552, "552 5.3.4 Message header section too big");
+		set_error_header_size(s);
 		return;
 	}
 	if (s->hold_len + n > s->hold_cap) {
@@ -101,13 +114,15 @@ emit_hold(void *ctx, const char *p, size_t n)
 		if (srv_hold(s->w->srv, want - s->hold_cap) < 0) {
 			srv_unhold(s->w->srv, want - s->hold_cap);
 			set_error(s, 451, "451 4.3.1 Insufficient system "
-			    "resources, try again later");
+			    "resources, try again later", "header sections held "
+			    "by all sessions reached limits.max_held_bytes");
 			return;
 		}
 		s->held += want - s->hold_cap;
 		nb = realloc(s->hold, want);
 		if (nb == NULL) {
-			set_error(s, 451, "451 4.3.0 Out of memory");
+			set_error(s, 451, "451 4.3.0 Out of memory", "out of "
+			    "memory while holding the header section");
 			return;
 		}
 		s->hold = nb;
@@ -141,26 +156,32 @@ emit_none(void *ctx, const char *p, size_t n)
  * the bytes of it held so far, while its end is unknown). NULL: none
  * yet. Asked after every step of the scanner (at most HOLD_CHUNK bytes
  * while the header section is held); the first answer sticks. Shared
- * with the dry run. Sets *code with the reply.
+ * with the dry run. Sets *code with the reply and why (cap bytes) with
+ * the reason in words, for the log's "protocol" verdict.
  */
 const char *
 data_scan_error(const struct dscan *d, uint64_t held, int max_header_bytes,
-    int *code)
+    int *code, char *why, size_t cap)
 {
 	uint64_t max = (uint64_t)max_header_bytes;
 
 	*code = 0;
 	if (d->err & DSCAN_E_NUL) {
 		*code = 550;
+		snprintf(why, cap, "NUL octet in the message");
 		return "550 5.6.0 NUL character in message";
 	}
 	if (d->err & DSCAN_E_BARE) {
 		*code = 550;
+		snprintf(why, cap, "bare CR or LF in the message (SMTP "
+		    "smuggling; limits.bare_lf = \"reject\")");
 		return "550 5.5.2 Bare <CR> or <LF> in message not allowed";
 	}
 	if ((d->hdr_end == DSCAN_HDR_UNKNOWN && held > max) ||
 	    (d->hdr_end != DSCAN_HDR_UNKNOWN && d->hdr_end > max)) {
 		*code = 552;
+		snprintf(why, cap, "header section longer than "
+		    "limits.max_header_bytes (%d octets)", max_header_bytes);
 		return "552 5.3.4 Message header section too big";
 	}
 	return NULL;
@@ -170,13 +191,14 @@ data_scan_error(const struct dscan *d, uint64_t held, int max_header_bytes,
 static void
 scan_errors(struct session *s)
 {
+	char why[sizeof(s->txn.error_why)];
 	const char *e;
 	int code;
 
 	e = data_scan_error(&s->dscan, s->hold_len,
-	    s->cfg->limits.max_header_bytes, &code);
+	    s->cfg->limits.max_header_bytes, &code, why, sizeof(why));
 	if (e != NULL)
-		set_error(s, code, e);
+		set_error(s, code, e, why);
 }
 
 /* The final reply for a message we refused; the session goes on. */
@@ -408,6 +430,7 @@ data_backend_ready(struct session *s, int code, const char *r, size_t n)
 		free(s->txn.error);
 		s->txn.error = e;
 		s->txn.error_code = code;
+		s->txn.error_why[0] = '\0';	/* the backend's, not ours */
 		if (s->data_done)
 			finish_error(s);
 		else

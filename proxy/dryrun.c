@@ -435,7 +435,7 @@ step_auth(struct dry *d, const struct hj_look *h)
 		return;
 	}
 	if (d->cfg->hijack.enabled && h->state == HJ_DISABLED) {
-		sess_hijack_verdict(&v, d->o->auth, CMD_AUTH);
+		sess_hijack_verdict(&v, POLICY_AT_AUTH, d->o->auth, 0);
 		if (refusal(d, &v))
 			return;
 	}
@@ -467,7 +467,7 @@ step_mail(struct dry *d, const struct hj_look *h)
 		goto out;
 	if (d->auth_id != NULL && d->cfg->hijack.enabled &&
 	    (h->state == HJ_DISABLED || h->state == HJ_LIMIT)) {
-		sess_hijack_verdict(&v, d->auth_id, CMD_MAIL);
+		sess_hijack_verdict(&v, POLICY_AT_MAIL, d->auth_id, 0);
 		if (refusal(d, &v))
 			goto out;
 	}

@@ -41,6 +41,7 @@ struct msg {
 	char		*hold;		/* the header section as emitted */
 	size_t		 hold_len, hold_cap;
 	uint64_t	 after_end;	/* octets after the end of data */
+	char		 why[256];	/* the refusal's reason, in words */
 };
 
 static void
@@ -147,7 +148,8 @@ msg_scan(struct dry *d, struct msg *m, int *code)
 		used = dscan_feed(&m->ds, buf, n, emit_hold, m, &done);
 		if (e == NULL)
 			e = data_scan_error(&m->ds, m->hold_len,
-			    d->cfg->limits.max_header_bytes, code);
+			    d->cfg->limits.max_header_bytes, code, m->why,
+			    sizeof(m->why));
 		if (done)
 			m->after_end += n - used;
 	}
@@ -262,7 +264,7 @@ dry_data(struct dry *d, FILE *f, int unix_text)
 		/* protocol safety: enforced in every mode */
 		dry_say_local(d, e);
 		dry_say(d, "  ", "verdict: check=protocol action=reject "
-		    "code=%d reason=%s", code, e);
+		    "code=%d reason=%s", code, m.why);
 		goto out;
 	}
 	msg_header(d, &m);

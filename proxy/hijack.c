@@ -1,11 +1,13 @@
 /*
  * proxy/hijack.c - the table of hijack detection every worker shares
- * (proxy/hijack.h): identity -> sliding window (core/hijack.h) and
- * disabled flag, behind one mutex; a bounded hash table with an LRU
+ * (proxy/hijack.h): identity -> sliding window (core/hijack.h), disabled
+ * and exempt flags, behind one mutex; a bounded hash table with an LRU
  * list of the identities that may be evicted. Input: identities the
  * backend accepted (bound at its 235), and the administrator's
- * requests from the control socket. The state file and the thread
- * that writes it are in proxy/hijack_state.c.
+ * requests from the control socket. The window holds one time per
+ * message, or per accepted recipient with hijack.count = "recipients".
+ * The state file and the thread that writes it are in
+ * proxy/hijack_state.c.
  *
  * Locking: every field of hj after .lock is under it. No file I/O and
  * no log line under it: workers log after unlocking, the writer thread
@@ -53,6 +55,27 @@ id_eq(const struct hj_entry *e, const char *p, size_t len, uint32_t h)
 		if (fold((unsigned char)e->id[i]) != fold((unsigned char)p[i]))
 			return 0;
 	return 1;
+}
+
+/* hj_is_exempt - is p[0..len) one of hijack.exempt (compared as
+ * identities are)? */
+int
+hj_is_exempt(const char *p, size_t len)
+{
+	for (size_t i = 0; i < hj.nexempt; i++) {
+		const char *x = hj.exempt[i];
+		size_t k;
+
+		if (strnlen(x, HIJACK_ID_MAX) != len)
+			continue;
+		for (k = 0; k < len; k++)
+			if (fold((unsigned char)x[k]) !=
+			    fold((unsigned char)p[k]))
+				break;
+		if (k == len)
+			return 1;
+	}
+	return 0;
 }
 
 /* Compared length of a session's identity (see HIJACK_ID_MAX). */
@@ -152,6 +175,7 @@ hj_entry_new(const char *p, size_t len, uint32_t h, int force)
 	e->id[len] = '\0';
 	e->len = len;
 	e->hash = h;
+	e->exempt = hj_is_exempt(p, len);
 	hjwin_init(&e->w, NULL, 0);
 	head = &hj.bucket[h & (HJ_BUCKETS - 1)];
 	e->hnext = *head;
@@ -220,25 +244,42 @@ hj_disable(struct hj_entry *e, int64_t now, int monitor)
 
 /* ------------------------------------------------------------ the API */
 
-/* The "hijack" log line of a newly disabled identity. */
+/*
+ * The "hijack" log line of a newly disabled identity: count is what the
+ * window held, more the recipients of the message at hand that would
+ * have passed the limit (0 at MAIL).
+ */
 static void
-log_disabled(const char *id, size_t len, uint32_t count, uint64_t sid,
-    const char *client)
+log_disabled(const char *id, size_t len, uint32_t count, uint64_t more,
+    uint64_t sid, const char *client)
 {
 	struct logline l;
-	char why[256];
+	const char *unit = hj.recipients ? "recipients" : "messages";
+	const char *then = hj.monitor ? "would be disabled (monitor mode)" :
+	    "MAIL gets 550 5.7.1 and AUTH 535 5.7.8 until mxshield --unblock";
+	char why[320];
 
 	if (!log_enabled(CFG_LOG_WARN))
 		return;
-	snprintf(why, sizeof(why), "%u messages accepted in the last %lld s "
-	    "reached hijack.max_messages %u: %s", count, (long long)hj.window,
-	    hj.max, hj.monitor ? "would be disabled (monitor mode)" :
-	    "MAIL gets 550 5.7.1 and AUTH 535 5.7.8 until mxshield --unblock");
+	if (more > 0)
+		snprintf(why, sizeof(why), "%u %s accepted in the last %lld s "
+		    "and %llu in this message would pass hijack.max_messages "
+		    "%u (hijack.count = \"%s\"): %s", count, unit,
+		    (long long)hj.window, (unsigned long long)more, hj.max,
+		    unit, then);
+	else
+		snprintf(why, sizeof(why), "%u %s accepted in the last %lld s "
+		    "reached hijack.max_messages %u: %s", count, unit,
+		    (long long)hj.window, hj.max, then);
 	log_begin(&l, "hijack");
 	log_cstr(&l, "level", "warn");
 	log_cstr(&l, "action", hj.monitor ? "would_disable" : "disabled");
 	log_str(&l, "identity", id, len);
-	log_int(&l, "messages", count);
+	log_cstr(&l, "stage", more > 0 ? "rcpt" : "mail");
+	log_cstr(&l, "count", unit);
+	log_int(&l, unit, count);
+	if (hj.recipients)
+		log_int(&l, "in_message", (int64_t)more);
 	log_int(&l, "max_messages", hj.max);
 	log_int(&l, "window", hj.window);
 	log_hex64(&l, "sid", sid);
@@ -248,27 +289,38 @@ log_disabled(const char *id, size_t len, uint32_t count, uint64_t sid,
 	log_end(&l);
 }
 
-enum hijack_rc
-hijack_mail(const char *identity, time_t now, uint64_t sid,
+/*
+ * check - the MAIL (more 0) or RCPT (more: this message's recipients
+ * with this one) of identity at now, under no lock: the verdict, and
+ * the log line of a newly disabled identity. With more > 0 an unknown
+ * identity is added, so that it can be disabled.
+ */
+static enum hijack_rc
+check(const char *identity, uint64_t more, time_t now, uint64_t sid,
     const char *client)
 {
 	struct hj_entry *e;
 	enum hijack_rc rc = HIJACK_OK;
 	char id[HIJACK_ID_MAX + 1];
-	size_t len;
-	uint32_t h, count = 0;
+	size_t len = id_len(identity);
+	uint32_t h = hj_hash(identity, len), count = 0;
+	enum hjwin_rc over;
 
-	if (!hj.on || identity == NULL)
-		return HIJACK_OK;
-	len = id_len(identity);
-	h = hj_hash(identity, len);
 	pthread_mutex_lock(&hj.lock);
 	e = hj_find(identity, len, h);
-	if (e != NULL && e->disabled) {
+	if (e == NULL && more > 0 && !hj_is_exempt(identity, len) &&
+	    more > hj.max)
+		e = hj_entry_new(identity, len, h, 0);
+	if (e != NULL && e->exempt) {
+		e->last = (int64_t)now;
+		lru_touch(e);
+	} else if (e != NULL && e->disabled) {
 		rc = HIJACK_DISABLED;
 	} else if (e != NULL) {
-		if (hjwin_check(&e->w, (int64_t)now, hj.window, hj.max) ==
-		    HJWIN_LIMIT) {
+		over = more > 0 ? hjwin_check_more(&e->w, (int64_t)now,
+		    hj.window, hj.max, more) : hjwin_check(&e->w, (int64_t)now,
+		    hj.window, hj.max);
+		if (over == HJWIN_LIMIT) {
 			count = e->w.n;
 			memcpy(id, e->id, e->len + 1);
 			hj_disable(e, (int64_t)now, hj.monitor);
@@ -280,19 +332,43 @@ hijack_mail(const char *identity, time_t now, uint64_t sid,
 	}
 	pthread_mutex_unlock(&hj.lock);
 	if (rc == HIJACK_NOW_DISABLED)
-		log_disabled(id, len, count, sid, client);
+		log_disabled(id, len, count, more, sid, client);
 	return rc;
 }
 
+enum hijack_rc
+hijack_mail(const char *identity, time_t now, uint64_t sid,
+    const char *client)
+{
+	if (!hj.on || identity == NULL)
+		return HIJACK_OK;
+	return check(identity, 0, now, sid, client);
+}
+
+enum hijack_rc
+hijack_rcpt(const char *identity, uint32_t open, time_t now, uint64_t sid,
+    const char *client)
+{
+	if (!hj.on || !hj.recipients || identity == NULL)
+		return HIJACK_OK;
+	return check(identity, (uint64_t)open + 1, now, sid, client);
+}
+
 void
-hijack_accepted(const char *identity, time_t now)
+hijack_accepted(const char *identity, uint32_t rcpts, time_t now)
 {
 	struct hj_entry *e;
 	size_t len;
-	uint32_t h;
+	uint32_t h, units;
 	int warn = 0;
 
 	if (!hj.on || identity == NULL)
+		return;
+	/* more than max times would only push out older ones */
+	units = hj.recipients ? rcpts : 1;
+	if (units > hj.max)
+		units = hj.max;
+	if (units == 0)
 		return;
 	len = id_len(identity);
 	h = hj_hash(identity, len);
@@ -305,8 +381,10 @@ hijack_accepted(const char *identity, time_t now)
 	}
 	if (e != NULL && !e->disabled) {
 		hjwin_expire(&e->w, (int64_t)now, hj.window);
-		ring_grow(e);
-		hjwin_add(&e->w, (int64_t)now);
+		for (uint32_t i = 0; i < units; i++) {
+			ring_grow(e);
+			hjwin_add(&e->w, (int64_t)now);
+		}
 		e->last = (int64_t)now;
 		lru_touch(e);
 		hj.dirty = 1;
@@ -330,7 +408,7 @@ hijack_is_disabled(const char *identity)
 	len = id_len(identity);
 	pthread_mutex_lock(&hj.lock);
 	e = hj_find(identity, len, hj_hash(identity, len));
-	rc = e != NULL && e->disabled;
+	rc = e != NULL && e->disabled && !e->exempt;
 	pthread_mutex_unlock(&hj.lock);
 	return rc;
 }
@@ -429,6 +507,62 @@ hijack_list(size_t *len)
 	return b.p;
 }
 
+/* Highest count first, then by identity: a busy account is on top. */
+static int
+by_count(const void *a, const void *b)
+{
+	const struct hj_entry *x = *(const struct hj_entry *const *)a;
+	const struct hj_entry *y = *(const struct hj_entry *const *)b;
+
+	if (x->w.n != y->w.n)
+		return x->w.n > y->w.n ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+char *
+hijack_counters(size_t *len)
+{
+	struct sbuf b = { NULL, 0, 0, 0 };
+	struct hj_entry **v = NULL, *e;
+	int64_t now = (int64_t)time(NULL);
+	size_t nv = 0;
+	char num[48];
+
+	hj_sb_put(&b, "", 0);
+	if (hj.on) {
+		pthread_mutex_lock(&hj.lock);
+		v = calloc(hj.n ? hj.n : 1, sizeof(*v));
+		for (size_t i = 0; v != NULL && i < HJ_BUCKETS; i++)
+			for (e = hj.bucket[i]; e != NULL; e = e->hnext)
+				if (hjwin_expire(&e->w, now, hj.window) > 0 ||
+				    e->disabled)
+					v[nv++] = e;
+		if (v == NULL)
+			b.oom = 1;
+		if (nv > 1)
+			qsort(v, nv, sizeof(*v), by_count);
+		for (size_t i = 0; i < nv; i++) {
+			hj_sb_id(&b, v[i]);
+			snprintf(num, sizeof(num), " %u %u", v[i]->w.n, hj.max);
+			hj_sb_str(&b, num);
+			if (v[i]->disabled)
+				hj_sb_str(&b, v[i]->monitor ?
+				    " disabled monitor" : " disabled");
+			if (v[i]->exempt)
+				hj_sb_str(&b, " exempt");
+			hj_sb_str(&b, "\n");
+		}
+		pthread_mutex_unlock(&hj.lock);
+		free(v);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
 /* ------------------------------------------------------------ start, stop */
 
 static void
@@ -444,6 +578,8 @@ table_free(void)
 	free(hj.tmp);
 	free(hj.dir);
 	hj.path = hj.tmp = hj.dir = NULL;
+	hj.exempt = NULL;
+	hj.nexempt = 0;
 	hj.lru_head = hj.lru_tail = NULL;
 	hj.n = 0;
 }
@@ -460,6 +596,9 @@ hijack_start(const struct config *cfg, char *err, size_t cap)
 	hj.monitor = cfg->hijack.mode == CFG_MODE_MONITOR;
 	hj.max = (uint32_t)cfg->hijack.max_messages;
 	hj.window = cfg->hijack.window;
+	hj.recipients = cfg->hijack.count == CFG_HJ_RECIPIENTS;
+	hj.exempt = cfg->hijack.exempt.v;
+	hj.nexempt = cfg->hijack.exempt.n;
 	hj.stopping = hj.dirty = hj.urgent = hj.full_warned = 0;
 	hj.last_err[0] = '\0';
 	hj.bucket = calloc(HJ_BUCKETS, sizeof(*hj.bucket));
@@ -497,8 +636,9 @@ hijack_start(const struct config *cfg, char *err, size_t cap)
 	hj.on = 1;
 	if (hj.path == NULL)
 		log_msg(CFG_LOG_INFO, "hijack", "hijack detection on: %d "
-		    "messages in %d s; no hijack.state_file: kept in memory "
-		    "only", cfg->hijack.max_messages, cfg->hijack.window);
+		    "%s in %d s; no hijack.state_file: kept in memory "
+		    "only", cfg->hijack.max_messages, hj.recipients ?
+		    "recipients" : "messages", cfg->hijack.window);
 	return 0;
 }
 

@@ -1,12 +1,17 @@
 /*
  * proxy/hijack.h - account-hijack detection shared by every worker
  * (DESIGN.md "hijack"): per authenticated identity, the messages the
- * backend accepted in the last hijack.window seconds. The MAIL that
- * would exceed hijack.max_messages is refused and the identity is
- * disabled: every later MAIL in any session gets 550 5.7.1, and a new
- * AUTH as it gets 535 5.7.8 without reaching the backend, until an
- * administrator re-enables it (mxshield --unblock ID, via the control
- * socket, proxy/control.h).
+ * backend accepted in the last hijack.window seconds, or with
+ * hijack.count = "recipients" their accepted recipients (a message to
+ * 40 counts 40). The MAIL that would exceed hijack.max_messages is
+ * refused and the identity is disabled: every later MAIL in any session
+ * gets 550 5.7.1, and a new AUTH as it gets 535 5.7.8 without reaching
+ * the backend, until an administrator re-enables it (mxshield --unblock
+ * ID, via the control socket, proxy/control.h). When recipients count,
+ * a RCPT that would take the identity past the limit within the
+ * message is refused and disables it too. The identities of
+ * hijack.exempt are counted (for mxshield --list-counters) and never
+ * refused nor disabled.
  *
  * Identities are compared case-insensitively (ASCII). The table lives
  * in memory, behind one mutex, and is bounded: at most HIJACK_MAX_IDS
@@ -37,9 +42,10 @@
 #define HIJACK_ID_MAX	512	/* octets of an identity that are compared */
 
 enum hijack_rc {
-	HIJACK_OK = 0,		/* relay the MAIL */
-	HIJACK_NOW_DISABLED,	/* this MAIL exceeds: refuse 550 5.7.1; the
-				   identity is disabled now, logged once */
+	HIJACK_OK = 0,		/* relay the MAIL (RCPT) */
+	HIJACK_NOW_DISABLED,	/* this MAIL (RCPT) exceeds: refuse 550
+				   5.7.1; the identity is disabled now,
+				   logged once */
 	HIJACK_DISABLED,	/* disabled before: refuse 550 5.7.1 */
 };
 
@@ -70,12 +76,27 @@ void		hijack_stop(void);
 enum hijack_rc	hijack_mail(const char *identity, time_t now, uint64_t sid,
 		    const char *client);
 
+/*
+ * hijack_rcpt - with hijack.count = "recipients", the identity gives a
+ * RCPT at now while open more recipients of the same message may still
+ * be accepted (relayed and not refused by the backend; this one not
+ * included). HIJACK_NOW_DISABLED when the recipients in the window,
+ * the open ones and this one would pass hijack.max_messages (written
+ * to the "hijack" log line as hijack_mail() does); HIJACK_DISABLED when
+ * it was disabled meanwhile. With messages counted, for an exempt
+ * identity or identity NULL: HIJACK_OK.
+ */
+enum hijack_rc	hijack_rcpt(const char *identity, uint32_t open,
+		    time_t now, uint64_t sid, const char *client);
+
 /* hijack_accepted - the backend said 2xx to the final dot of a message
- * of this authenticated identity. NULL: nothing. */
-void		hijack_accepted(const char *identity, time_t now);
+ * of this authenticated identity that it accepted for rcpts recipients:
+ * counts 1, or rcpts when recipients count. NULL: nothing. */
+void		hijack_accepted(const char *identity, uint32_t rcpts,
+		    time_t now);
 
 /* hijack_is_disabled - 1 when identity is disabled (AUTH gets 535 5.7.8
- * and is not relayed), else 0. */
+ * and is not relayed), else 0; never for an exempt identity. */
 int		hijack_is_disabled(const char *identity);
 
 enum hijack_unblock_rc {
@@ -100,5 +121,16 @@ enum hijack_unblock_rc hijack_unblock(const char *identity, size_t len);
  * length), "" when none; NULL when memory is short.
  */
 char		*hijack_list(size_t *len);
+
+/*
+ * hijack_counters - every identity counted in the window or disabled,
+ * the highest count first (then by identity), as text: one line per
+ * identity, "ID COUNT LIMIT" (ID in xtext as in hijack_list(); COUNT
+ * what the window holds now, messages or recipients, 0 once disabled;
+ * LIMIT hijack.max_messages), then " disabled" (" disabled monitor" in
+ * monitor mode) and " exempt" where they apply, then "\n". Memory and
+ * result as hijack_list().
+ */
+char		*hijack_counters(size_t *len);
 
 #endif

@@ -25,6 +25,7 @@ struct hj_entry {
 	uint32_t	 hash;
 	unsigned	 disabled:1;
 	unsigned	 monitor:1;	/* disabled in monitor mode: not saved */
+	unsigned	 exempt:1;	/* in hijack.exempt: never disabled */
 	size_t		 len;
 	char		 id[];		/* len octets and a NUL, as first seen */
 };
@@ -41,6 +42,10 @@ struct hj_table {
 	int		 monitor;	/* hijack.mode = "monitor" */
 	uint32_t	 max;		/* hijack.max_messages */
 	int64_t		 window;	/* hijack.window */
+	int		 recipients;	/* hijack.count = "recipients" */
+	char *const	*exempt;	/* hijack.exempt, borrowed from the
+					   config until hijack_stop() */
+	size_t		 nexempt;
 	char		*path;		/* owned; NULL: memory only */
 	char		*tmp;		/* owned: path ".tmp" */
 	char		*dir;		/* owned: path's directory */
@@ -64,6 +69,7 @@ extern struct hj_table hj;
 
 /* hijack.c: the table, under hj.lock */
 uint32_t	 hj_hash(const char *p, size_t len);
+int		 hj_is_exempt(const char *p, size_t len);
 struct hj_entry	*hj_find(const char *p, size_t len, uint32_t h);
 struct hj_entry	*hj_entry_new(const char *p, size_t len, uint32_t h,
 		    int force);

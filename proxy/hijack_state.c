@@ -11,8 +11,11 @@
  * ends cannot break a line; blank lines and "#" comments allowed):
  *   disabled UNIX-TIME ID
  *   count ID UNIX-TIME UNIX-TIME ...
- * It is written to FILE.tmp, fsync'ed, renamed over FILE, and the
- * directory fsync'ed, so a crash leaves the old file or the new one.
+ * A count line holds one time per message counted, or per recipient
+ * with hijack.count = "recipients" (the same format either way: a file
+ * written under one setting loads under the other). It is written to
+ * FILE.tmp, fsync'ed, renamed over FILE, and the directory fsync'ed,
+ * so a crash leaves the old file or the new one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -357,9 +360,10 @@ push_time(int64_t **t, size_t *n, size_t *cap, int64_t v)
 }
 
 /* One line of the state file into the table (locked); NULL, or what is
- * wrong with it. */
+ * wrong with it. A disabled line of an identity now in hijack.exempt is
+ * left out (counted in *exempted) and goes at the next write. */
 static const char *
-load_line(const char *line, int64_t now, int *dropped)
+load_line(const char *line, int64_t now, int *dropped, int *exempted)
 {
 	struct hjline l;
 	struct hj_entry *e;
@@ -380,6 +384,10 @@ load_line(const char *line, int64_t now, int *dropped)
 	}
 	h = hj_hash(id, l.idlen);
 	e = hj_find(id, l.idlen, h);
+	if (l.kind == HJLINE_DISABLED && hj_is_exempt(id, l.idlen)) {
+		(*exempted)++;
+		return NULL;
+	}
 	if (l.kind == HJLINE_DISABLED) {
 		if (e == NULL && (e = hj_entry_new(id, l.idlen, h, 1)) == NULL)
 			return "out of memory";
@@ -433,7 +441,7 @@ hj_state_load(char *err, size_t cap)
 	ssize_t n;
 	int64_t now = (int64_t)time(NULL);
 	const char *why;
-	int rc = 0, dropped = 0;
+	int rc = 0, dropped = 0, exempted = 0;
 
 	f = fopen(hj.path, "re");
 	if (f == NULL) {
@@ -453,7 +461,7 @@ hj_state_load(char *err, size_t cap)
 		if (strlen(line) != (size_t)n) {
 			why = "a NUL byte in the line";
 		} else {
-			why = load_line(line, now, &dropped);
+			why = load_line(line, now, &dropped, &exempted);
 		}
 		if (why != NULL) {
 			snprintf(err, cap, "%s:%zu: hijack.state_file: %s "
@@ -483,6 +491,10 @@ hj_state_load(char *err, size_t cap)
 			log_msg(CFG_LOG_WARN, "hijack", "state file %s: %d "
 			    "counted identities over the limit of %d were "
 			    "dropped", hj.path, dropped, HIJACK_MAX_IDS);
+		if (exempted > 0)
+			log_msg(CFG_LOG_WARN, "hijack", "state file %s: %d "
+			    "disabled identities are in hijack.exempt: they "
+			    "stay enabled", hj.path, exempted);
 	}
 	return rc;
 }

@@ -1,10 +1,11 @@
 /*
  * proxy/main.c - the mxshield command line: -c/--config FILE,
- * --check-config, --version, --help, --list-disabled / --unblock ID
- * (asking the running mxshield through control.socket), and --test with
- * its session options (a dry run, proxy/dryrun.h). Loads and validates
- * the configuration, then runs the server in the foreground, logging to
- * stderr (a service manager or container runtime supervises it).
+ * --check-config, --version, --help, --list-disabled / --list-counters /
+ * --unblock ID (asking the running mxshield through control.socket), and
+ * --test with its session options (a dry run, proxy/dryrun.h). Loads and
+ * validates the configuration, then runs the server in the foreground,
+ * logging to stderr (a service manager or container runtime supervises
+ * it).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,7 +26,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mxshield [-c FILE] [--check-config]\n"
-	    "       mxshield [-c FILE] --list-disabled | --unblock ID\n"
+	    "       mxshield [-c FILE] --list-disabled | --list-counters |\n"
+	    "                          --unblock ID\n"
 	    "       mxshield [-c FILE] --test --client ADDRESS [--port PORT] "
 	    "[--tls]\n"
 	    "                [--helo NAME | --ehlo NAME] [--auth ID]\n"
@@ -47,6 +49,11 @@ usage(FILE *f)
 	    "                      disabled (\"ID TIME\", ID in xtext: +20 is\n"
 	    "                      a space), asking the running mxshield\n"
 	    "                      through control.socket\n"
+	    "      --list-counters print every identity hijack detection\n"
+	    "                      counts (\"ID COUNT LIMIT\", then\n"
+	    "                      \"disabled\" or \"exempt\" where they\n"
+	    "                      apply), busiest first, asking the\n"
+	    "                      running mxshield\n"
 	    "      --unblock ID    re-enable the identity ID (as typed) in the\n"
 	    "                      running mxshield; with none running, edit\n"
 	    "                      hijack.state_file instead\n"
@@ -147,6 +154,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "list-disabled", no_argument, NULL, 'L' },
+		{ "list-counters", no_argument, NULL, 'K' },
 		{ "unblock", required_argument, NULL, 'U' },
 		{ "test", no_argument, NULL, OPT_TEST },
 		{ "client", required_argument, NULL, OPT_CLIENT },
@@ -165,7 +173,7 @@ main(int argc, char **argv)
 	struct dry_opts dry;
 	struct config *cfg;
 	char err[8192];
-	int check = 0, list = 0, test = 0, test_opts = 0, ch, rc;
+	int check = 0, list = 0, counters = 0, test = 0, test_opts = 0, ch, rc;
 
 	memset(&dry, 0, sizeof(dry));
 	/* every --rcpt is an argument: argc bounds them */
@@ -192,6 +200,9 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			list = 1;
+			break;
+		case 'K':
+			counters = 1;
 			break;
 		case 'U':
 			unblock = optarg;
@@ -220,10 +231,9 @@ main(int argc, char **argv)
 		free(rcpts);
 		return 2;
 	}
-	if ((list || unblock != NULL) + check + test > 1 ||
-	    (list && unblock)) {
+	if (check + list + counters + (unblock != NULL) + test > 1) {
 		fprintf(stderr, "mxshield: --check-config, --list-disabled, "
-		    "--unblock and --test go alone\n");
+		    "--list-counters, --unblock and --test go alone\n");
 		usage(stderr);
 		free(rcpts);
 		return 2;
@@ -245,8 +255,9 @@ main(int argc, char **argv)
 		free(rcpts);
 		return test ? DRY_USAGE : 1;
 	}
-	if (list || unblock != NULL) {
-		rc = control_main(cfg, unblock);
+	if (list || counters || unblock != NULL) {
+		rc = control_main(cfg, unblock != NULL ? CONTROL_UNBLOCK :
+		    counters ? CONTROL_COUNTERS : CONTROL_LIST, unblock);
 		cfg_free(cfg);
 		free(rcpts);
 		return rc;

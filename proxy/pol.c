@@ -176,7 +176,8 @@ pol_note(struct session *s, const struct policy_verdict *v, int enforced)
 	t->nverdicts++;
 }
 
-/* pol_log - a verdict outside a transaction (HELO): its own line. */
+/* pol_log - a verdict outside a transaction (HELO, AUTH): its own
+ * line, with the fields of a txn line's verdicts and the stage. */
 void
 pol_log(struct session *s, const struct policy_verdict *v, int enforced)
 {
@@ -192,7 +193,8 @@ pol_log(struct session *s, const struct policy_verdict *v, int enforced)
 	log_cstr(&l, "action", enforced ? "reject" : "monitor");
 	log_cstr(&l, "stage", policy_stage_name(v->at));
 	log_int(&l, "code", v->code);
-	log_cstr(&l, "reply", v->text);
 	log_cstr(&l, "reason", v->reason);
+	log_cstr(&l, "reply", v->text);
+	log_int(&l, "score", v->score);
 	log_end(&l);
 }

@@ -154,6 +154,29 @@ sess_hang_up(struct session *s, const char *text, const char *reason)
 }
 
 /*
+ * final_lost - p's message went to the backend whole, and its reply to
+ * the final dot will never be read (why: the backend leg or the session
+ * ended): its txn line, "aborted" at "data". The backend may have taken
+ * the message, and the reason says so.
+ */
+static void
+final_lost(struct session *s, struct pending *p, const char *why)
+{
+	char reason[256];
+
+	if (p->kind != PK_FINAL || p->done || p->txn == NULL)
+		return;
+	snprintf(reason, sizeof(reason), "%s, after the final dot: the "
+	    "backend may have the message", why != NULL ? why :
+	    "backend lost");
+	p->txn->abort_reason = reason;
+	sess_txn_log(s, p->txn, "aborted", NULL, 0);
+	txn_clear(p->txn);
+	free(p->txn);
+	p->txn = NULL;
+}
+
+/*
  * sess_fail_all - give every reply still owed to the client the text
  * (a 421), then hang up. Used when the backend is gone.
  */
@@ -167,8 +190,10 @@ sess_fail_all(struct session *s, const char *text)
 			p->done = 1;
 			continue;
 		}
-		if (!p->done)
+		if (!p->done) {
+			final_lost(s, p, s->close_reason);
 			sess_local(s, p, text);
+		}
 		last = p;
 	}
 	if (last == NULL || last->code != 421) {
@@ -211,7 +236,7 @@ client_start_tls(struct session *s)
 	if (s->txn.active) {
 		struct pending *r = sess_push(s, PK_INTERNAL, CMD_RSET);
 
-		sess_txn_abort(s, "STARTTLS");
+		sess_txn_abort(s, "client sent STARTTLS");
 		if (r == NULL) {
 			sess_close(s, "out of memory");
 			return;
@@ -397,18 +422,28 @@ log_who(struct logline *l, const struct session *s)
 /*
  * sess_txn_log - the transaction's one log line. result is "accepted",
  * "rejected" or "aborted"; backend_reply is the last reply that decided
- * it (may be NULL).
+ * it (may be NULL). "reason" says what ended an aborted one and is null
+ * otherwise; each verdict object has the same fields (README "Reading
+ * the logs"): check, action, code, reason, reply, score.
  */
 void
 sess_txn_log(struct session *s, const struct txn *t, const char *result,
     const char *br, size_t blen)
 {
 	struct logline l;
-	const char *qid = NULL;
-	size_t qlen = 0;
+	const char *qid = NULL, *err = t->error;
+	size_t qlen = 0, el = err != NULL ? strlen(err) : 0;
 
 	if (!log_enabled(CFG_LOG_INFO))
 		return;
+	while (el > 0 && (err[el - 1] == '\n' || err[el - 1] == '\r'))
+		el--;
+	if (br == NULL && err != NULL && t->error_why[0] == '\0') {
+		/* the backend refused our DATA: its reply, not a verdict */
+		br = err;
+		blen = el;
+		err = NULL;
+	}
 	while (br != NULL && blen > 0 && (br[blen - 1] == '\n' ||
 	    br[blen - 1] == '\r'))
 		blen--;
@@ -427,10 +462,9 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		log_null(&l, "message_id");
 	log_int(&l, "size", (int64_t)t->size);
 	log_cstr(&l, "result", result);
-	if (t->abort_reason != NULL)
-		log_cstr(&l, "reason", t->abort_reason);
-	if (t->where[0])
-		log_cstr(&l, "where", t->where);
+	log_cstr(&l, "where", t->where[0] ? t->where : "mail");
+	log_cstr(&l, "reason", strcmp(result, "aborted") == 0 ?
+	    t->abort_reason : NULL);
 	log_array_begin(&l, "verdicts");
 	for (size_t i = 0; i < t->nverdicts; i++) {
 		const struct policy_verdict *v = &t->verdicts[i].v;
@@ -445,17 +479,15 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		log_int(&l, "score", v->score);
 		log_array_obj_end(&l);
 	}
-	if (t->error != NULL) {
-		size_t el = strlen(t->error);
-
-		while (el > 0 && (t->error[el - 1] == '\n' ||
-		    t->error[el - 1] == '\r'))
-			el--;
+	if (err != NULL) {
+		/* mxshield's own refusal of the message (DESIGN.md "Hostile
+		 * input": bare line ends, NUL, header size, memory) */
 		log_array_obj_begin(&l);
 		log_cstr(&l, "check", "protocol");
 		log_cstr(&l, "action", "reject");
 		log_int(&l, "code", t->error_code);
-		log_str(&l, "reason", t->error, el);
+		log_cstr(&l, "reason", t->error_why);
+		log_str(&l, "reply", err, el);
 		log_int(&l, "score", 0);
 		log_array_obj_end(&l);
 	}
@@ -466,19 +498,30 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	log_end(&l);
 }
 
-/* A transaction ends without a final reply (RSET, HELO, QUIT, close). */
+/*
+ * sess_txn_abort - the transaction ends without a reply to a final dot:
+ * why says what ended it ("client sent QUIT", a session's close reason).
+ * Logged "rejected" when nothing could be accepted any more because
+ * every RCPT given was refused, by mxshield or by the backend (replies
+ * still awaited count as neither); otherwise "aborted" with why. "where"
+ * is the last stage the client reached.
+ */
 void
 sess_txn_abort(struct session *s, const char *why)
 {
-	if (!s->txn.active)
+	struct txn *t = &s->txn;
+	int given, awaited;
+
+	if (!t->active)
 		return;
-	if (!s->txn.where[0])
-		snprintf(s->txn.where, sizeof(s->txn.where), "%s",
-		    s->txn.mail_ok ? (s->txn.rcpt_ok ? "data" : "rcpt") :
-		    "mail");
-	s->txn.abort_reason = why;
-	sess_txn_log(s, &s->txn, s->txn.mail_ok && s->txn.rcpt_sent &&
-	    !s->txn.rcpt_ok ? "rejected" : "aborted", NULL, 0);
+	given = t->rcpt_sent + t->rcpt_refused;
+	awaited = t->rcpt_sent - t->rcpt_ok - t->rcpt_failed;
+	if (!t->where[0])
+		snprintf(t->where, sizeof(t->where), "%s", given > 0 ?
+		    "rcpt" : "mail");
+	t->abort_reason = why;
+	sess_txn_log(s, t, given > 0 && t->rcpt_ok == 0 && awaited <= 0 ?
+	    "rejected" : "aborted", NULL, 0);
 	sess_txn_reset(s);
 }
 
@@ -590,7 +633,8 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 	if (p->kind == PK_FINAL) {
 		set_reply(p, r, n);
 		if (ok && s->auth_id != NULL)
-			hijack_accepted(s->auth_id, time(NULL));
+			hijack_accepted(s->auth_id, p->txn != NULL ?
+			    (uint32_t)p->txn->rcpt_ok : 1, time(NULL));
 		if (p->txn != NULL)
 			sess_txn_log(s, p->txn, ok ? "accepted" : "rejected",
 			    r, n);
@@ -607,9 +651,13 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		break;
 	case CMD_MAIL:
 		set_reply(p, r, n);
+		/* replies to an earlier transaction's commands (pipelined
+		 * before RSET) change nothing here */
+		if (!s->txn.active || p->txn_seq != s->txn_seq)
+			break;
 		if (ok) {
 			s->txn.mail_ok = 1;
-		} else if (s->txn.active) {
+		} else {
 			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 			sess_txn_log(s, &s->txn, "rejected", r, n);
 			sess_txn_reset(s);
@@ -617,7 +665,9 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		break;
 	case CMD_RCPT:
 		set_reply(p, r, n);
-		if (ok && s->txn.active) {
+		if (!s->txn.active || p->txn_seq != s->txn_seq)
+			break;
+		if (ok) {
 			char **nr = realloc(s->txn.rcpts,
 			    (s->txn.nrcpts + 1) * sizeof(*nr));
 
@@ -627,6 +677,8 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 				p->arg = NULL;
 			}
 			s->txn.rcpt_ok++;
+		} else {
+			s->txn.rcpt_failed++;
 		}
 		break;
 	case CMD_AUTH:
@@ -842,6 +894,7 @@ on_client_timer(uv_timer_t *t)
 		struct pending *p = s->qhead;
 
 		s->qhead = p->next;
+		final_lost(s, p, "client timeout");
 		pend_free(p);
 	}
 	s->qtail = NULL;
@@ -1081,6 +1134,8 @@ sess_close(struct session *s, const char *reason)
 		w->scratch_len = 0;
 	}
 	sess_txn_abort(s, reason);
+	for (struct pending *p = s->qhead; p != NULL; p = p->next)
+		final_lost(s, p, reason);
 	s->phase = PH_CLOSED;
 	session_log(s, reason);
 	while (s->qhead != NULL) {

@@ -105,20 +105,26 @@ struct txn {
 	int		 active;	/* MAIL sent */
 	int		 mail_ok;	/* backend accepted MAIL */
 	int		 rcpt_ok;	/* RCPTs the backend accepted */
-	int		 rcpt_sent;
+	int		 rcpt_sent;	/* RCPTs relayed */
+	int		 rcpt_failed;	/* relayed RCPTs the backend refused */
+	int		 rcpt_refused;	/* RCPTs mxshield refused itself */
 	char		*mail_from;	/* owned */
 	char		**rcpts;	/* owned, accepted ones */
 	size_t		 nrcpts;
 	char		 message_id[256];
 	uint64_t	 size;
 	uint64_t	 start_ms;
-	char		 where[8];	/* "mail" "rcpt" "data" */
+	char		 where[8];	/* the last stage reached: "mail"
+					   "rcpt" "data" (after our 354) */
 	char		*error;		/* owned: sticky DATA error reply */
 	int		 error_code;
+	char		 error_why[160];	/* why, in words; "" when the
+					   backend gave the error */
 	struct txn_verdict *verdicts;	/* owned, policy verdicts */
 	size_t		 nverdicts;
 	struct policy_txn ptxn;		/* policy facts for the RCPTs */
-	const char	*abort_reason;	/* static: why it was aborted */
+	const char	*abort_reason;	/* borrowed, set only while the
+					   line is written: what ended it */
 };
 
 struct pending {
@@ -138,6 +144,9 @@ struct pending {
 	char		*reply;		/* owned: reply text with CRLFs */
 	size_t		 reply_len;
 	char		*arg;		/* owned: MAIL/RCPT path, for the log */
+	uint32_t	 txn_seq;	/* the MAIL that opened a transaction, and
+					   its RCPTs: session.txn_seq then; 0
+					   for other commands */
 	struct txn	*txn;		/* owned: PK_FINAL, the transaction
 					   the reply decides */
 };
@@ -153,6 +162,8 @@ struct session {
 	int		 nq;
 	struct pending	*barrier;	/* input waits until it is done */
 	struct txn	 txn;
+	uint32_t	 txn_seq;	/* numbers transactions (never 0): a
+					   late reply finds its own */
 
 	struct sockaddr_storage peer;
 	struct net_addr	 addr;
@@ -247,8 +258,8 @@ const char *sess_parse_line(const struct config *cfg, const char *line,
 	    size_t len, struct smtp_cmd *c);
 const char *sess_rcpt_limit(const struct config *cfg, int sent);
 const char *sess_auth_tls(const struct config *cfg, int tls_up);
-void	sess_hijack_verdict(struct policy_verdict *v, const char *identity,
-	    enum cmd_verb verb);
+void	sess_hijack_verdict(struct policy_verdict *v, enum policy_stage at,
+	    const char *identity, int now);
 void	sess_fail_all(struct session *s, const char *text);
 void	sess_on_reply(struct session *s, struct pending *p, int code,
 	    const char *reply, size_t len);
@@ -299,6 +310,6 @@ void	data_backend_ready(struct session *s, int code, const char *reply,
 	    size_t len);
 void	data_hold_free(struct session *s);
 const char *data_scan_error(const struct dscan *d, uint64_t held,
-	    int max_header_bytes, int *code);
+	    int max_header_bytes, int *code, char *why, size_t cap);
 
 #endif

@@ -20,6 +20,12 @@ disabled):
     state file.
   - mode = "monitor": nothing is refused, the log says what would have
     been, and no identity is saved as disabled.
+  - hijack.count = "recipients": a message counts once per recipient
+    the backend accepted; a RCPT that would take the identity past the
+    limit within its message gets 550 5.7.1 and disables it.
+  - hijack.exempt: identities counted but never refused nor disabled.
+  - mxshield --list-counters -c CONF: every identity counted, its count
+    and the limit, busiest first, with "disabled" / "exempt".
 
 The recording backend owns the "accounts": it says 235 to any AUTH and
 250 to every message, unless told otherwise.
@@ -55,9 +61,13 @@ def paths(workdir):
     return os.path.join(workdir, "hijack.state"), os.path.join(workdir, "control.sock")
 
 
-def hj_config(workdir, max_messages=3, window=60, state=True, **more):
+def hj_config(workdir, max_messages=3, window=60, state=True, count=None, exempt=None, **more):
     state_file, sock = paths(workdir)
     hj = {"enabled": True, "max_messages": max_messages, "window": window}
+    if count is not None:
+        hj["count"] = count
+    if exempt is not None:
+        hj["exempt"] = exempt
     if state:
         hj["state_file"] = state_file
     cfg = {"hijack": hj, "control": {"socket": sock}}
@@ -218,6 +228,21 @@ def test_new_auth_of_disabled_identity_refused_and_not_relayed(mxshield, auth_ba
     # guesser learns nothing, and nothing is sent as alice
     assert d.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (BOB, SECRET))).code == 235
     send(d, BOB)
+
+
+def test_auth_refusal_is_a_policy_event_at_auth(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir)
+    disable_alice(mx)
+    c = session(mx)
+    r = auth_refused(c, ALICE)
+    (p,) = mx.wait_log(lambda l: l.get("event") == "policy", what="policy line")
+    assert {"sid", "client", "port", "stage", "check", "action", "code", "reason", "reply",
+            "score"} <= set(p), p
+    assert (p["check"], p["stage"], p["action"], p["code"], p["score"]) == (
+        "hijack", "auth", "reject", 535, 0), p
+    assert p["reply"] == r.raw.decode().rstrip("\r\n"), p
+    assert ALICE in p["reason"] and p["reason"] != p["reply"], p
+    assert p["client"] == "127.0.0.1" and p["port"] == c.local_port, p
 
 
 def test_one_log_line_at_the_moment_of_disabling(mxshield, auth_backend, workdir):
@@ -508,6 +533,219 @@ def test_monitor_mode_refuses_nothing(mxshield, auth_backend, workdir):
     assert len(auth_lines(backend, ALICE)) == 2
     rc, out, err = cli(mx.conf_path, "--list-disabled")
     assert rc == 0 and re.fullmatch(r"alice@example\.com %s monitor\n" % TIME_RE, out), (rc, out, err)
+    rc, out, err = cli(mx.conf_path, "--list-counters")
+    assert (rc, out) == (0, "alice@example.com 0 1 disabled monitor\n"), (rc, out, err)
     # a trial run never locks an account out after the switch to enforce
     stop(mxshield, mx)
     assert not disabled_in_state(read(paths(workdir)[0]), ALICE)
+
+
+# --------------------------------------------------------------------------
+# hijack.count = "recipients", hijack.exempt, --list-counters
+# --------------------------------------------------------------------------
+
+ACCOUNT_OFF = "550 5.7.1 This account is disabled: it sent too many messages"
+
+
+def rcpts(n, prefix="r"):
+    return ["%s%d@example.net" % (prefix, i) for i in range(1, n + 1)]
+
+
+def rcpt_lines(backend):
+    return [c for c in commands(backend) if c.upper().startswith("RCPT TO:")]
+
+
+def counters(mx):
+    rc, out, err = cli(mx.conf_path, "--list-counters")
+    assert rc == 0 and err == "", (rc, out, err)
+    return out
+
+
+def test_default_counts_messages_whatever_their_recipients(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir, max_messages=2)
+    a = session(mx)
+    auth_plain(a, ALICE)
+    for _ in range(2):
+        assert a.transaction(ALICE, rcpts(5), make_message()).code == 250
+    assert counters(mx) == "alice@example.com 2 2\n"
+    refused_mail(a, ALICE)
+    assert len(auth_backend.transactions) == 2
+
+
+def test_recipients_count_once_per_accepted_recipient(mxshield, auth_backend, workdir):
+    backend = auth_backend
+    mx = start(mxshield, workdir, max_messages=5, count="recipients")
+    a = session(mx)
+    auth_plain(a, ALICE)
+    # the backend refuses one of three: two count
+    assert a.cmd("MAIL FROM:<%s>" % ALICE).code == 250
+    for r in ("r1@example.net", "reject@example.net", "r2@example.net"):
+        a.cmd("RCPT TO:<%s>" % r)
+    assert a.cmd("DATA").code == 354
+    a.send(make_message() + b".\r\n")
+    assert a.reply().code == 250
+    assert counters(mx) == "alice@example.com 2 5\n"
+    # three more reach the limit exactly; the next MAIL is refused
+    assert a.transaction(ALICE, rcpts(3), make_message()).code == 250
+    assert counters(mx) == "alice@example.com 5 5\n"
+    refused_mail(a, ALICE)
+    (l,) = disabled_lines(mx, ALICE)
+    assert (l["stage"], l["count"], l["recipients"], l["in_message"], l["max_messages"]) == (
+        "mail", "recipients", 5, 0, 5), l
+    assert "messages" not in l, l
+    assert len(backend.transactions) == 2
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["one-by-one", "pipelined"])
+def test_one_message_to_many_is_stopped_at_the_rcpt_past_the_limit(mxshield, auth_backend,
+                                                                   workdir, pipelined):
+    """max_messages 5, recipients counted: a message to 8 gets its 6th,
+    7th and 8th RCPT refused, and the identity is disabled at the 6th
+    (one message to 1,000 with a limit of 200 is stopped at RCPT 201)."""
+    backend = auth_backend
+    mx = start(mxshield, workdir, max_messages=5, count="recipients")
+    a = session(mx)
+    auth_plain(a, ALICE)
+    to = rcpts(8)
+    if pipelined:
+        a.send("".join(["MAIL FROM:<%s>\r\n" % ALICE] + ["RCPT TO:<%s>\r\n" % r for r in to]))
+        got = a.replies(9)
+    else:
+        got = [a.cmd("MAIL FROM:<%s>" % ALICE)] + [a.cmd("RCPT TO:<%s>" % r) for r in to]
+    assert [r.code for r in got] == [250] * 6 + [550] * 3, got
+    for r in got[6:]:
+        assert r.raw == (ACCOUNT_OFF + "\r\n").encode(), r
+    assert rcpt_lines(backend) == ["RCPT TO:<%s>" % r for r in to[:5]], commands(backend)
+    # disabled at the 6th RCPT, one log line
+    (l,) = disabled_lines(mx, ALICE)
+    assert (l["stage"], l["count"], l["recipients"], l["in_message"], l["max_messages"]) == (
+        "rcpt", "recipients", 0, 6, 5), l
+    assert "hijack.count" in l["reason"], l
+    # the five within the limit may still get the message
+    assert a.cmd("DATA").code == 354
+    a.send(make_message() + b".\r\n")
+    assert a.reply().code == 250
+    (m,) = backend.transactions
+    assert [_strip(r) for r in m.rcpts] == to[:5]
+    # the txn line: three hijack verdicts at RCPT, the first disabling
+    (t,) = mx.wait_log(lambda x: x.get("event") == "txn", what="txn line")
+    vs = [v for v in t["verdicts"] if v["check"] == "hijack"]
+    assert [(v["code"], v["reply"], v["action"]) for v in vs] == [(550, ACCOUNT_OFF, "reject")] * 3, t
+    assert "disabled now" in vs[0]["reason"] and "disabled by" in vs[1]["reason"], vs
+    assert t["result"] == "accepted" and t["where"] == "data", t
+    # from now on: MAIL and AUTH refused, as for messages
+    refused_mail(a, ALICE)
+    auth_refused(session(mx), ALICE)
+    assert counters(mx) == "alice@example.com 0 5 disabled\n"
+
+
+def _strip(v):
+    return str(v).strip("<>")
+
+
+def test_recipients_counted_from_a_state_file_of_messages(mxshield, auth_backend, workdir):
+    """The state file has one format: times counted as messages load as
+    recipients (and back)."""
+    now = int(time.time())
+    with open(paths(workdir)[0], "w") as f:
+        f.write("count alice@example.com %d %d\n" % (now, now))
+    mx = start(mxshield, workdir, max_messages=3, count="recipients")
+    assert counters(mx) == "alice@example.com 2 3\n"
+    a = session(mx)
+    auth_plain(a, ALICE)
+    assert a.cmd("MAIL FROM:<%s>" % ALICE).code == 250
+    assert a.cmd("RCPT TO:<r1@example.net>").code == 250
+    r = a.cmd("RCPT TO:<r2@example.net>")
+    assert (r.code, r.enh) == (550, "5.7.1"), r
+
+
+def test_exempt_identity_is_counted_never_disabled(mxshield, auth_backend, workdir):
+    backend = auth_backend
+    mx = start(mxshield, workdir, max_messages=2, count="recipients",
+               exempt=["Monitor@Example.com", "other@example.com"])
+    m = session(mx)
+    auth_plain(m, "MONITOR@example.com")
+    for _ in range(3):
+        assert m.transaction("MONITOR@example.com", rcpts(3), make_message()).code == 250
+    assert len(backend.transactions) == 3
+    assert mx.logs("hijack") == [], mx.logs("hijack")
+    # a new AUTH is relayed; the count stops at the limit
+    auth_plain(session(mx), "monitor@EXAMPLE.com")
+    assert counters(mx) == "MONITOR@example.com 2 2 exempt\n"
+    # an identity that is not exempt is still stopped
+    a = session(mx)
+    auth_plain(a, ALICE)
+    assert a.cmd("MAIL FROM:<%s>" % ALICE).code == 250
+    assert a.cmd("RCPT TO:<r1@example.net>").code == 250
+    assert a.cmd("RCPT TO:<r2@example.net>").code == 250
+    assert a.cmd("RCPT TO:<r3@example.net>").code == 550
+
+
+def test_exempt_identity_disabled_in_state_file_is_enabled(mxshield, auth_backend, workdir):
+    state_file = paths(workdir)[0]
+    with open(state_file, "w") as f:
+        f.write("disabled 1700000000 monitor@example.com\ndisabled 1700000000 %s\n" % ALICE)
+    mx = start(mxshield, workdir, exempt=["monitor@example.com"])
+    auth_plain(session(mx), "monitor@example.com")
+    auth_refused(session(mx), ALICE)
+    rc, out, err = cli(mx.conf_path, "--list-disabled")
+    assert (rc, out) == (0, "alice@example.com 2023-11-14T22:13:20Z\n"), (rc, out, err)
+    # the file written at start no longer disables it
+    text = read(state_file)
+    assert disabled_in_state(text, ALICE) and not disabled_in_state(text, "monitor@example.com"), text
+    assert "hijack.exempt" in mx.stderr()
+
+
+def test_list_counters(mxshield, auth_backend, workdir):
+    mx = start(mxshield, workdir, max_messages=3, exempt=["monitor@example.com"])
+    assert counters(mx) == ""
+    for ident, n in (("monitor@example.com", 4), (ALICE, 2), ("john doe", 1), (BOB, 3)):
+        c = session(mx)
+        auth_plain(c, ident)
+        send(c, BOB, n)
+    refused_mail(c, BOB)        # bob's 4th MAIL disables him
+    assert counters(mx) == ("monitor@example.com 3 3 exempt\n"
+                            "alice@example.com 2 3\n"
+                            "john+20doe 1 3\n"
+                            "bob@example.com 0 3 disabled\n")
+    # the same through the socket: a listing that ends with "."
+    s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(paths(workdir)[1])
+    s.sendall(b"COUNTERS\n")
+    got = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    assert got.endswith(b"bob@example.com 0 3 disabled\n.\n"), got
+    rc, out, err = cli(mx.conf_path, "--unblock", BOB)
+    assert rc == 0, (rc, out, err)
+    assert counters(mx).endswith("john+20doe 1 3\n")
+
+
+def test_list_counters_without_a_running_mxshield(mxshield, backend, workdir):
+    conf = _conf(mxshield, backend, workdir, hj_config(workdir))
+    rc, out, err = cli(conf, "--list-counters")
+    assert rc == 1 and out == "", (rc, out, err)
+    assert "--list-counters" in err and "no mxshield is running" in err, err
+    assert "count ID TIME" in err and paths(workdir)[0] in err, err
+    rc, out, err = cli(conf, "--list-counters", "--list-disabled")
+    assert rc == 2 and "go alone" in err, (rc, out, err)
+
+
+@pytest.mark.parametrize("hj,line,what", [
+    ({"count": "mails"}, 'count = "mails"', '"mails" is not one of messages, recipients'),
+    ({"exempt": "alice@example.com"}, "exempt = ", "hijack.exempt: expected a list of strings"),
+    ({"exempt": ["ok@example.com", ""]}, "exempt = ", 'hijack.exempt[1]: "": must be 1 to 255'),
+], ids=["count", "exempt-not-a-list", "exempt-empty"])
+def test_bad_hijack_keys_refused_with_file_and_line(mxshield, backend, workdir, hj, line, what):
+    cfg = hj_config(workdir)
+    cfg["hijack"].update(hj)
+    conf = _conf(mxshield, backend, workdir, cfg)
+    rc, out, err = cli(conf, "--check-config")
+    assert rc == 1, (rc, out, err)
+    lineno = [i for i, l in enumerate(open(conf).read().splitlines(), 1) if line in l][0]
+    assert "%s:%d: " % (conf, lineno) in err and what in err, (err, lineno)

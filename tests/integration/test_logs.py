@@ -5,8 +5,14 @@ the documented fields; grepping a Message-ID finds the client's address.
 """
 
 import base64
+import json
+import os
 import re
+import time
 
+import pytest
+
+import smtpkit
 from smtpkit import make_message
 
 TXN_FIELDS = ["ts", "event", "sid", "client", "port", "helo", "tls", "auth", "mail_from", "rcpts",
@@ -114,3 +120,252 @@ def test_transcript_logs_commands_and_replies_but_no_auth_data(mxshield, backend
     assert ("client", "AUTH PLAIN") in t, t
     assert ("client", "NOOP") in t and ("server", "250 2.0.0 Ok") in t, t
     assert secret not in mx.stderr() and "s3cret" not in mx.stderr()
+
+
+# --------------------------------------------------------------------------
+# what a txn line says about how the transaction ended (README "Reading
+# the logs"): result, where (the last stage reached), reason, and one
+# verdict object per decision with the same fields everywhere
+# --------------------------------------------------------------------------
+
+VERDICT_FIELDS = {"check", "action", "code", "reason", "reply", "score"}
+POLICY_FIELDS = {"ts", "event", "sid", "client", "port", "stage"} | VERDICT_FIELDS
+
+
+def _txn_lines(mx, n=1):
+    """The first n txn lines, each parsed straight from its stderr line."""
+    def lines():
+        return [json.loads(l) for l in mx.stderr().splitlines()
+                if l.startswith("{") and json.loads(l).get("event") == "txn"]
+    smtpkit.wait_for(lambda: len(lines()) >= n, 5, what="%d txn lines in:\n%s" % (
+        n, mx.stderr()[-3000:]))
+    return lines()[:n]
+
+
+def _check_verdict(v):
+    assert set(v) == VERDICT_FIELDS, v
+    assert isinstance(v["code"], int) and isinstance(v["score"], int), v
+    assert v["action"] in ("reject", "monitor"), v
+    assert v["reply"].startswith(str(v["code"]) + " "), v
+    assert v["reason"] and v["reason"] != v["reply"], v
+
+
+HELO_MIKE = {"helo": {"require_fqdn": True, "reject_at": "rcpt"}}
+MIKE_REPLY = "550 5.7.1 EHLO mike is not a fully qualified domain name"
+
+
+@pytest.mark.parametrize("end", ["DATA", "RSET", "QUIT", "close"])
+def test_helo_refusal_at_rcpt_is_rejected_at_rcpt(mxshield, backend, end):
+    mx = mxshield(HELO_MIKE)
+    c = mx.session("mike")
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    for rcpt in ("a@example.com", "b@example.com"):
+        r = c.cmd("RCPT TO:<%s>" % rcpt)
+        assert r.raw == (MIKE_REPLY + "\r\n").encode(), r
+    if end == "DATA":
+        assert c.cmd("DATA").code == 503
+        assert c.cmd("QUIT").code == 221
+    elif end == "close":
+        c.close()
+    else:
+        assert c.cmd(end).code in (221, 250)
+    (t,) = _txn_lines(mx)
+    assert (t["result"], t["where"]) == ("rejected", "rcpt"), t
+    assert t["rcpts"] == [], t
+    assert len(t["verdicts"]) == 2, t
+    for v in t["verdicts"]:
+        _check_verdict(v)
+        assert (v["check"], v["action"], v["code"], v["reply"]) == (
+            "helo", "reject", 550, MIKE_REPLY), v
+        assert v["reason"] == "EHLO mike is not a fully qualified domain name", v
+    assert not [c for c in backend.all_commands() if c.upper().startswith(b"RCPT")]
+
+
+def test_every_rcpt_refused_by_the_backend_is_rejected_at_rcpt(mxshield, backend):
+    c = mxshield.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("RCPT TO:<reject@example.com>").code == 550
+    assert c.cmd("QUIT").code == 221
+    (t,) = _txn_lines(mxshield)
+    assert (t["result"], t["where"]) == ("rejected", "rcpt"), t
+    assert t["verdicts"] == [], t
+
+
+@pytest.mark.parametrize("end,reason", [
+    ("QUIT", "client sent QUIT"),
+    ("RSET", "client sent RSET"),
+    ("EHLO", "client sent EHLO"),
+    ("close", "client closed the connection"),
+])
+def test_ended_after_rcpt_is_aborted_at_rcpt(mxshield, backend, end, reason):
+    c = mxshield.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+    # a refused recipient next to an accepted one changes nothing
+    assert c.cmd("RCPT TO:<reject@example.com>").code == 550
+    if end == "close":
+        c.close()
+    elif end == "EHLO":
+        c.ehlo("again.example.net")
+    else:
+        assert c.cmd(end).code in (221, 250)
+    (t,) = _txn_lines(mxshield)
+    assert (t["result"], t["where"], t["reason"]) == ("aborted", "rcpt", reason), t
+    assert [_addr(x) for x in t["rcpts"]] == ["rcpt@example.com"], t
+    assert t["backend_reply"] is None and t["queue_id"] is None, t
+    assert backend.transactions == []
+
+
+def test_ended_after_mail_is_aborted_at_mail(mxshield, backend):
+    c = mxshield.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("QUIT").code == 221
+    (t,) = _txn_lines(mxshield)
+    assert (t["result"], t["where"], t["reason"]) == ("aborted", "mail", "client sent QUIT"), t
+
+
+def test_accepted_and_rejected_lines_have_no_abort_reason(mxshield, backend):
+    c = mxshield.session()
+    assert c.transaction("a@example.net", ["rcpt@example.com"], make_message()).code == 250
+    assert c.cmd("MAIL FROM:<b@example.net>").code == 250
+    assert c.cmd("RCPT TO:<reject@example.com>").code == 550
+    assert c.cmd("QUIT").code == 221
+    ok, rej = _txn_lines(mxshield, 2)
+    assert (ok["result"], ok["where"], ok["reason"]) == ("accepted", "data", None), ok
+    assert (rej["result"], rej["where"], rej["reason"]) == ("rejected", "rcpt", None), rej
+
+
+# (what the client sends in DATA, reply, words the reason must contain)
+PROTOCOL_CASES = {
+    "bare-lf": (b"Subject: x\r\n\r\nhi\nthere\r\n.\r\n",
+                "550 5.5.2 Bare <CR> or <LF> in message not allowed", "bare"),
+    "nul": (b"Subject: x\r\n\r\nhi\0there\r\n.\r\n",
+            "550 5.6.0 NUL character in message", "NUL"),
+    "header-too-big": (b"Subject: x\r\n" + b"X-Pad: " + b"p" * 900 + b"\r\n" +
+                       b"X-Pad: " + b"p" * 900 + b"\r\n\r\nbody\r\n.\r\n",
+                       "552 5.3.4 Message header section too big", "limits.max_header_bytes"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROTOCOL_CASES))
+def test_protocol_verdict_has_reply_and_reason(mxshield, backend, case):
+    data, reply, words = PROTOCOL_CASES[case]
+    mx = mxshield({"limits": {"max_header_bytes": 1024}})
+    c = mx.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    c.send(data)
+    r = c.reply()
+    assert r.raw == (reply + "\r\n").encode(), r
+    (t,) = _txn_lines(mx)
+    assert (t["result"], t["where"]) == ("rejected", "data"), t
+    (v,) = t["verdicts"]
+    _check_verdict(v)
+    assert (v["check"], v["action"], v["code"], v["reply"]) == (
+        "protocol", "reject", int(reply[:3]), reply), v
+    assert words in v["reason"], v
+    assert backend.transactions == []
+
+
+def test_policy_event_has_the_verdict_fields(mxshield, backend):
+    mx = mxshield({"helo": {"require_fqdn": True, "reject_at": "helo"}})
+    c = mx.client()
+    assert c.reply().code == 220
+    r = c.cmd("EHLO mike")
+    assert r.code == 550, r
+    (p,) = mx.wait_log(lambda l: l.get("event") == "policy", what="policy line")
+    assert set(p) == POLICY_FIELDS, p
+    _check_verdict({k: p[k] for k in VERDICT_FIELDS})
+    assert (p["check"], p["stage"], p["action"], p["code"], p["score"]) == (
+        "helo", "helo", "reject", 550, 0), p
+    assert p["reply"] == r.raw.decode().rstrip("\r\n"), p
+
+
+def _section(text, title):
+    start = text.index("\n## " + title + "\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else len(text)]
+
+
+def test_readme_lists_every_check_the_program_writes():
+    """Every value the program can write into "check" (core/policy.c's
+    policy_check_name() and the proxy's own "protocol") is in README's
+    "Reading the logs", and that list names nothing else."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    src = open(os.path.join(root, "core", "policy.c")).read()
+    body = src[src.index("\npolicy_check_name("):]
+    body = body[:body.index("\n}\n")]
+    written = set(re.findall(r'return "([a-z_]+)";', body)) - {"none"}
+    for name in os.listdir(os.path.join(root, "proxy")):
+        if name.endswith(".c"):
+            written |= set(re.findall(r'log_cstr\(&l, "check", "([a-z_]+)"\)',
+                                      open(os.path.join(root, "proxy", name)).read()))
+    assert {"helo", "ip_shield", "auth", "submission", "hijack", "protocol"} <= written, written
+    readme = _section(open(os.path.join(root, "README.md")).read(), "Reading the logs")
+    m = re.search(r"`check`\s+is\s+((?:`[a-z_]+`(?:,\s+or\s+|,\s+|\s+or\s+))+`[a-z_]+`)", readme)
+    assert m, "no list of check values in README's Reading the logs"
+    listed = set(re.findall(r"`([a-z_]+)`", m.group(1)))
+    assert written - {"relay"} <= listed, written - listed
+    assert listed <= written | {"relay"}, listed - written
+
+
+def test_backend_lost_after_final_dot_still_logs_the_transaction(mxshield, backend):
+    """The backend closes between the final dot and its reply: the client
+    gets 421 and the transaction still has its line, aborted at data."""
+    backend.close_on = {"DOT"}
+    c = mxshield.session()
+    r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message())
+    assert (r.code, r.enh) == (421, "4.4.2"), r
+    (t,) = _txn_lines(mxshield)
+    assert (t["result"], t["where"]) == ("aborted", "data"), t
+    assert "after the final dot" in t["reason"], t
+    assert [_addr(x) for x in t["rcpts"]] == ["rcpt@example.com"], t
+
+
+def test_client_gone_before_the_final_reply_still_logs_the_transaction(mxshield, backend):
+    backend.delay = {"DOT": 1.0}
+    c = mxshield.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    c.send(make_message() + b".\r\n")
+    time.sleep(0.2)
+    c.close()
+    (t,) = _txn_lines(mxshield)
+    assert (t["result"], t["where"]) == ("aborted", "data"), t
+    assert t["reason"].startswith("client closed the connection"), t
+    assert "the backend may have the message" in t["reason"], t
+
+
+def test_late_replies_of_an_earlier_transaction_change_nothing(mxshield, backend):
+    """MAIL, RSET, MAIL, RCPT pipelined: the first MAIL's refusal arrives
+    while the second transaction is open and changes nothing there (the
+    first was ended by RSET before its reply: aborted at mail); the
+    second goes on to DATA."""
+    backend.mail_replies = {"first@": b"550 5.7.1 first refused"}
+    c = mxshield.session()
+    c.send("MAIL FROM:<first@example.net>\r\nRSET\r\nMAIL FROM:<second@example.net>\r\n"
+           "RCPT TO:<rcpt@example.com>\r\n")
+    assert [r.code for r in c.replies(4)] == [550, 250, 250, 250]
+    assert c.cmd("DATA").code == 354
+    c.send(make_message() + b".\r\n")
+    assert c.reply().code == 250
+    first, second = _txn_lines(mxshield, 2)
+    assert (_addr(first["mail_from"]), first["result"], first["where"], first["reason"]) == (
+        "first@example.net", "aborted", "mail", "client sent RSET"), first
+    assert (_addr(second["mail_from"]), second["result"]) == ("second@example.net", "accepted"), second
+    assert [_addr(x) for x in second["rcpts"]] == ["rcpt@example.com"], second
+
+
+def test_nested_mail_refused_leaves_the_transaction_open(mxshield, backend):
+    c = mxshield.session()
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("MAIL FROM:<again@example.net>").code == 503
+    assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    c.send(make_message() + b".\r\n")
+    assert c.reply().code == 250
+    (t,) = _txn_lines(mxshield)
+    assert (_addr(t["mail_from"]), t["result"]) == ("sender@example.net", "accepted"), t
+    assert [_addr(x) for x in t["rcpts"]] == ["rcpt@example.com"], t

@@ -1,8 +1,9 @@
 /*
  * tests/unit/test_hijack.c - core/hijack: the sliding window of hijack
  * detection (expiry at the edge, the limit, a full ring, wrap-around,
- * a clock stepping back, growing and moving the ring) and the lines of
- * the state file (hjline_parse, hjline_time), hostile ones included.
+ * a clock stepping back, growing and moving the ring, the check at RCPT
+ * when recipients count) and the lines of the state file (hjline_parse,
+ * hjline_time), hostile ones included.
  * Every expected value is typed by hand.
  */
 #include <stdarg.h>
@@ -60,6 +61,51 @@ test_window_steps(void **state)
 			assert_int_equal(w.n, window_steps[i].n);
 		}
 	}
+}
+
+/*
+ * hijack.count = "recipients", max_messages 5, window 60: at RCPT the
+ * times in the window plus this message's open recipients (this one
+ * included) may not pass max.
+ */
+static const struct {
+	int64_t		 now;
+	uint64_t	 more;
+	enum hjwin_rc	 rc;
+	uint32_t	 n;	/* times held afterwards */
+} more_steps[] = {
+	{ 100, 1, HJWIN_UNDER, 2 },	/* 90 and 95 held */
+	{ 100, 3, HJWIN_UNDER, 2 },	/* 2 + 3 = 5: the limit, not past */
+	{ 100, 4, HJWIN_LIMIT, 2 },	/* 2 + 4 = 6 */
+	{ 100, 0, HJWIN_UNDER, 2 },
+	{ 150, 4, HJWIN_UNDER, 1 },	/* 90 left at 150 */
+	{ 155, 5, HJWIN_UNDER, 0 },	/* 95 left at 155 */
+	{ 155, 6, HJWIN_LIMIT, 0 },	/* a message to 6: the 6th refused */
+	{ 155, UINT64_MAX, HJWIN_LIMIT, 0 },
+};
+
+static void
+test_check_more(void **state)
+{
+	int64_t slots[5];
+	struct hjwin w;
+
+	(void)state;
+	hjwin_init(&w, slots, 5);
+	hjwin_add(&w, 90);
+	hjwin_add(&w, 95);
+	for (size_t i = 0; i < NELEM(more_steps); i++) {
+		assert_int_equal(hjwin_check_more(&w, more_steps[i].now, 60, 5,
+		    more_steps[i].more), more_steps[i].rc);
+		assert_int_equal(w.n, more_steps[i].n);
+	}
+	/* a full window: hjwin_check() is more = 1 */
+	hjwin_init(&w, slots, 5);
+	for (int64_t t = 200; t < 205; t++)
+		hjwin_add(&w, t);
+	assert_int_equal(hjwin_check_more(&w, 205, 60, 5, 0), HJWIN_UNDER);
+	assert_int_equal(hjwin_check_more(&w, 205, 60, 5, 1), HJWIN_LIMIT);
+	assert_int_equal(hjwin_check(&w, 205, 60, 5), HJWIN_LIMIT);
 }
 
 /* At 180 the time 120 has left (180 - 120 = 60): 175 and 176 remain. */
@@ -336,6 +382,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_steps),
 		cmocka_unit_test(test_window_edge),
+		cmocka_unit_test(test_check_more),
 		cmocka_unit_test(test_full_ring),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_clock_back),
