@@ -241,24 +241,16 @@ check_dir(const struct config *cfg, struct probs *p, const char *key,
 }
 
 /*
- * The state file as the start reads it (proxy/hijack_state.c), every
- * line through the same parser, into no table: same messages, no side
+ * The state file as the start reads it (hijack_state_each(), as
+ * proxy/hijack_state.c does), into no table: same messages, no side
  * effects.
  */
 static void
 check_state_file(const struct config *cfg, struct probs *p)
 {
 	const char	*path = cfg->hijack.state_file;
-	char		 where[PATH_MAX + 32], id[HIJACK_ID_MAX];
-	char		*line = NULL;
-	size_t		 lcap = 0, lineno = 0;
+	char		 where[PATH_MAX + 32], err[PATH_MAX + 256];
 	struct stat	 st;
-	struct hjline	 l;
-	const char	*why;
-	ssize_t		 n;
-	int64_t		 t;
-	FILE		*f;
-	int		 r;
 
 	if (check_dir(cfg, p, "hijack.state_file", path, "mxshield writes "
 	    "the file next to it and renames it into place") < 0)
@@ -276,41 +268,17 @@ check_state_file(const struct config *cfg, struct probs *p)
 		    "not a regular file");
 		return;
 	}
-	if ((f = fopen(path, "re")) == NULL) {
+	switch (hijack_state_each(path, NULL, NULL, err, sizeof(err))) {
+	case HJS_EOPEN:
 		prob(p, "%s: hijack.state_file: %s: %s", where, path,
 		    strerror(errno));
-		return;
+		break;
+	case HJS_ERROR:
+		prob(p, "%s", err);
+		break;
+	default:
+		break;
 	}
-	while ((n = getline(&line, &lcap, f)) >= 0) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		why = NULL;
-		if (strlen(line) != (size_t)n)
-			why = "a NUL byte in the line";
-		else if (hjline_parse(line, id, sizeof(id), &l) ==
-		    HJLINE_ERROR)
-			why = l.error;
-		else if (l.kind == HJLINE_COUNT) {
-			while ((r = hjline_time(&l.times, &t)) > 0)
-				;
-			if (r < 0)
-				why = "count: expected times in seconds since "
-				    "1970 after the identity";
-		}
-		if (why != NULL) {
-			prob(p, "%s:%zu: hijack.state_file: %s (fix or delete "
-			    "the line, then start mxshield)", path, lineno,
-			    why);
-			break;
-		}
-	}
-	if (ferror(f))
-		prob(p, "%s: hijack.state_file: read error", path);
-	free(line);
-	fclose(f);
 }
 
 static void

@@ -13,7 +13,6 @@
  * the final dot) is assumed to be an acceptance and printed as relayed.
  * The message after DATA is proxy/dryrun_msg.c's.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -234,82 +233,85 @@ by_time(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* What hj_lookup() looks for in the state file, and what it finds. */
+struct hj_find {
+	const char	*identity;
+	size_t		 idlen;
+	struct hj_look	*r;
+	int64_t		*t;		/* its counted times, nt of ct */
+	size_t		 nt, ct;
+	int		 oom;
+};
+
+/* One line of the state file: a hijack_line_fn. */
+static int
+hj_match(void *arg, const char *id, struct hjline *l, const char **why)
+{
+	struct hj_find *f = arg;
+	int64_t v, *nt2;
+
+	(void)why;
+	if (!id_ieq(id, l->idlen, f->identity, f->idlen))
+		return 0;
+	if (l->kind == HJLINE_DISABLED) {
+		f->r->state = HJ_DISABLED;
+		f->r->since = l->when;
+		return 1;
+	}
+	while (hjline_time(&l->times, &v) > 0) {
+		if (f->nt == f->ct) {
+			f->ct = f->ct ? f->ct * 2 : 16;
+			if ((nt2 = realloc(f->t, f->ct * sizeof(*nt2))) ==
+			    NULL) {
+				f->oom = 1;
+				return 1;
+			}
+			f->t = nt2;
+		}
+		f->t[f->nt++] = v;
+	}
+	return 0;
+}
+
 /*
  * hj_lookup - identity in hijack.state_file, read only: disabled, or
  * its counted messages against hijack.max_messages at now (hjwin_check,
  * as hijack_mail() asks). The file is the running mxshield's last
- * write; its counters may lag by about a second.
+ * write; its counters may lag by about a second. A file the start
+ * would refuse is HJ_BROKEN, with the start's words.
  */
 static void
 hj_lookup(const struct config *cfg, const char *identity, time_t now,
     struct hj_look *r)
 {
-	char id[HIJACK_ID_MAX], *line = NULL;
-	size_t lcap = 0, lineno = 0, nt = 0, ct = 0;
-	size_t idlen = strnlen(identity, HIJACK_ID_MAX);
-	int64_t *t = NULL, *ring = NULL, v;
-	struct hjline l;
+	struct hj_find f = { identity, strnlen(identity, HIJACK_ID_MAX), r,
+	    NULL, 0, 0, 0 };
+	int64_t *ring = NULL;
 	struct hjwin w;
-	ssize_t n;
-	FILE *f;
 
 	memset(r, 0, sizeof(*r));
 	if (cfg->hijack.state_file == NULL) {
 		r->state = HJ_UNKNOWN;
 		return;
 	}
-	if ((f = fopen(cfg->hijack.state_file, "re")) == NULL) {
-		if (errno == ENOENT)
-			return;		/* no file yet: nothing recorded */
+	switch (hijack_state_each(cfg->hijack.state_file, hj_match, &f,
+	    r->why, sizeof(r->why))) {
+	case HJS_EOPEN:
+	case HJS_ERROR:
 		r->state = HJ_BROKEN;
-		snprintf(r->why, sizeof(r->why), "%s: %s",
-		    cfg->hijack.state_file, strerror(errno));
+		goto out;
+	case HJS_NOFILE:		/* no file yet: nothing recorded */
 		return;
+	default:
+		break;
 	}
-	while ((n = getline(&line, &lcap, f)) >= 0) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		switch (hjline_parse(line, id, sizeof(id), &l)) {
-		case HJLINE_ERROR:
-			r->state = HJ_BROKEN;
-			snprintf(r->why, sizeof(r->why), "%s:%zu: %s",
-			    cfg->hijack.state_file, lineno, l.error);
-			goto out;
-		case HJLINE_DISABLED:
-			if (id_ieq(id, l.idlen, identity, idlen)) {
-				r->state = HJ_DISABLED;
-				r->since = l.when;
-				goto out;
-			}
-			break;
-		case HJLINE_COUNT:
-			if (!id_ieq(id, l.idlen, identity, idlen))
-				break;
-			while (hjline_time(&l.times, &v) > 0) {
-				if (nt == ct) {
-					int64_t *nt2;
-
-					ct = ct ? ct * 2 : 16;
-					if ((nt2 = realloc(t, ct *
-					    sizeof(*t))) == NULL)
-						goto out;
-					t = nt2;
-				}
-				t[nt++] = v;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	if (nt > 0 && (ring = calloc(nt, sizeof(*ring))) != NULL) {
-		qsort(t, nt, sizeof(*t), by_time);
-		hjwin_init(&w, ring, (uint32_t)nt);
-		for (size_t i = 0; i < nt; i++)
-			hjwin_add(&w, t[i]);
+	if (r->state == HJ_DISABLED || f.oom)
+		goto out;
+	if (f.nt > 0 && (ring = calloc(f.nt, sizeof(*ring))) != NULL) {
+		qsort(f.t, f.nt, sizeof(*f.t), by_time);
+		hjwin_init(&w, ring, (uint32_t)f.nt);
+		for (size_t i = 0; i < f.nt; i++)
+			hjwin_add(&w, f.t[i]);
 		if (hjwin_check(&w, (int64_t)now, cfg->hijack.window,
 		    (uint32_t)cfg->hijack.max_messages) == HJWIN_LIMIT)
 			r->state = HJ_LIMIT;
@@ -317,9 +319,7 @@ hj_lookup(const struct config *cfg, const char *identity, time_t now,
 	}
 out:
 	free(ring);
-	free(t);
-	free(line);
-	fclose(f);
+	free(f.t);
 }
 
 /* ------------------------------------------------------------ steps */
@@ -399,8 +399,8 @@ say_hijack(struct dry *d, const struct hj_look *h)
 		    "mxshield's memory only)");
 		break;
 	case HJ_BROKEN:
-		dry_say(d, "  ", "hijack: not evaluated: %s (mxshield would "
-		    "not start with this state file)", h->why);
+		dry_say(d, "  ", "hijack: not evaluated, mxshield would not "
+		    "start with this state file: %s", h->why);
 		break;
 	case HJ_DISABLED:
 		dry_say(d, "  ", "hijack: %s is disabled in hijack.state_file "

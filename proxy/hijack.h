@@ -133,4 +133,39 @@ char		*hijack_list(size_t *len);
  */
 char		*hijack_counters(size_t *len);
 
+struct hjline;
+
+/*
+ * hijack_line_fn - one "disabled" or "count" line of the state file, as
+ * hijack_state_each() read it: id[0..l->idlen) decoded (not
+ * NUL-terminated); a count line's times already checked, so that
+ * hjline_time(&l->times, &t) gives 1 for each, then 0. Returns 0 to go
+ * on, 1 to stop reading, or -1 with *why (static text) to refuse the
+ * line.
+ */
+typedef int	hijack_line_fn(void *arg, const char *id, struct hjline *l,
+		    const char **why);
+
+enum hijack_state_rc {
+	HJS_EOPEN = -2,		/* cannot open it (not ENOENT): errno kept */
+	HJS_ERROR = -1,		/* a line does not parse, or reading failed */
+	HJS_READ = 0,		/* every line read */
+	HJS_STOPPED,		/* fn returned 1 */
+	HJS_NOFILE,		/* no such file: nothing recorded yet */
+};
+
+/*
+ * hijack_state_each - read the state file at path (the start, the
+ * offline --test and --check-config all read it so), calling fn (NULL:
+ * only check) for each disabled or count line; blank lines and
+ * comments are skipped. A line with a NUL byte, one that does not parse
+ * (core/hijack.c hjline_parse), a count time that is not one, or fn's
+ * refusal stops with "PATH:LINE: hijack.state_file: WHY (fix or delete
+ * the line, then start mxshield)" in err; a file that cannot be opened
+ * or read with "PATH: hijack.state_file: REASON". Returns an enum
+ * hijack_state_rc.
+ */
+int		hijack_state_each(const char *path, hijack_line_fn *fn,
+		    void *arg, char *err, size_t cap);
+
 #endif

@@ -5,7 +5,9 @@
  * most about once a second, everything at stop. Input: the file, which
  * an administrator may have edited while mxshield was stopped; a line
  * that does not parse (core/hijack.c hjline_parse) refuses the start
- * with file:line.
+ * with file:line. hijack_state_each() is its one reader: the start,
+ * --check-config (proxy/check.c) and the offline --test
+ * (proxy/dryrun.c) all go through it.
  *
  * The format (text; IDs in xtext, RFC 3461 4, so that spaces and line
  * ends cannot break a line; blank lines and "#" comments allowed):
@@ -359,73 +361,133 @@ push_time(int64_t **t, size_t *n, size_t *cap, int64_t v)
 	return 0;
 }
 
-/* One line of the state file into the table (locked); NULL, or what is
- * wrong with it. A disabled line of an identity now in hijack.exempt is
- * left out (counted in *exempted) and goes at the next write. */
-static const char *
-load_line(const char *line, int64_t now, int *dropped, int *exempted)
+/*
+ * hijack_state_each - the one reader of the state file: see
+ * proxy/hijack.h.
+ */
+int
+hijack_state_each(const char *path, hijack_line_fn *fn, void *arg,
+    char *err, size_t cap)
 {
+	FILE *f;
+	char id[HIJACK_ID_MAX], *line = NULL;
+	const char *why, *cur;
+	size_t lcap = 0, lineno = 0;
 	struct hjline l;
+	ssize_t n;
+	int64_t v;
+	int rc = HJS_READ, r, e;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if ((e = errno) == ENOENT)
+			return HJS_NOFILE;
+		snprintf(err, cap, "%s: hijack.state_file: %s", path,
+		    strerror(e));
+		errno = e;
+		return HJS_EOPEN;
+	}
+	while ((n = getline(&line, &lcap, f)) >= 0) {
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		why = NULL;
+		r = 0;
+		if (strlen(line) != (size_t)n)
+			why = "a NUL byte in the line";
+		else if (hjline_parse(line, id, sizeof(id), &l) == HJLINE_ERROR)
+			why = l.error;
+		else if (l.kind == HJLINE_SKIP)
+			continue;
+		if (why == NULL && l.kind == HJLINE_COUNT) {
+			cur = l.times;
+			while ((r = hjline_time(&cur, &v)) > 0)
+				;
+			if (r < 0)
+				why = "count: expected times in seconds since "
+				    "1970 after the identity";
+		}
+		if (why == NULL && fn != NULL)
+			r = fn(arg, id, &l, &why);
+		if (why != NULL) {
+			snprintf(err, cap, "%s:%zu: hijack.state_file: %s "
+			    "(fix or delete the line, then start mxshield)",
+			    path, lineno, why);
+			rc = HJS_ERROR;
+			break;
+		}
+		if (r > 0) {
+			rc = HJS_STOPPED;
+			break;
+		}
+	}
+	if (rc == HJS_READ && ferror(f)) {
+		snprintf(err, cap, "%s: hijack.state_file: read error", path);
+		rc = HJS_ERROR;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+struct load {
+	int64_t	now;
+	int	dropped;	/* over HIJACK_MAX_IDS */
+	int	exempted;	/* disabled lines of exempt identities */
+};
+
+/* One line of the state file into the table (locked): a hijack_line_fn.
+ * A disabled line of an identity now in hijack.exempt is left out
+ * (counted) and goes at the next write. */
+static int
+load_line(void *arg, const char *id, struct hjline *l, const char **why)
+{
+	struct load *ld = arg;
 	struct hj_entry *e;
-	char id[HIJACK_ID_MAX];
 	int64_t v, *t = NULL;
 	size_t nt = 0, ct = 0, live = 0;
-	const char *why = NULL;
 	uint32_t h;
-	int r;
 
-	switch (hjline_parse(line, id, sizeof(id), &l)) {
-	case HJLINE_SKIP:
-		return NULL;
-	case HJLINE_ERROR:
-		return l.error;
-	default:
-		break;
+	h = hj_hash(id, l->idlen);
+	e = hj_find(id, l->idlen, h);
+	if (l->kind == HJLINE_DISABLED && hj_is_exempt(id, l->idlen)) {
+		ld->exempted++;
+		return 0;
 	}
-	h = hj_hash(id, l.idlen);
-	e = hj_find(id, l.idlen, h);
-	if (l.kind == HJLINE_DISABLED && hj_is_exempt(id, l.idlen)) {
-		(*exempted)++;
-		return NULL;
+	if (l->kind == HJLINE_DISABLED) {
+		if (e == NULL && (e = hj_entry_new(id, l->idlen, h, 1)) == NULL)
+			goto oom;
+		hj_disable(e, l->when, 0);
+		return 0;
 	}
-	if (l.kind == HJLINE_DISABLED) {
-		if (e == NULL && (e = hj_entry_new(id, l.idlen, h, 1)) == NULL)
-			return "out of memory";
-		hj_disable(e, l.when, 0);
-		return NULL;
-	}
-	while ((r = hjline_time(&l.times, &v)) > 0) {
-		if (push_time(&t, &nt, &ct, v) < 0) {
-			why = "out of memory";
-			goto out;
-		}
-		live += v > now - hj.window;
-	}
-	if (r < 0) {
-		why = "count: expected times in seconds since 1970 after the "
-		    "identity";
-		goto out;
+	while (hjline_time(&l->times, &v) > 0) {
+		if (push_time(&t, &nt, &ct, v) < 0)
+			goto oom;
+		live += v > ld->now - hj.window;
 	}
 	if (e != NULL && e->disabled)
 		goto out;
 	/* the same identity twice (in another case): merge */
 	for (uint32_t k = 0; e != NULL && k < e->w.n; k++) {
-		if (push_time(&t, &nt, &ct, hjwin_at(&e->w, k)) < 0) {
-			why = "out of memory";
-			goto out;
-		}
+		if (push_time(&t, &nt, &ct, hjwin_at(&e->w, k)) < 0)
+			goto oom;
 	}
 	if (e == NULL && live == 0)
 		goto out;
-	if (e == NULL && (e = hj_entry_new(id, l.idlen, h, 0)) == NULL) {
-		(*dropped)++;
+	if (e == NULL && (e = hj_entry_new(id, l->idlen, h, 0)) == NULL) {
+		ld->dropped++;
 		goto out;
 	}
-	if (load_times(e, t, nt, now) < 0)
-		why = "out of memory";
+	if (load_times(e, t, nt, ld->now) < 0)
+		goto oom;
 out:
 	free(t);
-	return why;
+	return 0;
+oom:
+	free(t);
+	*why = "out of memory";
+	return -1;
 }
 
 /*
@@ -435,68 +497,32 @@ out:
 int
 hj_state_load(char *err, size_t cap)
 {
-	FILE *f;
-	char *line = NULL;
-	size_t lcap = 0, lineno = 0, disabled = 0;
-	ssize_t n;
-	int64_t now = (int64_t)time(NULL);
-	const char *why;
-	int rc = 0, dropped = 0, exempted = 0;
+	struct load ld = { (int64_t)time(NULL), 0, 0 };
+	size_t disabled = 0;
+	int rc;
 
-	f = fopen(hj.path, "re");
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, cap, "%s: hijack.state_file: %s", hj.path,
-		    strerror(errno));
-		return -1;
-	}
 	pthread_mutex_lock(&hj.lock);
-	while ((n = getline(&line, &lcap, f)) >= 0) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if (strlen(line) != (size_t)n) {
-			why = "a NUL byte in the line";
-		} else {
-			why = load_line(line, now, &dropped, &exempted);
-		}
-		if (why != NULL) {
-			snprintf(err, cap, "%s:%zu: hijack.state_file: %s "
-			    "(fix or delete the line, then start mxshield)",
-			    hj.path, lineno, why);
-			rc = -1;
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, cap, "%s: hijack.state_file: read error",
-		    hj.path);
-		rc = -1;
-	}
+	rc = hijack_state_each(hj.path, load_line, &ld, err, cap);
 	for (size_t i = 0; i < HJ_BUCKETS; i++)
 		for (struct hj_entry *e = hj.bucket[i]; e; e = e->hnext)
 			disabled += e->disabled;
 	hj.urgent = hj.dirty = 0;
 	pthread_mutex_unlock(&hj.lock);
-	free(line);
-	fclose(f);
-	if (rc == 0) {
-		log_msg(CFG_LOG_INFO, "hijack", "state file %s: %zu disabled, "
-		    "%zu counted identities", hj.path, disabled,
-		    hj.n - disabled);
-		if (dropped > 0)
-			log_msg(CFG_LOG_WARN, "hijack", "state file %s: %d "
-			    "counted identities over the limit of %d were "
-			    "dropped", hj.path, dropped, HIJACK_MAX_IDS);
-		if (exempted > 0)
-			log_msg(CFG_LOG_WARN, "hijack", "state file %s: %d "
-			    "disabled identities are in hijack.exempt: they "
-			    "stay enabled", hj.path, exempted);
-	}
-	return rc;
+	if (rc == HJS_NOFILE)
+		return 0;
+	if (rc < 0)
+		return -1;
+	log_msg(CFG_LOG_INFO, "hijack", "state file %s: %zu disabled, "
+	    "%zu counted identities", hj.path, disabled, hj.n - disabled);
+	if (ld.dropped > 0)
+		log_msg(CFG_LOG_WARN, "hijack", "state file %s: %d counted "
+		    "identities over the limit of %d were dropped", hj.path,
+		    ld.dropped, HIJACK_MAX_IDS);
+	if (ld.exempted > 0)
+		log_msg(CFG_LOG_WARN, "hijack", "state file %s: %d disabled "
+		    "identities are in hijack.exempt: they stay enabled",
+		    hj.path, ld.exempted);
+	return 0;
 }
 
 int
