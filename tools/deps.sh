@@ -11,8 +11,10 @@ set -eu
 # build: what `make build` and `make run` need: the C toolchain
 # (build-essential brings libc6-dev, without which gcc compiles nothing),
 # CMake, pkg-config, the three libraries, and Python for the development
-# sink.
-BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev python3"
+# sink; netbase (/etc/protocols, /etc/services), which a minimal Debian
+# lacks and without which SMTP clients such as swaks cannot open a TCP
+# connection to try the README's example.
+BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev python3 netbase"
 # test: everything the unit, integration and fuzz tests run.
 #   libcmocka-dev                  unit tests (CMake -DMXS_UNIT_TESTS=ON)
 #   clang libclang-rt-14-dev       libFuzzer targets and their sanitizers
