@@ -1,7 +1,9 @@
 /*
  * core/sasl.c - the identity in a relayed SMTP AUTH exchange (RFC 4954
  * 4): strict base64 (RFC 4648 4, 3.5), PLAIN (RFC 4616 2), LOGIN,
- * XOAUTH2 and OAUTHBEARER (RFC 7628 3.1). Input: untrusted client
+ * XOAUTH2, OAUTHBEARER (RFC 7628 3.1), CRAM-MD5 (RFC 2195 2) and the
+ * SCRAM family's client-first-message (RFC 5802 7, RFC 7677). Input:
+ * untrusted client
  * lines, CRLF removed, not NUL-terminated. Owns nothing: decoded bytes
  * go into the caller's buffer and every span points there or into the
  * input; the caller wipes what held a secret (sasl_wipe()).
@@ -229,6 +231,56 @@ is_alpha(unsigned char c)
 }
 
 /*
+ * A saslname at m[*pos..n) up to the next "," or the end (RFC 5801 4,
+ * RFC 5802 7): 1*(UTF8-char-safe / "=2C" / "=3D"), where the safe
+ * characters exclude NUL, "," and "=". Returns 0 and moves *pos past
+ * it, or -1.
+ */
+static int
+scan_saslname(const char *m, size_t n, size_t *pos)
+{
+	size_t p = *pos;
+
+	while (p < n && m[p] != ',') {
+		if (m[p] == '\0')
+			return -1;
+		if (m[p] == '=') {
+			if (n - p < 3)
+				return -1;
+			if (!(m[p + 1] == '2' && m[p + 2] == 'C') &&
+			    !(m[p + 1] == '3' && m[p + 2] == 'D'))
+				return -1;
+			p += 3;
+			continue;
+		}
+		p++;
+	}
+	if (p == *pos)
+		return -1;
+	*pos = p;
+	return 0;
+}
+
+/*
+ * Unescape the saslname scan_saslname() accepted at m[start..end)
+ * ("=2C" -> ",", "=3D" -> "=") in place; it only shrinks. Returns it.
+ */
+static struct span
+unescape_saslname(char *m, size_t start, size_t end)
+{
+	size_t o = start;
+
+	for (size_t p = start; p < end; ) {
+		if (m[p] == '=') {
+			m[o++] = m[p + 1] == '2' ? ',' : '=';
+			p += 3;
+		} else
+			m[o++] = m[p++];
+	}
+	return span_make(m + start, o - start);
+}
+
+/*
  * RFC 7628 3.1: gs2-header kvsep *kvpair kvsep, with
  * gs2-header = gs2-cb-flag "," [gs2-authzid] "," (RFC 5801 4),
  * gs2-authzid = "a=" saslname, kvpair = key "=" value kvsep,
@@ -238,7 +290,7 @@ is_alpha(unsigned char c)
 static enum sasl_rc
 read_oauthbearer(char *m, size_t n, struct sasl_result *res)
 {
-	size_t	 pos, zstart = 0, zend = 0, o;
+	size_t	 pos, zstart = 0, zend = 0;
 	int	 have_a = 0, have_auth = 0;
 
 	if (n == 1 && m[0] == 0x01)
@@ -250,26 +302,9 @@ read_oauthbearer(char *m, size_t n, struct sasl_result *res)
 		have_a = 1;
 		pos += 2;
 		zstart = pos;
-		/* saslname = 1*(UTF8-char-safe / "=2C" / "=3D") */
-		while (pos < n && m[pos] != ',') {
-			unsigned char c = (unsigned char)m[pos];
-
-			if (c == '\0')
-				return SASL_MALFORMED;
-			if (c == '=') {
-				if (n - pos < 3)
-					return SASL_MALFORMED;
-				if (!(m[pos + 1] == '2' && m[pos + 2] == 'C') &&
-				    !(m[pos + 1] == '3' && m[pos + 2] == 'D'))
-					return SASL_MALFORMED;
-				pos += 3;
-				continue;
-			}
-			pos++;
-		}
-		zend = pos;
-		if (zend == zstart)
+		if (scan_saslname(m, n, &pos) == -1)
 			return SASL_MALFORMED;
+		zend = pos;
 	}
 	if (pos >= n || m[pos] != ',')
 		return SASL_MALFORMED;
@@ -309,28 +344,167 @@ read_oauthbearer(char *m, size_t n, struct sasl_result *res)
 		return SASL_MALFORMED;
 	if (!have_a)
 		return SASL_RELAY;
+	res->identity = unescape_saslname(m, zstart, zend);
+	return SASL_IDENTITY;
+}
 
-	/* unescape "=2C" -> ",", "=3D" -> "=" in place; it only shrinks */
-	o = zstart;
-	for (pos = zstart; pos < zend; ) {
-		if (m[pos] == '=') {
-			m[o++] = m[pos + 1] == '2' ? ',' : '=';
-			pos += 3;
-		} else
-			m[o++] = m[pos++];
+static int
+is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/*
+ * RFC 2195 2: the response to the challenge is the user name, a space
+ * and the digest, 16 octets as 32 hex digits. The name may itself hold
+ * a space: the digest follows the last one.
+ */
+static enum sasl_rc
+read_cram_md5(char *m, size_t n, struct sasl_result *res)
+{
+	size_t	ulen;
+
+	if (n < 34)		/* one octet of name, SP, 32 digits */
+		return SASL_MALFORMED;
+	ulen = n - 33;
+	if (m[ulen] != ' ')
+		return SASL_MALFORMED;
+	for (size_t i = ulen + 1; i < n; i++)
+		if (!is_hex((unsigned char)m[i]))
+			return SASL_MALFORMED;
+	if (memchr(m, '\0', ulen) != NULL)
+		return SASL_MALFORMED;
+	res->identity = span_make(m, ulen);
+	return SASL_IDENTITY;
+}
+
+/* RFC 5802 7: printable = %x21-2B / %x2D-7E (no ","). */
+static int
+is_scram_printable(unsigned char c)
+{
+	return c >= 0x21 && c <= 0x7e && c != ',';
+}
+
+/*
+ * RFC 5802 7, client-first-message = gs2-header client-first-message-bare:
+ *   gs2-header = gs2-cbind-flag "," [authzid] ","
+ *   gs2-cbind-flag = ("p=" cb-name) / "n" / "y"
+ *   cb-name = 1*(ALPHA / DIGIT / "." / "-")
+ *   authzid = "a=" saslname
+ *   client-first-message-bare = [reserved-mext ","] username "," nonce
+ *       ["," extensions]
+ *   username = "n=" saslname, nonce = "r=" 1*printable
+ *   extensions = attr-val *("," attr-val), attr-val = ALPHA "=" value,
+ *   value = 1*value-char (any octet but NUL and ",")
+ * A reserved-mext ("m=") makes the server fail the exchange (5.1): it
+ * is malformed here too. The n= and a= values are unescaped in place.
+ */
+static enum sasl_rc
+read_scram_first(char *m, size_t n, struct sasl_result *res)
+{
+	size_t	pos, zstart = 0, zend = 0, ustart, uend, s;
+	int	have_a = 0;
+
+	/* gs2-cbind-flag */
+	if (n >= 2 && m[0] == 'p' && m[1] == '=') {
+		pos = 2;
+		s = pos;
+		while (pos < n && (is_alpha((unsigned char)m[pos]) ||
+		    (m[pos] >= '0' && m[pos] <= '9') || m[pos] == '.' ||
+		    m[pos] == '-'))
+			pos++;
+		if (pos == s)
+			return SASL_MALFORMED;
+	} else if (n >= 1 && (m[0] == 'n' || m[0] == 'y'))
+		pos = 1;
+	else
+		return SASL_MALFORMED;
+	if (pos >= n || m[pos] != ',')
+		return SASL_MALFORMED;
+	pos++;
+
+	/* [authzid] "," */
+	if (n - pos >= 2 && m[pos] == 'a' && m[pos + 1] == '=') {
+		have_a = 1;
+		pos += 2;
+		zstart = pos;
+		if (scan_saslname(m, n, &pos) == -1)
+			return SASL_MALFORMED;
+		zend = pos;
 	}
-	res->identity = span_make(m + zstart, o - zstart);
+	if (pos >= n || m[pos] != ',')
+		return SASL_MALFORMED;
+	pos++;
+
+	/* username: "n=" saslname "," (a reserved "m=" first is refused) */
+	if (n - pos < 2 || m[pos] != 'n' || m[pos + 1] != '=')
+		return SASL_MALFORMED;
+	pos += 2;
+	ustart = pos;
+	if (scan_saslname(m, n, &pos) == -1)
+		return SASL_MALFORMED;
+	uend = pos;
+	if (pos >= n || m[pos] != ',')
+		return SASL_MALFORMED;
+	pos++;
+
+	/* nonce: "r=" 1*printable */
+	if (n - pos < 2 || m[pos] != 'r' || m[pos + 1] != '=')
+		return SASL_MALFORMED;
+	pos += 2;
+	s = pos;
+	while (pos < n && is_scram_printable((unsigned char)m[pos]))
+		pos++;
+	if (pos == s)
+		return SASL_MALFORMED;
+
+	/* extensions: *("," ALPHA "=" 1*value-char) up to the end */
+	while (pos < n) {
+		if (m[pos] != ',')
+			return SASL_MALFORMED;
+		pos++;
+		if (n - pos < 2 || !is_alpha((unsigned char)m[pos]) ||
+		    m[pos + 1] != '=')
+			return SASL_MALFORMED;
+		pos += 2;
+		s = pos;
+		while (pos < n && m[pos] != ',' && m[pos] != '\0')
+			pos++;
+		if (pos == s || (pos < n && m[pos] == '\0'))
+			return SASL_MALFORMED;
+	}
+
+	res->identity = unescape_saslname(m, ustart, uend);
+	if (have_a)
+		res->authzid = unescape_saslname(m, zstart, zend);
 	return SASL_IDENTITY;
 }
 
 /* ---------------------------------------------------------------- */
 /* The exchange */
 
-/* Is response number k of this mechanism a secret? */
+static int
+is_scram(enum sasl_mech mech)
+{
+	return mech == SASL_MECH_SCRAM_SHA_1 ||
+	    mech == SASL_MECH_SCRAM_SHA_1_PLUS ||
+	    mech == SASL_MECH_SCRAM_SHA_256 ||
+	    mech == SASL_MECH_SCRAM_SHA_256_PLUS;
+}
+
+/*
+ * Is response number k of this mechanism a secret? Not the LOGIN user
+ * name nor SCRAM's client-first-message (names and a nonce); every
+ * other response may hold a password, a token, or a proof or digest
+ * that allows guessing the password.
+ */
 static int
 is_secret(enum sasl_mech mech, unsigned k)
 {
-	return !(mech == SASL_MECH_LOGIN && k == 0);
+	if (k == 0 && (mech == SASL_MECH_LOGIN || is_scram(mech)))
+		return 0;
+	return 1;
 }
 
 /*
@@ -372,6 +546,23 @@ one_response(struct sasl_state *st, const char *r, size_t len, int initial,
 		if (k == 0)
 			return done(res, read_oauthbearer(buf, n, res));
 		break;
+	case SASL_MECH_CRAM_MD5:
+		if (initial) {
+			/* the server speaks first: this is no answer to a
+			 * challenge, and the next response still is one */
+			st->nresp--;
+			return done(res, SASL_MALFORMED);
+		}
+		if (k == 0)
+			return done(res, read_cram_md5(buf, n, res));
+		break;
+	case SASL_MECH_SCRAM_SHA_1:
+	case SASL_MECH_SCRAM_SHA_1_PLUS:
+	case SASL_MECH_SCRAM_SHA_256:
+	case SASL_MECH_SCRAM_SHA_256_PLUS:
+		if (k == 0)
+			return done(res, read_scram_first(buf, n, res));
+		break;
 	case SASL_MECH_UNKNOWN:
 		break;
 	}
@@ -384,7 +575,13 @@ static const char *const mech_names[] = {
 	[SASL_MECH_LOGIN] = "LOGIN",
 	[SASL_MECH_XOAUTH2] = "XOAUTH2",
 	[SASL_MECH_OAUTHBEARER] = "OAUTHBEARER",
+	[SASL_MECH_CRAM_MD5] = "CRAM-MD5",
+	[SASL_MECH_SCRAM_SHA_1] = "SCRAM-SHA-1",
+	[SASL_MECH_SCRAM_SHA_1_PLUS] = "SCRAM-SHA-1-PLUS",
+	[SASL_MECH_SCRAM_SHA_256] = "SCRAM-SHA-256",
+	[SASL_MECH_SCRAM_SHA_256_PLUS] = "SCRAM-SHA-256-PLUS",
 };
+#define NMECH	(sizeof(mech_names) / sizeof(mech_names[0]))
 
 static int
 is_mech_char(unsigned char c)
@@ -411,9 +608,7 @@ sasl_start(struct sasl_state *st, const char *arg, size_t len, char *buf,
 	if (ml < len && (ml + 1 == len || arg[ml + 1] == ' '))
 		return done(res, SASL_SYNTAX);	/* SP and nothing, or two SP */
 	res->mech = span_make(arg, ml);
-	for (int m = SASL_MECH_PLAIN; m <= SASL_MECH_OAUTHBEARER; m++)
-		if (span_ieq(res->mech, mech_names[m]))
-			st->mech = (enum sasl_mech)m;
+	st->mech = sasl_mech_lookup(arg, ml);
 	if (ml == len)
 		return done(res, st->mech == SASL_MECH_UNKNOWN ?
 		    SASL_UNKNOWN_MECH : SASL_RELAY);
@@ -433,10 +628,54 @@ sasl_response(struct sasl_state *st, const char *line, size_t len, char *buf,
 	return one_response(st, line, len, 0, buf, cap, res);
 }
 
+enum sasl_mech
+sasl_mech_lookup(const char *name, size_t len)
+{
+	struct span n = span_make(name, len);
+
+	for (size_t m = SASL_MECH_UNKNOWN + 1; m < NMECH; m++)
+		if (span_ieq(n, mech_names[m]))
+			return (enum sasl_mech)m;
+	return SASL_MECH_UNKNOWN;
+}
+
+int
+sasl_mech_known(const char *name, size_t len)
+{
+	return sasl_mech_lookup(name, len) != SASL_MECH_UNKNOWN;
+}
+
+size_t
+sasl_mech_filter(const char *list, size_t len, char *out, size_t cap)
+{
+	size_t	pos = 0, o = 0;
+
+	if (cap < len)
+		return 0;
+	while (pos < len) {
+		size_t s;
+
+		while (pos < len && (list[pos] == ' ' || list[pos] == '\t'))
+			pos++;
+		s = pos;
+		while (pos < len && list[pos] != ' ' && list[pos] != '\t')
+			pos++;
+		if (pos == s || !sasl_mech_known(list + s, pos - s))
+			continue;
+		/* o + 1 + (pos - s) <= len: the kept names and one
+		 * separator each fit where the input had them */
+		if (o > 0)
+			out[o++] = ' ';
+		memcpy(out + o, list + s, pos - s);
+		o += pos - s;
+	}
+	return o;
+}
+
 const char *
 sasl_mech_name(enum sasl_mech m)
 {
-	if ((unsigned)m < sizeof(mech_names) / sizeof(mech_names[0]))
+	if ((unsigned)m < NMECH)
 		return mech_names[m];
 	return "?";
 }

@@ -2,8 +2,10 @@
  * core/sasl.h - reading the identity out of an SMTP AUTH exchange that
  * mxshield relays (DESIGN.md "AUTH"): strict base64 (RFC 4648 4), and
  * the client messages of PLAIN (RFC 4616), LOGIN (no RFC; the first
- * response is the user name), XOAUTH2 (Google's format) and OAUTHBEARER
- * (RFC 7628 3.1). The backend checks the credentials; mxshield only
+ * response is the user name), XOAUTH2 (Google's format), OAUTHBEARER
+ * (RFC 7628 3.1), CRAM-MD5 (RFC 2195 2) and SCRAM-SHA-1, SCRAM-SHA-256
+ * and their -PLUS forms (RFC 5802 7, RFC 7677). The backend checks the
+ * credentials; mxshield only
  * learns who claims to log in, and binds it on the backend's 235.
  * Pure; allocates nothing: decoded bytes go into a caller's buffer, so
  * the caller can wipe every copy of a secret.
@@ -16,11 +18,17 @@
 #include "core/span.h"
 
 enum sasl_mech {
-	SASL_MECH_UNKNOWN = 0,	/* CRAM-MD5, SCRAM-*, GSSAPI, ... */
+	SASL_MECH_UNKNOWN = 0,	/* GSSAPI, DIGEST-MD5, NTLM, ...: the
+				   identity cannot be read */
 	SASL_MECH_PLAIN,
 	SASL_MECH_LOGIN,
 	SASL_MECH_XOAUTH2,
 	SASL_MECH_OAUTHBEARER,
+	SASL_MECH_CRAM_MD5,
+	SASL_MECH_SCRAM_SHA_1,
+	SASL_MECH_SCRAM_SHA_1_PLUS,
+	SASL_MECH_SCRAM_SHA_256,
+	SASL_MECH_SCRAM_SHA_256_PLUS,
 };
 
 /* What one line (the AUTH line or a client response) means. */
@@ -65,7 +73,10 @@ struct sasl_result {
 	struct span	identity;	/* SASL_IDENTITY: into buf, not empty,
 					   no NUL; copy it before wiping buf */
 	struct span	authzid;	/* PLAIN: the authzid, into buf, may be
-					   empty; for logging, never trusted */
+					   empty; SCRAM: the a= value
+					   unescaped, into buf, not set
+					   without a=; for logging, never
+					   trusted */
 	struct span	mech;		/* sasl_start(): the name as sent */
 };
 
@@ -105,6 +116,21 @@ enum sasl_rc	sasl_start(struct sasl_state *st, const char *arg, size_t len,
  *    unescaped (in buf); without a= it is SASL_RELAY and the identity
  *    stays unknown. A lone 0x01 (the answer to an error) is relayed.
  *    Secret.
+ *  - CRAM-MD5, the response to the backend's challenge: user SP
+ *    digest, digest = 32 hex digits (RFC 2195 2); identity = user,
+ *    everything before the last SP (not empty, no NUL). Secret: with
+ *    the challenge the digest allows guessing the password offline.
+ *    CRAM-MD5 has no initial response (the server speaks first): one
+ *    on the AUTH line is SASL_MALFORMED and does not count, so the
+ *    response to a challenge is still read.
+ *  - SCRAM-SHA-1, SCRAM-SHA-256 and their -PLUS forms, first
+ *    response (initial or not): the client-first-message (RFC 5802
+ *    7), gs2-header client-first-message-bare with gs2-header =
+ *    ("n" / "y" / "p=" cb-name) "," ["a=" saslname] "," and the bare
+ *    part "n=" saslname ",r=" nonce *("," ALPHA "=" value), no
+ *    reserved "m=" first; identity = the n= value with "=2C" / "=3D"
+ *    unescaped (in buf), authzid = the a= value likewise. Not secret
+ *    (a nonce and names); the later responses (the proof) are.
  *  - later responses, and every response of an unknown mechanism:
  *    SASL_RELAY, secret.
  * A message of the wrong form gives SASL_MALFORMED. The caller drops
@@ -139,6 +165,29 @@ size_t		sasl_b64_encode(const void *in, size_t len, char *out,
  * store (explicit_bzero(3)); for lines and buffers that held a secret.
  */
 void		sasl_wipe(void *p, size_t n);
+
+/*
+ * sasl_mech_lookup - the mechanism named by name[0..len) (compared
+ * without case, as a whole), SASL_MECH_UNKNOWN for one whose identity
+ * this module cannot read. sasl_mech_known() says whether it is not
+ * unknown: what the AUTH list of an EHLO reply may offer, and what
+ * AUTH may use, when a control depends on the identity.
+ */
+enum sasl_mech	sasl_mech_lookup(const char *name, size_t len);
+int		sasl_mech_known(const char *name, size_t len);
+
+/*
+ * sasl_mech_filter - the mechanism list of an EHLO AUTH capability
+ * (the text after "AUTH" and its SP or "=": "PLAIN LOGIN CRAM-MD5
+ * GSSAPI") without the mechanisms sasl_mech_known() refuses, written
+ * to out[0..cap) with one SP between names, in their order, as sent.
+ * Names are separated by one or more SP or HTAB. Returns the length
+ * written, or 0 when no known mechanism remains or cap < len (cap =
+ * len always suffices): then drop the AUTH line. out is not
+ * NUL-terminated.
+ */
+size_t		sasl_mech_filter(const char *list, size_t len, char *out,
+		    size_t cap);
 
 /* Names for logs: "PLAIN", "UNKNOWN"; "IDENTITY", "BAD_BASE64". */
 const char	*sasl_mech_name(enum sasl_mech m);

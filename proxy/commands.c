@@ -301,12 +301,38 @@ do_quit(struct session *s, const struct smtp_cmd *c, const char *l,
 	s->barrier = p;
 }
 
+#define AUTH_UNKNOWN_MECH	"504 5.5.4 Unrecognized authentication type"
+
+/* The AUTH refused for its mechanism: the name only, never the data. */
+static void
+auth_log_unknown(struct session *s, struct span arg)
+{
+	struct logline l;
+	size_t ml = 0;
+
+	if (!log_enabled(CFG_LOG_INFO))
+		return;
+	while (ml < arg.len && arg.p[ml] != ' ')
+		ml++;
+	log_begin(&l, "auth");
+	log_hex64(&l, "sid", s->id);
+	log_cstr(&l, "client", s->ip);
+	log_int(&l, "port", s->port);
+	log_str(&l, "mechanism", arg.p, ml);
+	log_cstr(&l, "action", "reject");
+	log_cstr(&l, "reason", "mechanism whose identity mxshield cannot "
+	    "read, while a control depends on the identity");
+	log_cstr(&l, "reply", AUTH_UNKNOWN_MECH);
+	log_end(&l);
+}
+
 static void
 do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
 	struct pending *p;
 	const char *text;
+	enum sasl_rc rc;
 
 	if (s->auth) {
 		sess_reply_now(s, c->verb, "503 5.5.1 Error: already authenticated");
@@ -321,7 +347,16 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 		    "503 5.5.1 Error: MAIL transaction in progress");
 		return;
 	}
-	switch (auth_observe(s, 1, c->arg.p, c->arg.len)) {
+	rc = auth_observe(s, 1, c->arg.p, c->arg.len);
+	if (rc != SASL_SYNTAX && s->sasl.mech == SASL_MECH_UNKNOWN &&
+	    sess_auth_need_identity(s->cfg)) {
+		/* a login mxshield could not attribute would escape every
+		 * control that depends on who logged in: never relayed */
+		auth_log_unknown(s, c->arg);
+		sess_reply_now(s, c->verb, AUTH_UNKNOWN_MECH);
+		return;
+	}
+	switch (rc) {
 	case SASL_SYNTAX:
 		sess_reply_now(s, c->verb, "501 5.5.4 Syntax: AUTH mechanism "
 		    "[initial-response]");
@@ -433,6 +468,24 @@ sess_auth_tls(const struct config *cfg, int tls_up)
 		return "538 5.7.11 Encryption required for requested "
 		    "authentication mechanism";
 	return NULL;
+}
+
+/*
+ * sess_auth_need_identity - does a control depend on who logged in?
+ * hijack.enabled (counts per identity), auth.match_envelope and
+ * auth.match_from_header (compare it with the sender), auth.add_header
+ * (writes it into the message). Then only the mechanisms whose
+ * identity mxshield reads (sasl_mech_known()) may be offered in the
+ * EHLO AUTH list and used; AUTH with another gets 504 5.5.4. The
+ * controls that ask only whether the client logged in
+ * (require_for_local_senders, ip_shield, relay_protection, submission
+ * listeners) take an unread identity for none: they fail closed.
+ */
+int
+sess_auth_need_identity(const struct config *cfg)
+{
+	return cfg->hijack.enabled || cfg->auth.match_envelope ||
+	    cfg->auth.match_from_header || cfg->auth.add_header;
 }
 
 static const char *

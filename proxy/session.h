@@ -258,6 +258,7 @@ const char *sess_parse_line(const struct config *cfg, const char *line,
 	    size_t len, struct smtp_cmd *c);
 const char *sess_rcpt_limit(const struct config *cfg, int sent);
 const char *sess_auth_tls(const struct config *cfg, int tls_up);
+int	sess_auth_need_identity(const struct config *cfg);
 void	sess_hijack_verdict(struct policy_verdict *v, enum policy_stage at,
 	    const char *identity, int now);
 void	sess_fail_all(struct session *s, const char *text);

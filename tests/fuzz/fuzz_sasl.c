@@ -6,7 +6,8 @@
  * fed to sasl_start() and sasl_response(). Checked: results in range,
  * identity and authzid inside the decode buffer, identity not empty and
  * without NUL, cancel_backend only where it means something, no
- * NOSPACE with enough room. Each line also goes through the base64
+ * NOSPACE with enough room, which responses are secret. Each line
+ * also goes through the EHLO AUTH list filter and the base64
  * decoder, whose strictness makes encode(decode(x)) == x, and through
  * xtext encode/decode, which must round-trip.
  */
@@ -54,7 +55,11 @@ check_result(enum sasl_rc rc, const struct sasl_result *res,
 		CHECK(res->identity.len > 0);
 		CHECK(memchr(res->identity.p, '\0', res->identity.len) == NULL);
 		if (res->authzid.p != NULL)
-			CHECK(st->mech == SASL_MECH_PLAIN);
+			CHECK(st->mech == SASL_MECH_PLAIN ||
+			    st->mech == SASL_MECH_SCRAM_SHA_1 ||
+			    st->mech == SASL_MECH_SCRAM_SHA_1_PLUS ||
+			    st->mech == SASL_MECH_SCRAM_SHA_256 ||
+			    st->mech == SASL_MECH_SCRAM_SHA_256_PLUS);
 	} else {
 		CHECK(res->identity.len == 0);
 	}
@@ -64,8 +69,56 @@ check_result(enum sasl_rc rc, const struct sasl_result *res,
 		CHECK(rc != SASL_NOSPACE);
 	if (!start)
 		CHECK(rc != SASL_SYNTAX && rc != SASL_UNKNOWN_MECH);
-	if (rc == SASL_IDENTITY && st->mech != SASL_MECH_LOGIN)
-		CHECK(res->secret);
+	/* PLAIN, XOAUTH2, OAUTHBEARER and CRAM-MD5 carry a password, a
+	 * token or a digest beside the identity; LOGIN's user name and
+	 * SCRAM's client-first-message carry none */
+	if (rc == SASL_IDENTITY)
+		CHECK(res->secret == (st->mech == SASL_MECH_PLAIN ||
+		    st->mech == SASL_MECH_XOAUTH2 ||
+		    st->mech == SASL_MECH_OAUTHBEARER ||
+		    st->mech == SASL_MECH_CRAM_MD5));
+	/* CRAM-MD5 has no initial response: one never names anyone */
+	if (start && st->mech == SASL_MECH_CRAM_MD5)
+		CHECK(rc != SASL_IDENTITY);
+	/* the mechanism's name says what the state holds */
+	if (start && rc != SASL_SYNTAX)
+		CHECK(st->mech == sasl_mech_lookup(res->mech.p, res->mech.len));
+}
+
+/*
+ * The EHLO AUTH list filter keeps, in order, exactly the known names,
+ * one SP apart, never more bytes than it was given.
+ */
+static void
+check_filter(const char *line, size_t len)
+{
+	char	*out = malloc(len > 0 ? len : 1);
+	size_t	 n, pos = 0, o = 0;
+
+	CHECK(out != NULL);
+	n = sasl_mech_filter(line, len, out, len);
+	CHECK(n <= len);
+	while (pos < len) {
+		size_t s;
+
+		while (pos < len && (line[pos] == ' ' || line[pos] == '\t'))
+			pos++;
+		s = pos;
+		while (pos < len && line[pos] != ' ' && line[pos] != '\t')
+			pos++;
+		if (pos == s || !sasl_mech_known(line + s, pos - s))
+			continue;
+		if (o > 0) {
+			CHECK(o < n && out[o] == ' ');
+			o++;
+		}
+		CHECK(o + (pos - s) <= n);
+		CHECK(memcmp(out + o, line + s, pos - s) == 0);
+		o += pos - s;
+	}
+	CHECK(o == n);
+	CHECK(len == 0 || sasl_mech_filter(line, len, out, len - 1) == 0);
+	free(out);
 }
 
 /* Strict base64 is a bijection: what decodes encodes back the same. */
@@ -176,6 +229,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sasl_wipe(buf, cap);
 		check_b64(line, len);
 		check_xtext(line, len);
+		check_filter(line, len);
 		free(buf);
 		free(line);
 		first = 0;

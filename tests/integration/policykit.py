@@ -15,6 +15,8 @@ policykit - helpers shared by the envelope policy tests
       the transaction's JSON log line, and its verdict from one check.
   enforced(v) / monitored(v)
       how a verdict says whether it was carried out.
+  auth_plain(c, id) / auth_cram_md5(c, id) / auth_scram(c, id, ...)
+      log in through mxshield to the recording backend as id.
 
 Client addresses other than 127.0.0.1 come from binding the client's
 socket (DESIGN.md "Testing ground rules"); IPv6 uses ::1, the only IPv6
@@ -109,6 +111,46 @@ def auth_plain(c, identity, secret=SECRET):
     r = c.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (identity, secret)))
     assert r.code == 235, r
     return r
+
+
+CRAM_DIGEST = "b913a602c7eda7a495b4e6e7334d3890"    # RFC 2195's example
+
+
+def auth_cram_md5(c, identity):
+    """AUTH CRAM-MD5 (RFC 2195): the backend's challenge, then
+    "identity SP digest"; the final reply (the recording backend does
+    not check the digest)."""
+    r = c.cmd("AUTH CRAM-MD5")
+    assert r.code == 334, r
+    return c.cmd(b64("%s %s" % (identity, CRAM_DIGEST)))
+
+
+def scram_escape(name):
+    return name.replace("=", "=3D").replace(",", "=2C")
+
+
+def auth_scram(c, identity, mech="SCRAM-SHA-256", initial=True, authzid=None):
+    """A SCRAM exchange (RFC 5802 5): client-first (on the AUTH line
+    or after an empty 334), the server-first, a client-final, the
+    server-final, an empty response; the final reply. The recording
+    backend checks no proof: the client-final here is shaped right
+    and carries a made-up proof."""
+    gs2 = "n,%s," % ("a=" + scram_escape(authzid) if authzid else "")
+    first = gs2 + "n=%s,r=fyko+d2lbbFgONRv9qkxdawL" % scram_escape(identity)
+    if initial:
+        r = c.cmd("AUTH %s %s" % (mech, b64(first)))
+    else:
+        r = c.cmd("AUTH " + mech)
+        assert r.raw == b"334 \r\n", r
+        r = c.cmd(b64(first))
+    assert r.code == 334, r
+    server_first = base64.b64decode(r.text)
+    nonce = [a for a in server_first.split(b",") if a.startswith(b"r=")][0]
+    final = b"c=" + base64.b64encode(gs2.encode()) + b"," + nonce + \
+        b",p=" + base64.b64encode(b"proof-not-checked-by-the-backend")
+    r = c.cmd(b64(final))
+    assert r.code == 334 and base64.b64decode(r.text).startswith(b"v="), r
+    return c.cmd("")
 
 
 def refused(r, line):

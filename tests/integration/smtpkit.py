@@ -283,6 +283,10 @@ class RecordingBackend:
       batch               True: replies to pipelined commands in one write
       proxy_header        True: read a PROXY v1/v2 header before the greeting
       auth_reply          final reply of an AUTH exchange (235 by default)
+                          to PLAIN, LOGIN, XOAUTH2, CRAM-MD5 (a challenge
+                          first) and SCRAM-SHA-1/256 (server-first and
+                          server-final messages first); no password,
+                          digest or proof is checked
       tls_cert, tls_key   PEM files for the TLS knobs below
       starttls            True: advertise STARTTLS (until TLS is up) and
                           upgrade the connection on it (server side)
@@ -643,8 +647,32 @@ class _SessState:
             self.auth_state = "login-pass"
             self.reply("AUTH", b"334 UGFzc3dvcmQ6")
             return
+        if self.auth_state == "scram-first":
+            self.scram_first(text)
+            return
+        if self.auth_state == "scram-final":
+            # the proof is not checked: these "accounts" have no salted
+            # password; the server-final message is plausible only
+            self.auth_state = "scram-last"
+            self.reply("AUTH", b"334 " + base64.b64encode(
+                b"v=" + base64.b64encode(b"server-signature-not-checked")))
+            return
         self.auth_state = None
         self.reply("AUTH", self.be.auth_reply)
+
+    def scram_first(self, b64text):
+        """SCRAM (RFC 5802): answer a client-first-message with a
+        server-first-message that extends the client's nonce."""
+        msg = base64.b64decode(b64text, validate=True)
+        nonce = [a[2:] for a in msg.split(b",") if a.startswith(b"r=")]
+        if not nonce:
+            self.auth_state = None
+            self.reply("AUTH", b"501 5.5.2 Invalid SCRAM message")
+            return
+        self.auth_state = "scram-final"
+        first = b"r=" + nonce[0] + b"3rfcNHYJY1ZVvWVs7j,s=" + \
+            base64.b64encode(b"salt-of-the-test") + b",i=4096"
+        self.reply("AUTH", b"334 " + base64.b64encode(first))
 
     def auth_start(self, arg):
         parts = arg.split()
@@ -652,7 +680,8 @@ class _SessState:
         ir = parts[1] if len(parts) > 1 else None
         with self.be._cond:
             self.sess.auth_lines.append(b"AUTH " + arg)
-        if mech not in (b"PLAIN", b"LOGIN", b"XOAUTH2"):
+        if mech not in (b"PLAIN", b"LOGIN", b"XOAUTH2", b"CRAM-MD5",
+                        b"SCRAM-SHA-1", b"SCRAM-SHA-256"):
             self.reply("AUTH", b"504 5.5.4 Unrecognized authentication type")
             return
         if ir is not None and ir != b"=":
@@ -661,6 +690,22 @@ class _SessState:
             except ValueError:
                 self.reply("AUTH", b"501 5.5.2 Cannot decode response")
                 return
+        if mech == b"CRAM-MD5":
+            # RFC 2195: the server speaks first; the digest is not checked
+            if ir is not None:
+                self.reply("AUTH", b"501 5.5.2 No initial response allowed")
+                return
+            self.auth_state = "cram"
+            self.reply("AUTH", b"334 " + base64.b64encode(
+                b"<1896.697170952@postoffice.reston.mci.net>"))
+            return
+        if mech.startswith(b"SCRAM-"):
+            if ir is None:
+                self.auth_state = "scram-first"
+                self.reply("AUTH", b"334 ")
+            else:
+                self.scram_first(ir)
+            return
         if mech in (b"PLAIN", b"XOAUTH2"):
             if ir is None:
                 self.auth_state = "plain"

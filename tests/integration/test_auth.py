@@ -4,13 +4,20 @@ and owns the users; mxshield relays it, binds the identity (authcid,
 never the authzid) on the backend's 235, never logs the secret, answers
 undecodable base64 with 501 5.5.2 and cancels the backend's exchange
 with "*". An authenticated session cannot be replayed to a fresh
-backend connection ("Rejecting in the middle of the body").
+backend connection ("Rejecting in the middle of the body"). The
+identity of CRAM-MD5 (the user before the digest) and SCRAM (n=) is
+read too; while a control depends on the identity (hijack.enabled,
+auth.match_envelope, auth.match_from_header, auth.add_header), AUTH
+with a mechanism whose identity mxshield cannot read gets
+504 5.5.4 and never reaches the backend.
 """
 
 import base64
+import re
 
 import pytest
 
+import smtpkit
 from smtpkit import RECEIVED_RE, make_message
 
 AUTH_CAPS = ["PIPELINING", "SIZE 104857600", "8BITMIME", "ENHANCEDSTATUSCODES", "AUTH PLAIN LOGIN"]
@@ -157,3 +164,115 @@ def test_add_header_names_identity_and_strips_forgeries(mxshield, auth_backend):
     lines = [l for l in hdr.split(b"\r\n") if b"authenticated-sender" in l.lower()]
     assert lines == [b"X-Authenticated-Sender: alice@example.com"], hdr
     assert b"folded@example.com" not in second.data and b"ceo@example.com" not in second.data
+
+
+# --------------------------------------------------------------------------
+# CRAM-MD5 and SCRAM: the identity read as for PLAIN; mechanisms whose
+# identity mxshield cannot read are refused while a control needs it
+# --------------------------------------------------------------------------
+
+CRAM_SCRAM_CAPS = AUTH_CAPS[:-1] + ["AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256"]
+UNREADABLE_CAPS = AUTH_CAPS[:-1] + ["AUTH PLAIN DIGEST-MD5 GSSAPI"]
+REFUSED_504 = b"504 5.5.4 Unrecognized authentication type\r\n"
+
+
+def test_cram_md5_identity_bound_and_logged(mxshield, auth_backend):
+    backend = auth_backend
+    backend.capabilities = CRAM_SCRAM_CAPS
+    c = mxshield.session()
+    r = c.cmd("AUTH CRAM-MD5")
+    assert r.code == 334, r
+    # RFC 2195: base64 of "user SP digest"; the backend checks no digest
+    response = b64("tim@example.com b913a602c7eda7a495b4e6e7334d3890")
+    assert c.cmd(response).code == 235
+    assert c.transaction("tim@example.com", ["rcpt@example.com"], make_message()).code == 250
+    c.cmd("QUIT")
+    # relayed byte for byte
+    assert backend.sessions[0].auth_lines == [b"AUTH CRAM-MD5", response.encode()]
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["auth"] == "tim@example.com", txn
+    assert "b913a602c7eda7a495b4e6e7334d3890" not in mxshield.stderr()
+    assert response not in mxshield.stderr()
+
+
+@pytest.mark.parametrize("initial", [True, False])
+def test_scram_identity_bound_authzid_not_trusted(mxshield, auth_backend, initial):
+    backend = auth_backend
+    backend.capabilities = CRAM_SCRAM_CAPS
+    c = mxshield.session()
+    # n= "car,ol=x@example.com" escaped as =2C and =3D; a= is not trusted
+    first = "n,a=admin@example.com,n=car=2Col=3Dx@example.com,r=rOprNGfwEbeRWgbNEkqO"
+    if initial:
+        r = c.cmd("AUTH SCRAM-SHA-256 " + b64(first))
+    else:
+        assert c.cmd("AUTH SCRAM-SHA-256").raw == b"334 \r\n"
+        r = c.cmd(b64(first))
+    assert r.code == 334, r
+    server_first = base64.b64decode(r.text)
+    assert server_first.startswith(b"r=rOprNGfwEbeRWgbNEkqO"), server_first
+    # client-final (the backend checks no proof), server-final, empty
+    final = b64(b"c=" + base64.b64encode(b"n,a=admin@example.com,") + b"," +
+                server_first.split(b",")[0] + b",p=" + base64.b64encode(b"x" * 32))
+    r = c.cmd(final)
+    assert r.code == 334 and base64.b64decode(r.text).startswith(b"v="), r
+    assert c.cmd("").code == 235
+    assert c.transaction("x@example.net", ["rcpt@example.com"], make_message()).code == 250
+    c.cmd("QUIT")
+    lines = backend.sessions[0].auth_lines
+    if initial:
+        assert lines == [("AUTH SCRAM-SHA-256 " + b64(first)).encode(), final.encode(), b""]
+    else:
+        assert lines == [b"AUTH SCRAM-SHA-256", b64(first).encode(), final.encode(), b""]
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["auth"] == "car,ol=x@example.com", txn
+
+
+IDENTITY_CONTROLS = {
+    "hijack": {"hijack": {"enabled": True}},
+    "match_envelope": {"auth": {"match_envelope": True}},
+    "add_header": {"auth": {"add_header": True}},
+}
+
+
+@pytest.mark.parametrize("control", sorted(IDENTITY_CONTROLS))
+def test_unreadable_mechanism_refused_while_a_control_needs_the_identity(
+        mxshield, auth_backend, control):
+    backend = auth_backend
+    backend.capabilities = UNREADABLE_CAPS
+    mx = mxshield(IDENTITY_CONTROLS[control])
+    c = mx.session()
+    # with and without an initial response, any case: 504, not relayed
+    assert c.cmd("AUTH DIGEST-MD5").raw == REFUSED_504
+    assert c.cmd("AUTH gssapi YIIB").raw == REFUSED_504
+    assert c.cmd("AUTH X-UNHEARD-OF =").raw == REFUSED_504
+    # the session goes on; a mechanism mxshield reads still works
+    assert c.cmd("NOOP").code == 250
+    line = "AUTH PLAIN " + b64("\0alice@example.com\0" + SECRET)
+    assert c.cmd(line).code == 235
+    assert c.transaction("alice@example.com", ["rcpt@example.com"], make_message()).code == 250
+    c.cmd("QUIT")
+    # the backend saw only the PLAIN exchange
+    assert backend.sessions[0].auth_lines == [line.encode()]
+    assert not any(x.upper().startswith((b"AUTH DIGEST", b"AUTH GSSAPI", b"AUTH X-"))
+                   for x in backend.all_commands())
+    # one log line per refusal: the mechanism, never the data
+    smtpkit.wait_for(lambda: len(mx.logs("auth")) == 3, 3, what="three auth lines")
+    got = mx.logs("auth")
+    assert [l["mechanism"] for l in got] == ["DIGEST-MD5", "gssapi", "X-UNHEARD-OF"], got
+    for l in got:
+        assert (l["action"], l["reply"]) == ("reject", REFUSED_504.decode().rstrip("\r\n")), l
+        assert re.fullmatch(r"[0-9a-f]{16}", l["sid"]) and l["client"] == "127.0.0.1", l
+    assert "YIIB" not in mx.stderr()
+    (txn,) = mx.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["auth"] == "alice@example.com", txn
+
+
+def test_unreadable_mechanism_relayed_when_no_control_needs_the_identity(mxshield, auth_backend):
+    backend = auth_backend
+    backend.capabilities = UNREADABLE_CAPS
+    c = mxshield.session()
+    # relayed; this backend does not speak DIGEST-MD5 and answers itself
+    r = c.cmd("AUTH DIGEST-MD5")
+    assert r.raw == REFUSED_504
+    assert backend.sessions[0].auth_lines == [b"AUTH DIGEST-MD5"]
+    assert mxshield.logs("auth") == []

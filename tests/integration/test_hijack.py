@@ -26,6 +26,9 @@ disabled):
   - hijack.exempt: identities counted but never refused nor disabled.
   - mxshield --list-counters -c CONF: every identity counted, its count
     and the limit, busiest first, with "disabled" / "exempt".
+  - the identity of every mechanism mxshield offers is counted: CRAM-MD5
+    (the user name before the digest) and SCRAM (n= of the client's
+    first message) as PLAIN and LOGIN.
 
 The recording backend owns the "accounts": it says 235 to any AUTH and
 250 to every message, unless told otherwise.
@@ -42,7 +45,8 @@ import pytest
 
 import conftest
 import smtpkit
-from policykit import AUTH_CAPS, SECRET, auth_plain, b64, commands, session
+from policykit import (AUTH_CAPS, CRAM_DIGEST, SECRET, auth_cram_md5, auth_plain,
+                       auth_scram, b64, commands, session)
 from smtpkit import make_message
 
 ALICE = "alice@example.com"
@@ -294,6 +298,72 @@ def test_sliding_window_expires_counts(mxshield, auth_backend, workdir):
     send(a, ALICE, 2)
     refused_mail(a, ALICE)
     assert len(auth_backend.transactions) == 4
+
+
+def cram_scram_caps():
+    return AUTH_CAPS[:-1] + ["AUTH PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256"]
+
+
+@pytest.mark.parametrize("login", ["cram-md5", "scram-sha-256", "scram-sha-1-no-initial"])
+def test_cram_and_scram_identities_are_counted(mxshield, auth_backend, workdir, login):
+    backend = auth_backend
+    backend.capabilities = cram_scram_caps()
+    mx = start(mxshield, workdir, max_messages=1)
+
+    def log_in(c):
+        if login == "cram-md5":
+            return auth_cram_md5(c, ALICE)
+        if login == "scram-sha-256":
+            return auth_scram(c, ALICE)
+        return auth_scram(c, ALICE, mech="SCRAM-SHA-1", initial=False)
+
+    a = session(mx)
+    r = log_in(a)
+    assert r.code == 235, r
+    send(a, ALICE)
+    # the second message would pass max_messages = 1: refused, not
+    # relayed, whatever the sender
+    refused_mail(a, "other@example.com")
+    assert len(backend.transactions) == 1
+    assert not any("other@example.com" in c for c in commands(backend))
+    (ok,) = mx.wait_log(lambda l: l.get("event") == "txn" and l.get("result") == "accepted",
+                        what="accepted txn line")
+    assert ok["auth"] == ALICE, ok
+    t = mx.wait_log(lambda l: l.get("event") == "txn" and any(
+        v.get("check") == "hijack" and v.get("code") == 550 for v in l.get("verdicts") or []),
+        what="txn line with a hijack verdict")
+    assert t[0]["auth"] == ALICE, t
+    (d,) = disabled_lines(mx, ALICE)
+    assert d["messages"] == 1, d
+    # a new login as alice, by another mechanism, is refused: the same
+    # identity whatever the mechanism
+    b = session(mx)
+    auth_refused(b, ALICE)
+    backend.wait_for(lambda: len(backend.sessions) >= 2, 3, "second backend session")
+    assert not any(l.startswith(b"AUTH PLAIN") for l in backend.sessions[1].auth_lines)
+
+
+def test_cram_md5_login_of_disabled_identity_refused_before_the_backend(mxshield, auth_backend,
+                                                                       workdir):
+    backend = auth_backend
+    backend.capabilities = cram_scram_caps()
+    mx = start(mxshield, workdir)
+    disable_alice(mx)
+    c = session(mx)
+    assert c.cmd("AUTH CRAM-MD5").code == 334
+    response = b64("%s %s" % (ALICE.upper(), CRAM_DIGEST))
+    r = c.cmd(response)
+    assert (r.code, r.enh) == (535, "5.7.8"), r
+    # the response naming alice never reached the backend, whose
+    # exchange was cancelled with "*"
+    backend.wait_for(lambda: any(b"*" in s.auth_lines for s in backend.sessions), 3,
+                     "the backend's AUTH CRAM-MD5 cancelled with *")
+    assert response not in commands(backend)
+    # SCRAM, first message on the AUTH line: refused, never relayed
+    r = c.cmd("AUTH SCRAM-SHA-256 " + b64("n,,n=%s,r=abcdef" % ALICE))
+    assert (r.code, r.enh) == (535, "5.7.8"), r
+    assert not any(l.startswith(b"AUTH SCRAM") for s in backend.sessions for l in s.auth_lines)
+    assert c.cmd("NOOP").code == 250
 
 
 # --------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 /*
  * tests/unit/test_sasl.c - core/sasl: strict base64 (RFC 4648 10 test
  * vectors and hostile forms), and whole AUTH exchanges for PLAIN,
- * LOGIN, XOAUTH2, OAUTHBEARER and unknown mechanisms: what each line
- * means (identity, secret, cancel, bad base64, malformed). Lines and
- * buffers are exactly sized heap copies. Expected values, base64 text
- * included, are typed by hand.
+ * LOGIN, XOAUTH2, OAUTHBEARER, CRAM-MD5, SCRAM and unknown mechanisms:
+ * what each line means (identity, secret, cancel, bad base64,
+ * malformed); the mechanism names and the EHLO AUTH list filter.
+ * Lines and buffers are exactly sized heap copies. Expected values
+ * are typed by hand; the CRAM-MD5 and SCRAM exchanges start from the
+ * RFCs' examples (RFC 2195 2, RFC 5802 5, RFC 7677 3).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,15 +386,175 @@ static const struct xcase {
 	  { NULL, SASL_MALFORMED, 1, 0, NULL, NULL },
 	  { { NULL, 0, 0, 0, NULL, NULL } } },
 
+	/* ---- CRAM-MD5 (RFC 2195 2 example: "tim" SP digest) */
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
+	      SASL_IDENTITY, 1, 0, "tim", NULL },
+	    { "", SASL_RELAY, 1, 0, NULL, NULL } } },
+	{ "cram-md5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "VGltIFNtaXRoIEI5MTNBNjAyQzdFREE3QTQ5NUI0RTZFNzMzNEQzODkw",
+	      SASL_IDENTITY, 1, 0, "Tim Smith", NULL } } },
+	/* the digest follows the last SP: a name may end in one */
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "dGltICBiOTEzYTYwMmM3ZWRhN2E0OTViNGU2ZTczMzRkMzg5MA==",
+	      SASL_IDENTITY, 1, 0, "tim ", NULL } } },
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "*", SASL_CANCEL, 0, 0, NULL, NULL } } },
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODk", SASL_BAD_BASE64,
+	      1, 1, NULL, NULL } } },
+	/* malformed: short digest, no SP, not hex, NUL, no name, empty */
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODk=",
+	      SASL_MALFORMED, 1, 0, NULL, NULL },
+	    { "", SASL_RELAY, 1, 0, NULL, NULL } } },
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "dGltYjkxM2E2MDJjN2VkYTdhNDk1YjRlNmU3MzM0ZDM4OTB4",
+	      SASL_MALFORMED, 1, 0, NULL, NULL } } },
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODln",
+	      SASL_MALFORMED, 1, 0, NULL, NULL } } },
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "dABtIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
+	      SASL_MALFORMED, 1, 0, NULL, NULL } } },
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "IGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
+	      SASL_MALFORMED, 1, 0, NULL, NULL } } },
+	{ "CRAM-MD5", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "", SASL_MALFORMED, 1, 0, NULL, NULL } } },
+	/* no initial response (the server speaks first): one is malformed
+	 * and does not count, the answer to the challenge is still read */
+	{ "CRAM-MD5 dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
+	  SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_MALFORMED, 1, 0, NULL, NULL },
+	  { { "VGltIFNtaXRoIEI5MTNBNjAyQzdFREE3QTQ5NUI0RTZFNzMzNEQzODkw",
+	      SASL_IDENTITY, 1, 0, "Tim Smith", NULL } } },
+	{ "CRAM-MD5 =", SASL_MECH_CRAM_MD5,
+	  { NULL, SASL_MALFORMED, 1, 0, NULL, NULL },
+	  { { "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
+	      SASL_IDENTITY, 1, 0, "tim", NULL } } },
+
+	/* ---- SCRAM (RFC 5802 5 and RFC 7677 3 examples) */
+	{ "SCRAM-SHA-1 biwsbj11c2VyLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdM",
+	  SASL_MECH_SCRAM_SHA_1,
+	  { NULL, SASL_IDENTITY, 0, 0, "user", NULL },
+	  { { "Yz1iaXdzLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdMM3JmY05IWUpZMVpWdl"
+	      "dWczdqLHA9djBYOHYzQnoyVDBDSkdiSlF5RjBYK0hJNFRzPQ==",
+	      SASL_RELAY, 1, 0, NULL, NULL },
+	    { "", SASL_RELAY, 1, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=", SASL_IDENTITY,
+	      0, 0, "user", NULL },
+	    { "Yz1iaXdzLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdMM3JmY05IWUpZMVpWdl"
+	      "dWczdqLHA9djBYOHYzQnoyVDBDSkdiSlF5RjBYK0hJNFRzPQ==",
+	      SASL_RELAY, 1, 0, NULL, NULL } } },
+	{ "scram-sha-256 biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=",
+	  SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_IDENTITY, 0, 0, "user", NULL },
+	  { { "*", SASL_CANCEL, 0, 0, NULL, NULL } } },
+	/* escaped names; the authzid is read, never the identity */
+	{ "SCRAM-SHA-256 bixhPWFkbWluPTJDeCxuPXVzPTNEZXI9MkN4LHI9YWJj",
+	  SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_IDENTITY, 0, 0, "us=er,x", "admin,x" },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-1 eSwsbj11c2VyLHI9YWJjLGU9ZXh0", SASL_MECH_SCRAM_SHA_1,
+	  { NULL, SASL_IDENTITY, 0, 0, "user", NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256-PLUS cD10bHMtdW5pcXVlLCxuPXVzZXIscj1hYmM=",
+	  SASL_MECH_SCRAM_SHA_256_PLUS,
+	  { NULL, SASL_IDENTITY, 0, 0, "user", NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-1-PLUS", SASL_MECH_SCRAM_SHA_1_PLUS,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "cD10bHMtc2VydmVyLWVuZC1wb2ludCxhPWJvYixuPWFsaWNlLHI9eA==",
+	      SASL_IDENTITY, 0, 0, "alice", "bob" } } },
+	{ "SCRAM-SHA-256", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_RELAY, 0, 0, NULL, NULL },
+	  { { "biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8", SASL_BAD_BASE64,
+	      0, 1, NULL, NULL } } },
+	/* malformed: m=, no nonce, empty n=, bad escapes, empty or cut r=,
+	 * bad flag, one comma, empty cb-name, bad extension, r= before
+	 * n=, NUL, empty a=, DEL in the nonce, empty */
+	{ "SCRAM-SHA-256 biwsbT14LG49dXNlcixyPWFiYw==", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11c2Vy", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj0scj1hYmM=", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11PTJjeCxyPWFiYw==", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11PXgscj1hYmM=", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11c2VyLHI9", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11c2VyLHI9YSw=", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 eCwsbj11c2VyLHI9YWJj", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 bixuPXVzZXIscj1hYmM=", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256-PLUS cD0sLG49dXNlcixyPWFiYw==",
+	  SASL_MECH_SCRAM_SHA_256_PLUS,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11c2VyLHI9YWJjLDE9eA==", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11c2VyLHI9YWJjLGU9", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwscj1hYmMsbj11c2Vy", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11cwBlcixyPWFiYw==", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 bixhPSxuPXVzZXIscj1hYmM=", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 biwsbj11c2VyLHI9YWJ/Yw==", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256 =", SASL_MECH_SCRAM_SHA_256,
+	  { NULL, SASL_MALFORMED, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+
 	/* ---- mechanisms we cannot read: relayed, every line secret */
-	{ "CRAM-MD5", SASL_MECH_UNKNOWN,
+	{ "DIGEST-MD5", SASL_MECH_UNKNOWN,
 	  { NULL, SASL_UNKNOWN_MECH, 0, 0, NULL, NULL },
 	  { { "dXNlciBkZWFkYmVlZg==", SASL_RELAY, 1, 0, NULL, NULL },
 	    { "*", SASL_CANCEL, 0, 0, NULL, NULL } } },
-	{ "SCRAM-SHA-256 biwsbj11c2VyLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdM",
+	{ "SCRAM-SHA-512 biwsbj11c2VyLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdM",
 	  SASL_MECH_UNKNOWN,
 	  { NULL, SASL_UNKNOWN_MECH, 1, 0, NULL, NULL },
 	  { { "dXNlcg", SASL_BAD_BASE64, 1, 1, NULL, NULL } } },
+	{ "CRAM-MD5X", SASL_MECH_UNKNOWN,
+	  { NULL, SASL_UNKNOWN_MECH, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
+	{ "SCRAM-SHA-256-", SASL_MECH_UNKNOWN,
+	  { NULL, SASL_UNKNOWN_MECH, 0, 0, NULL, NULL },
+	  { { NULL, 0, 0, 0, NULL, NULL } } },
 	{ "GSSAPI !", SASL_MECH_UNKNOWN,
 	  { NULL, SASL_BAD_BASE64, 1, 0, NULL, NULL },
 	  { { NULL, 0, 0, 0, NULL, NULL } } },
@@ -519,6 +681,151 @@ test_nospace(void **state)
 	free(buf);
 }
 
+/*
+ * The identity is the exact bytes the client sent (8-bit kept, escapes
+ * undone, nothing around it), decoded into the caller's buffer, which
+ * is exactly sized: the decoded message fits with no byte to spare.
+ */
+static void
+test_exact(void **state)
+{
+	static const struct {
+		const char	*arg, *resp;
+		size_t		 declen;	/* decoded bytes */
+		const char	*id;
+		size_t		 idlen;
+		const char	*authzid;
+	} ex[] = {
+		{ "SCRAM-SHA-256 biwsbj1qb3PDqSxyPWFiYw==", NULL, 16,
+		  S("jos\xc3\xa9"), NULL },
+		{ "SCRAM-SHA-1 bixhPWpvc8OpPTNELG49PTJDPTNELHI9YWJj", NULL, 27,
+		  S(",="), "jos\xc3\xa9=" },
+		{ "CRAM-MD5", "am9zw6kgMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		  38, S("jos\xc3\xa9"), NULL },
+	};
+	struct sasl_state	st;
+	struct sasl_result	res;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(ex); i++) {
+		size_t		 alen = strlen(ex[i].arg), cap = ex[i].declen;
+		size_t		 llen = ex[i].resp != NULL ? strlen(ex[i].resp) : 0;
+		char		*arg = heap_copy(ex[i].arg, alen);
+		char		*line = heap_copy(ex[i].resp, llen);
+		char		*buf = malloc(cap);
+		enum sasl_rc	 rc;
+
+		assert_non_null(buf);
+		/* one byte less is no room */
+		rc = sasl_start(&st, arg, alen, buf, cap - 1, &res);
+		if (ex[i].resp != NULL) {
+			assert_int_equal(rc, SASL_RELAY);
+			rc = sasl_response(&st, line, llen, buf, cap - 1, &res);
+		}
+		assert_int_equal(rc, SASL_NOSPACE);
+
+		rc = sasl_start(&st, arg, alen, buf, cap, &res);
+		if (ex[i].resp != NULL) {
+			assert_int_equal(rc, SASL_RELAY);
+			rc = sasl_response(&st, line, llen, buf, cap, &res);
+		}
+		assert_int_equal(rc, SASL_IDENTITY);
+		assert_int_equal(res.identity.len, ex[i].idlen);
+		assert_memory_equal(res.identity.p, ex[i].id, ex[i].idlen);
+		assert_true(res.identity.p >= buf &&
+		    res.identity.p + res.identity.len <= buf + cap);
+		if (ex[i].authzid != NULL) {
+			assert_int_equal(res.authzid.len,
+			    strlen(ex[i].authzid));
+			assert_memory_equal(res.authzid.p, ex[i].authzid,
+			    res.authzid.len);
+		} else
+			assert_null(res.authzid.p);
+		free(buf);
+		free(line);
+		free(arg);
+	}
+}
+
+static void
+test_mech_lookup(void **state)
+{
+	static const struct { const char *name; enum sasl_mech m; } mc[] = {
+		{ "PLAIN", SASL_MECH_PLAIN },
+		{ "login", SASL_MECH_LOGIN },
+		{ "XOAUTH2", SASL_MECH_XOAUTH2 },
+		{ "OAuthBearer", SASL_MECH_OAUTHBEARER },
+		{ "CRAM-MD5", SASL_MECH_CRAM_MD5 },
+		{ "cram-md5", SASL_MECH_CRAM_MD5 },
+		{ "SCRAM-SHA-1", SASL_MECH_SCRAM_SHA_1 },
+		{ "SCRAM-SHA-1-PLUS", SASL_MECH_SCRAM_SHA_1_PLUS },
+		{ "Scram-Sha-256", SASL_MECH_SCRAM_SHA_256 },
+		{ "SCRAM-SHA-256-PLUS", SASL_MECH_SCRAM_SHA_256_PLUS },
+		{ "SCRAM-SHA-512", SASL_MECH_UNKNOWN },
+		{ "SCRAM-SHA-25", SASL_MECH_UNKNOWN },
+		{ "DIGEST-MD5", SASL_MECH_UNKNOWN },
+		{ "GSSAPI", SASL_MECH_UNKNOWN },
+		{ "NTLM", SASL_MECH_UNKNOWN },
+		{ "PLAINX", SASL_MECH_UNKNOWN },
+		{ "PLAI", SASL_MECH_UNKNOWN },
+		{ "UNKNOWN", SASL_MECH_UNKNOWN },
+		{ "", SASL_MECH_UNKNOWN },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(mc); i++) {
+		size_t	 len = strlen(mc[i].name);
+		char	*n = heap_copy(mc[i].name, len);
+
+		assert_int_equal(sasl_mech_lookup(n, len), mc[i].m);
+		assert_int_equal(sasl_mech_known(n, len),
+		    mc[i].m != SASL_MECH_UNKNOWN);
+		free(n);
+	}
+	/* the length decides, not a NUL */
+	assert_int_equal(sasl_mech_lookup("PLAIN LOGIN", 5), SASL_MECH_PLAIN);
+	assert_int_equal(sasl_mech_lookup("CRAM-MD5", 4), SASL_MECH_UNKNOWN);
+}
+
+static void
+test_mech_filter(void **state)
+{
+	static const struct { const char *in, *out; } fc[] = {
+		{ "PLAIN LOGIN", "PLAIN LOGIN" },
+		{ "PLAIN LOGIN CRAM-MD5 DIGEST-MD5 GSSAPI NTLM",
+		  "PLAIN LOGIN CRAM-MD5" },
+		{ "GSSAPI SCRAM-SHA-256-PLUS SCRAM-SHA-256 DIGEST-MD5 XOAUTH2",
+		  "SCRAM-SHA-256-PLUS SCRAM-SHA-256 XOAUTH2" },
+		{ "login  plain\tcram-md5 ", "login plain cram-md5" },
+		{ " DIGEST-MD5 PLAIN", "PLAIN" },
+		{ "DIGEST-MD5 GSSAPI", "" },
+		{ "", "" },
+		{ "   ", "" },
+		{ "PLAIN,LOGIN", "" },
+		{ "PLAIN\x01", "" },
+	};
+	char out[128];
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(fc); i++) {
+		size_t	 len = strlen(fc[i].in);
+		char	*in = heap_copy(fc[i].in, len);
+		char	*o = malloc(len > 0 ? len : 1);
+		size_t	 n;
+
+		assert_non_null(o);
+		n = sasl_mech_filter(in, len, o, len);
+		assert_int_equal(n, strlen(fc[i].out));
+		assert_memory_equal(o, fc[i].out, n);
+		free(o);
+		free(in);
+	}
+	/* less room than the input: fail closed */
+	assert_int_equal(sasl_mech_filter(S("PLAIN GSSAPI"), out, 11), 0);
+	assert_int_equal(sasl_mech_filter(S("PLAIN GSSAPI"), out, 12), 5);
+	assert_memory_equal(out, "PLAIN", 5);
+}
+
 static void
 test_wipe(void **state)
 {
@@ -543,6 +850,10 @@ test_names(void **state)
 	assert_string_equal(sasl_mech_name(SASL_MECH_OAUTHBEARER),
 	    "OAUTHBEARER");
 	assert_string_equal(sasl_mech_name(SASL_MECH_UNKNOWN), "UNKNOWN");
+	assert_string_equal(sasl_mech_name(SASL_MECH_CRAM_MD5), "CRAM-MD5");
+	assert_string_equal(sasl_mech_name(SASL_MECH_SCRAM_SHA_256_PLUS),
+	    "SCRAM-SHA-256-PLUS");
+	assert_string_equal(sasl_mech_name((enum sasl_mech)99), "?");
 	assert_string_equal(sasl_rc_name(SASL_BAD_BASE64), "BAD_BASE64");
 	assert_string_equal(sasl_rc_name(SASL_IDENTITY), "IDENTITY");
 	assert_string_equal(sasl_rc_name(SASL_NOSPACE), "NOSPACE");
@@ -558,6 +869,9 @@ main(void)
 		cmocka_unit_test(test_b64_encode),
 		cmocka_unit_test(test_exchanges),
 		cmocka_unit_test(test_nospace),
+		cmocka_unit_test(test_exact),
+		cmocka_unit_test(test_mech_lookup),
+		cmocka_unit_test(test_mech_filter),
 		cmocka_unit_test(test_wipe),
 		cmocka_unit_test(test_names),
 	};
