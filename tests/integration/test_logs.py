@@ -369,3 +369,103 @@ def test_nested_mail_refused_leaves_the_transaction_open(mxshield, backend):
     (t,) = _txn_lines(mxshield)
     assert (_addr(t["mail_from"]), t["result"]) == ("sender@example.net", "accepted"), t
     assert [_addr(x) for x in t["rcpts"]] == ["rcpt@example.com"], t
+
+
+# --------------------------------------------------------------------------
+# long lines (README "Reading the logs"): a line is at most 16 KiB and
+# always whole; a list that does not fit keeps its first items and says
+# how many it left out in "<list>_omitted"; message_id, queue_id, result
+# and size are never the ones that go
+# --------------------------------------------------------------------------
+
+LOG_LINE_MAX = 16384
+
+
+LONG_DOMAIN = "d" * 60 + "." + "e" * 60 + ".example"
+
+
+def _long_rcpts(n=300):
+    """n addresses of 190 octets: a local part of 60 (the most RFC 5321
+    4.5.3.1.1 allows and mxshield takes) at a domain of 129."""
+    return ["%s%03d@%s" % ("r" * 57, i, LONG_DOMAIN) for i in range(n)]
+
+
+def _long_transaction(mx, backend, msgid, helo="client.example.net"):
+    rcpts = _long_rcpts()
+    sender = "s" * 60 + "@" + LONG_DOMAIN
+    content = make_message(msgid=msgid)
+    c = mx.session(helo)
+    r = c.transaction(sender, rcpts, content)
+    assert r.code == 250, r
+    assert c.cmd("QUIT").code == 221
+    (m,) = backend.transactions
+    assert len(m.rcpts) == len(rcpts)
+    return rcpts, sender, content, m
+
+
+def _raw_lines(mx, pred, n=1):
+    smtpkit.wait_for(lambda: len([l for l in mx.stderr().splitlines() if pred(l)]) >= n, 5,
+                     what="%d matching lines in:\n%s" % (n, mx.stderr()[-3000:]))
+    return [l for l in mx.stderr().splitlines() if pred(l)]
+
+
+def test_txn_line_with_300_long_recipients_is_json(mxshield, backend):
+    mx = mxshield({"limits": {"max_recipients": 2000}})
+    helo = ".".join(["h" * 60] * 4) + ".example"
+    msgid = "<" + "m" * 200 + "@client.example.net>"
+    rcpts, sender, content, m = _long_transaction(mx, backend, msgid, helo)
+    (line,) = _raw_lines(mx, lambda l: '"event":"txn"' in l)
+    assert len(line.encode()) + 1 <= LOG_LINE_MAX, len(line)
+    t = json.loads(line)
+    assert (t["result"], t["where"], t["reason"]) == ("accepted", "data", None), line[:2000]
+    assert t["message_id"] == msgid
+    assert t["queue_id"] == m.queue_id
+    assert isinstance(t["size"], int) and len(content) <= t["size"] <= len(content) + 1024, t["size"]
+    assert t["helo"] == helo and _addr(t["mail_from"]) == sender
+    assert t["verdicts"] == [] and str(t["backend_reply"]).startswith("250"), t["backend_reply"]
+    assert isinstance(t["duration_ms"], int)
+    # the first recipients, each whole, and the count of the others
+    assert 10 <= len(t["rcpts"]) < len(rcpts), len(t["rcpts"])
+    assert [_addr(x) for x in t["rcpts"]] == rcpts[:len(t["rcpts"])]
+    assert t["rcpts_omitted"] == len(rcpts) - len(t["rcpts"])
+    assert "truncated" not in t
+    # an ordinary line has no count
+    c = mx.session()
+    assert c.transaction("a@example.net", ["rcpt@example.com"], make_message()).code == 250
+    short = json.loads(_raw_lines(mx, lambda l: '"event":"txn"' in l, 2)[1])
+    assert [_addr(x) for x in short["rcpts"]] == ["rcpt@example.com"]
+    assert "rcpts_omitted" not in short, short
+
+
+def _text_fields(line):
+    """ts, event and the top-level key=value pairs of a text line; a
+    value is "..."-quoted, a [list] or a bare word."""
+    m = re.match(r"^(\S+) (\S+)", line)
+    assert m, line
+    out = {"ts": m.group(1), "event": m.group(2)}
+    rest = line[m.end():]
+    pat = re.compile(r' ([a-z_]+)=("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^ ]*)')
+    pos = 0
+    while pos < len(rest):
+        f = pat.match(rest, pos)
+        assert f, "not key=value at %r" % rest[pos:pos + 80]
+        out[f.group(1)] = f.group(2)
+        pos = f.end()
+    return out
+
+
+def test_txn_line_with_300_long_recipients_in_text_format(mxshield, backend):
+    mx = mxshield({"log": {"format": "text"}, "limits": {"max_recipients": 2000}})
+    msgid = "<long-text-1@client.example.net>"
+    rcpts, sender, content, m = _long_transaction(mx, backend, msgid)
+    (line,) = _raw_lines(mx, lambda l: re.match(r"^\S+ txn ", l))
+    assert len(line.encode()) + 1 <= LOG_LINE_MAX, len(line)
+    f = _text_fields(line)
+    assert RFC3339_UTC.match(f["ts"]), f["ts"]
+    assert (f["result"], f["message_id"], f["queue_id"]) == ("accepted", msgid, m.queue_id), f
+    assert len(content) <= int(f["size"]) <= len(content) + 1024, f["size"]
+    assert f["rcpts"].startswith("[") and f["rcpts"].endswith("]"), f["rcpts"][:200]
+    listed = f["rcpts"][1:-1].split(",")
+    assert [_addr(x) for x in listed] == rcpts[:len(listed)]
+    assert int(f["rcpts_omitted"]) == len(rcpts) - len(listed) > 0, f["rcpts_omitted"]
+    assert "truncated" not in f
