@@ -12,8 +12,12 @@ import time
 
 import pytest
 
+import conftest
 import smtpkit
+import tlsutil
+from policykit import AUTH_CAPS, auth_plain
 from smtpkit import make_message
+from tlsutil import certs_fixture  # noqa: F401  (the certs fixture)
 
 TXN_FIELDS = ["ts", "event", "sid", "client", "port", "helo", "tls", "auth", "mail_from", "rcpts",
               "message_id", "size", "verdicts", "backend_reply", "queue_id", "duration_ms"]
@@ -469,3 +473,88 @@ def test_txn_line_with_300_long_recipients_in_text_format(mxshield, backend):
     assert [_addr(x) for x in listed] == rcpts[:len(listed)]
     assert int(f["rcpts_omitted"]) == len(rcpts) - len(listed) > 0, f["rcpts_omitted"]
     assert "truncated" not in f
+
+
+# --------------------------------------------------------------------------
+# a session's id is in its "sid" field, never in the msg text
+# --------------------------------------------------------------------------
+
+# msg texts that still begin with "sid=": files under rework, to move to
+# log_sid()/log_sid_client() (proxy/log.h); strike each once converted.
+SID_IN_MSG_KNOWN = [
+    ("proxy/backend.c", r"cannot connect to backend"),
+    ("proxy/backend.c", r"\d+ bytes after the backend's 220 to STARTTLS discarded"),
+    ("proxy/backend.c", r"client=[^ ]*: dropping backend leg mid-DATA"),
+    ("proxy/backend.c", r"backend TLS"),
+    ("proxy/backend.c", r"backend\.client_info = xclient, but"),
+    ("proxy/backend.c", r"the backend refused XCLIENT"),
+    ("proxy/backend.c", r"client=[^ ]*: backend "),    # lost(): the reason
+    ("proxy/data.c", r"limits\.max_held_bytes reached"),
+    ("proxy/session.c", r"client=[^ ]*: \d+ bytes pipelined after STARTTLS"),
+    ("proxy/session.c", r"client=[^ ]*: TLS"),
+    ("proxy/session.c", r"client=[^ ]*: \d+ errors, hanging up"),
+    ("proxy/session.c", r"peer=[^ ]*: (no PROXY header|not in trusted_proxies|bad PROXY header)"),
+    ("proxy/session.c", r"client=[^ ]*: client timeout in"),
+    ("proxy/side.c", r"client=[^ ]*: (client|backend) TLS handshake failed"),
+]
+
+
+def _sid_in_msg_unknown(lines):
+    """Lines whose msg holds "sid=" other than the known ones above."""
+    out = []
+    for l in lines:
+        msg = str(l.get("msg", ""))
+        if "sid=" not in msg:
+            continue
+        if not any(re.match(r"^sid=[0-9a-f]{16}(: | )" + pat, msg) for _, pat in SID_IN_MSG_KNOWN):
+            out.append(l)
+    return out
+
+
+def test_session_events_carry_sid_as_a_field(mxshield, backend, certs):
+    """A hijack disabling, a failed TLS handshake, a backend lost after
+    the final dot and an unreachable backend: every line is JSON, and
+    no msg says "sid=" but the known ones of files under rework."""
+    backend.capabilities = list(AUTH_CAPS)
+    mx = mxshield(conftest.merge(tlsutil.tls_config(certs, "starttls"),
+                                 {"hijack": {"enabled": True, "max_messages": 1, "window": 60}}))
+    # hijack: the second message of one identity disables it
+    a = mx.session("hijacked.example.net")
+    auth_plain(a, "alice@example.com")
+    assert a.transaction("alice@example.com", ["rcpt@example.com"], make_message()).code == 250
+    r = a.cmd("MAIL FROM:<alice@example.com>")
+    assert (r.code, r.enh) == (550, "5.7.1"), r
+    assert a.cmd("QUIT").code == 221
+    # a TLS handshake that fails: plaintext after the 220 to STARTTLS
+    b = mx.session("tls.example.net")
+    assert b.cmd("STARTTLS").code == 220
+    b.send(b"MAIL FROM:<x@example.net>\r\n")
+    closed, got = tlsutil.wait_closed_raw(b.sock, 4)
+    assert closed and b"250" not in got, got
+    # the backend gone between the final dot and its reply
+    backend.close_on = {"DOT"}
+    c = mx.session("lost.example.net")
+    r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message())
+    assert (r.code, r.enh) == (421, "4.4.2"), r
+    mx.wait_log(lambda l: l.get("event") == "session" and l.get("helo") == "lost.example.net",
+                what="session line of the lost backend")
+    mx.wait_log(lambda l: l.get("event") == "tls" and "handshake failed" in l.get("msg", ""),
+                what="TLS handshake failure")
+    # a backend nobody listens on
+    down = mxshield(backend_port=smtpkit.free_port())
+    d = down.client()
+    assert d.reply().code == 421
+    down.wait_log(lambda l: l.get("event") == "session", what="session line")
+
+    for inst in (mx, down):
+        assert inst.broken_log_lines() == []
+    (hj,) = mx.wait_log(lambda l: l.get("event") == "hijack" and l.get("action") == "disabled",
+                        what="hijack line")
+    (sa,) = [l for l in mx.logs("session") if l.get("helo") == "hijacked.example.net"]
+    assert hj["sid"] == sa["sid"] and re.match(r"^[0-9a-f]{16}$", hj["sid"]), hj
+    lines = mx.log_lines() + down.log_lines()
+    assert not _sid_in_msg_unknown(lines), _sid_in_msg_unknown(lines)
+    # log_sid() lines: the id in its field, before msg
+    for l in lines:
+        if "sid" in l and "msg" in l:
+            assert re.match(r"^[0-9a-f]{16}$", l["sid"]) and "sid=" not in l["msg"], l
