@@ -303,13 +303,16 @@ log_null(struct logline *l, const char *k)
 	raw_field(l, k, l->text ? "-" : "null", l->text ? 1 : 4);
 }
 
+/* An id: whole or not at all, never cut to "...". */
 void
 log_hex64(struct logline *l, const char *k, uint64_t v)
 {
 	char num[24];
+	int n;
 
-	snprintf(num, sizeof(num), "%016llx", (unsigned long long)v);
-	str_field(l, k, num, 16);
+	n = snprintf(num, sizeof(num), l->text ? "%016llx" : "\"%016llx\"",
+	    (unsigned long long)v);
+	raw_field(l, k, num, (size_t)n);
 }
 
 /*
