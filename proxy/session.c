@@ -452,10 +452,6 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	log_begin(&l, "txn");
 	log_who(&l, s);
 	log_cstr(&l, "mail_from", t->mail_from);
-	log_array_begin(&l, "rcpts");
-	for (size_t i = 0; i < t->nrcpts; i++)
-		log_array_str(&l, t->rcpts[i], strlen(t->rcpts[i]));
-	log_array_end(&l);
 	if (t->message_id[0])
 		log_cstr(&l, "message_id", t->message_id);
 	else
@@ -495,6 +491,11 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	log_str(&l, "backend_reply", br, blen);
 	log_str(&l, "queue_id", qid, qlen);
 	log_int(&l, "duration_ms", (int64_t)(mxs_now_ms() - t->start_ms));
+	/* last: the one list that grows with the client (log.h) */
+	log_array_begin(&l, "rcpts");
+	for (size_t i = 0; i < t->nrcpts; i++)
+		log_array_str(&l, t->rcpts[i], strlen(t->rcpts[i]));
+	log_array_end(&l);
 	log_end(&l);
 }
 

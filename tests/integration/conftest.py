@@ -16,6 +16,7 @@ report; a passing test's is removed.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -231,7 +232,45 @@ class Mxshield:
                 problems.append("sanitizer report in mxshield's stderr (%s):\n%s" % (
                     mark, err[max(0, i - 200):i + 4000]))
                 break
+        else:
+            problems += self.broken_log_lines()
         return problems
+
+    def broken_log_lines(self):
+        """Lines of stderr that are not whole log lines (README "Reading
+        the logs"): with log.format "json" each line is one JSON object
+        with "ts" and "event", in valid UTF-8, at most 16 KiB with its
+        newline; with "text" each starts "<ts> <event>". Empty when all
+        are."""
+        try:
+            with open(self.stderr_path, "rb") as f:
+                raw = f.read()
+        except OSError:
+            return []
+        text = self.config.get("log", {}).get("format", "json") == "text"
+        bad = []
+        lines = raw.split(b"\n")
+        if lines[-1] != b"":
+            bad.append((len(lines), lines[-1], "no newline at the end"))
+        for n, line in enumerate(lines[:-1], 1):
+            why = None
+            if len(line) + 1 > 16384:
+                why = "longer than 16 KiB"
+            elif text:
+                if not re.match(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [a-z_]+( |$)", line):
+                    why = "not <ts> <event> ..."
+            else:
+                try:
+                    obj = json.loads(line.decode("utf-8"))
+                    if not isinstance(obj, dict) or "ts" not in obj or "event" not in obj:
+                        why = "not an object with ts and event"
+                except ValueError as e:
+                    why = "not JSON: %s" % e
+            if why:
+                bad.append((n, line, why))
+        return ["mxshield's stderr line %d is not a whole log line (%s): %r" % (
+                    n, why, line[:300] + (b"..." if len(line) > 300 else b""))
+                for n, line, why in bad[:5]]
 
 
 class MxshieldFactory:
