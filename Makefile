@@ -29,10 +29,17 @@ build: deps-build
 	  $(if $(UNIT_TESTS),-DMXS_UNIT_TESTS=$(UNIT_TESTS))
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The ASan+UBSan build is a test build: unit tests always on.
+# The ASan+UBSan build is a test build: unit tests always on. clang,
+# whose UBSan checks pointer arithmetic (NULL + 0) that gcc's does not.
+# A build-asan/ configured with another compiler starts afresh: CMake
+# would drop the options below with its cache when the compiler changes.
 asan: deps-test
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMXS_SANITIZE=ON \
-	  -DMXS_UNIT_TESTS=ON
+	@if [ -f $(ASAN_BUILD)/CMakeCache.txt ] && ! grep -q \
+	  '^CMAKE_C_COMPILER:.*clang' $(ASAN_BUILD)/CMakeCache.txt; then \
+	  echo "$(ASAN_BUILD)/ was made with another compiler: removing it"; \
+	  rm -rf $(ASAN_BUILD); fi
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_BUILD_TYPE=Debug -DMXS_SANITIZE=ON -DMXS_UNIT_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 fuzz-build: deps-test

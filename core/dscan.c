@@ -278,6 +278,10 @@ dscan_feed(struct dscan *d, const char *p, size_t len, dscan_emit_fn emit,
 		*done = 1;
 		return 0;
 	}
+	/* Nothing to scan, and p may be NULL (an empty side buffer):
+	 * flush() would form NULL + 0, which is undefined. */
+	if (len == 0)
+		return 0;
 	f.d = d;
 	f.p = p;
 	f.run = 0;

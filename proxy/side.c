@@ -438,12 +438,38 @@ on_side_close(uv_handle_t *h)
 		sess_maybe_free(s);
 }
 
+/*
+ * close_notify - a TLS side says it is closing (RFC 5246 7.2.1), so its
+ * peer can tell the end of the session from a cut connection. The alert
+ * (one short record) goes to the kernel with uv_try_write() before
+ * uv_close(), so it leaves ahead of the FIN. Not when writes are still
+ * queued: uv_close() drops them, and an alert after a gap would tell
+ * the peer it got everything. Nothing before the handshake completed.
+ */
+static void
+close_notify(struct side *d)
+{
+	const char *p;
+	uv_buf_t b;
+	size_t n;
+
+	if (d->tls == NULL || !d->tls_ready || !d->connected || d->queued > 0)
+		return;
+	tls_close_notify(d->tls);
+	if ((n = tls_pending(d->tls, &p)) == 0)
+		return;
+	b = uv_buf_init((char *)p, (unsigned)n);
+	(void)uv_try_write((uv_stream_t *)&d->tcp, &b, 1);
+	tls_consume(d->tls, n);
+}
+
 /* side_close - close both handles; freeing happens in on_side_close. */
 void
 side_close(struct side *d)
 {
 	if (d->closing)
 		return;
+	close_notify(d);
 	d->closing = 1;
 	d->reading = 0;
 	uv_close((uv_handle_t *)&d->timer, on_side_close);

@@ -105,7 +105,8 @@ int		 tls_write(struct tls *t, const char *p, size_t n);
 void		 tls_close_notify(struct tls *t);
 
 /*
- * tls_pending - ciphertext waiting to be sent: *p and its length. *p
+ * tls_pending - ciphertext waiting to be sent: *p and its length (0
+ * and an empty string, never NULL, when none is). *p
  * is borrowed and valid only until the next tls_* call on t (any call
  * may add output, move or free the buffer): fine for uv_try_write()
  * then tls_consume(); for uv_write() use tls_take().

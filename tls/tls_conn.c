@@ -500,10 +500,18 @@ tls_close_notify(struct tls *t)
 		conn_fail(t, "close_notify failed", ret);
 }
 
-/* tls_pending - see tls.h; *p is borrowed from t. */
+/*
+ * tls_pending - see tls.h; *p is borrowed from t. With nothing pending
+ * there is no buffer, and NULL + 0 is undefined (C11 6.5.6): *p is then
+ * an empty string, never NULL, so a caller's p + n stays defined too.
+ */
 size_t
 tls_pending(struct tls *t, const char **p)
 {
+	if (t->out == NULL) {
+		*p = "";
+		return 0;
+	}
 	*p = (const char *)t->out + t->out_off;
 	return t->out_len - t->out_off;
 }

@@ -248,6 +248,7 @@ class BackendSession:
         self.tls_sni = None             # server name the client sent (SNI)
         self.plain_commands = None      # commands read before STARTTLS (copy)
         self.discarded_after_starttls = b""  # bytes pipelined after STARTTLS
+        self.close_kind = None          # how the client closed (RecordingBackend)
 
     def verbs(self):
         out = []
@@ -294,10 +295,14 @@ class RecordingBackend:
       starttls_inject     bytes written right after the 220 to STARTTLS, in
                           the same write and in plaintext (response injection)
       tls_capabilities    EHLO keywords once TLS is up (None: capabilities)
+      quit_wait_close     True: after the 221 to QUIT, leave the close to
+                          the client (see close_kind)
 
     With TLS the transcript and command lines are the plaintext, as
     before; a session's tls is (version, cipher) once its handshake is
-    done, tls_error says why one failed.
+    done, tls_error says why one failed. close_kind says how the client
+    closed, when it did: "close_notify" (the TLS alert, then EOF), "eof"
+    (EOF without the alert, or on plaintext), "reset".
     """
 
     def __init__(self, host="127.0.0.1", port=0, name="backend.test", tls_cert=None,
@@ -326,6 +331,7 @@ class RecordingBackend:
         self.implicit_tls = implicit_tls
         self.starttls_inject = starttls_inject
         self.tls_capabilities = None
+        self.quit_wait_close = False
         self._tls_ctx = None
 
         self.sessions = []
@@ -432,6 +438,9 @@ class RecordingBackend:
             if self._tls_ctx is None:
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(self.tls_cert, self.tls_key)
+                # an EOF without close_notify is not a clean close
+                # (close_kind); Python ignores the difference by default
+                ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
 
                 def sni(sock, name, _ctx):
                     sock.mx_sni = name
@@ -497,7 +506,10 @@ class _SessState:
         (with sess.tls_error set) when it fails."""
         ctx = self.be._server_context()
         self.conn.settimeout(5)
-        t = ctx.wrap_socket(self.conn, server_side=True, do_handshake_on_connect=False)
+        # suppress_ragged_eofs off: an EOF without close_notify raises
+        # instead of reading b"" (close_kind tells them apart)
+        t = ctx.wrap_socket(self.conn, server_side=True, do_handshake_on_connect=False,
+                            suppress_ragged_eofs=False)
         with self.be._cond:
             self.be._socks.discard(self.conn)
             self.be._socks.add(t)
@@ -524,8 +536,15 @@ class _SessState:
                 chunk = self.conn.recv(262144)
             except socket.timeout:
                 continue
+            except ssl.SSLError as e:
+                # an EOF without close_notify (OpenSSL 3: unexpected eof)
+                if isinstance(e, ssl.SSLEOFError) or e.reason == "UNEXPECTED_EOF_WHILE_READING":
+                    self.peer_closed("eof")
+                raise
+            except ConnectionResetError:
+                self.peer_closed("reset")
             if not chunk:
-                raise _Closed()
+                self.peer_closed("close_notify" if self.tls else "eof")
             with self.be._cond:
                 if self.be.keep_transcript:
                     self.sess.transcript += chunk
@@ -555,6 +574,12 @@ class _SessState:
         self.out += text
         if not self.be.batch or d:
             self.flush()
+
+    def peer_closed(self, kind):
+        with self.be._cond:
+            self.sess.close_kind = kind
+            self.be._cond.notify_all()
+        raise _Closed()
 
     def close_us(self):
         with self.be._cond:
@@ -848,7 +873,8 @@ class _SessState:
         elif verb == "QUIT":
             self.reply(verb, b"221 2.0.0 Bye")
             self.flush()
-            self.close_us()
+            if not be.quit_wait_close:
+                self.close_us()
         elif verb == "STARTTLS" and be.starttls and not self.tls:
             if verb in be.silent:
                 return

@@ -151,6 +151,48 @@ def implicit_client(port, ctx, server_hostname="mx.test.example", timeout=10):
     return c
 
 
+def strict_eof(ctx):
+    """ctx, made to tell an EOF without close_notify from a clean close:
+    Python sets OP_IGNORE_UNEXPECTED_EOF by default, which reads both as
+    a clean close. Set it before wrapping a socket."""
+    ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
+    return ctx
+
+
+def eof_error(e):
+    """e (an ssl.SSLError) is an EOF without close_notify."""
+    return isinstance(e, ssl.SSLEOFError) or e.reason == "UNEXPECTED_EOF_WHILE_READING"
+
+
+def close_kind(c, timeout=5):
+    """After the server's last reply: read a TLS smtpkit.Client (its
+    context made with strict_eof()) until the server closes and say how:
+    "close_notify" (the alert, then EOF), "eof" (EOF without it:
+    OpenSSL's "unexpected eof while reading"), "reset", "timeout". Bytes the server sent first
+    fail the test."""
+    assert not c.buf, "bytes after the last reply: %r" % bytes(c.buf)
+    c.sock.suppress_ragged_eofs = False
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        c.sock.settimeout(left)
+        try:
+            chunk = c.sock.recv(65536)
+        except socket.timeout:
+            return "timeout"
+        except ssl.SSLError as e:
+            if eof_error(e):
+                return "eof"
+            raise
+        except ConnectionResetError:
+            return "reset"
+        if not chunk:
+            return "close_notify"
+        raise AssertionError("bytes after the last reply: %r" % chunk)
+
+
 # Received: as core/received.c writes it with TLS; folded lines unfolded
 # first (a fold is CRLF + TAB, read as one space).
 RECEIVED_TLS_RE = re.compile(

@@ -655,6 +655,38 @@ test_single_span(void **state)
 	assert_int_equal(r.out.n, sizeof(in) - 1 + 2);
 }
 
+/*
+ * An empty feed, as from a side with no buffer (NULL, 0): nothing
+ * emitted, nothing changed, whatever is held stays held; no NULL + 0
+ * (clang's UBSan aborts on it).
+ */
+static void
+test_empty_feed(void **state)
+{
+	struct result	r;
+	int		done;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	dscan_init(&r.d, DSCAN_NORMALIZE);
+	assert_int_equal(dscan_feed(&r.d, NULL, 0, sink_emit, &r.out, &done),
+	    0);
+	assert_int_equal(done, 0);
+	assert_int_equal(r.out.calls, 0);
+	/* "x\r" holds the CR; an empty feed keeps it held */
+	assert_int_equal(dscan_feed(&r.d, "x\r", 2, sink_emit, &r.out,
+	    &done), 2);
+	assert_int_equal(dscan_feed(&r.d, NULL, 0, sink_emit, &r.out, &done),
+	    0);
+	assert_int_equal(done, 0);
+	check_bytes("empty feed", r.out.buf, r.out.n, "x", 1);
+	assert_int_equal(dscan_feed(&r.d, "\n.\r\n", 4, sink_emit, &r.out,
+	    &done), 4);
+	assert_int_equal(done, 1);
+	check_bytes("empty feed end", r.out.buf, r.out.n, "x\r\n", 3);
+	assert_int_equal(r.d.in_bytes, 6);
+}
+
 /* bare counts every bare CR and LF, in both modes. */
 static void
 test_bare_count(void **state)
@@ -905,6 +937,7 @@ main(void)
 		cmocka_unit_test(test_header_end),
 		cmocka_unit_test(test_single_span),
 		cmocka_unit_test(test_bare_count),
+		cmocka_unit_test(test_empty_feed),
 		cmocka_unit_test(test_random),
 	};
 

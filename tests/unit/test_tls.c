@@ -954,6 +954,64 @@ test_close_notify(void **state)
 
 /* ---- buffers -------------------------------------------------------- */
 
+/*
+ * Nothing pending: before any output, after all of it was consumed and
+ * after a take. There is no buffer then; tls_pending() must not form
+ * NULL + 0 (undefined; clang's UBSan aborts on it), and what it returns
+ * is never NULL, so a caller's p + n is defined as well.
+ */
+static void
+test_pending_empty(void **state)
+{
+	struct tls_ctx *sctx = server_ctx(g_cert, g_key);
+	struct tls_ctx *cctx = client_ctx(1, NAME);
+	struct tls *c = tls_new(cctx), *s = tls_new(sctx);
+	enum tls_rc crc, src;
+	const char *p, *end;
+	char *b;
+	size_t n;
+
+	(void)state;
+	p = NULL;
+	assert_int_equal(tls_pending(s, &p), 0);
+	assert_non_null(p);
+	end = p + 0;
+	assert_ptr_equal(end, p);
+	handshake(c, s, SIZE_MAX, &crc, &src, NULL);
+	assert_int_equal(crc, TLS_OK);
+	assert_int_equal(src, TLS_OK);
+	/* handshake() consumed all output: both are empty again */
+	p = NULL;
+	assert_int_equal(tls_pending(c, &p), 0);
+	assert_non_null(p);
+	assert_int_equal(tls_pending(s, &p), 0);
+	assert_non_null(p);
+	/* after a partial consume, then the rest */
+	assert_int_equal(tls_write(c, "NOOP\r\n", 6), 0);
+	n = tls_pending(c, &p);
+	assert_true(n > 6);
+	tls_consume(c, 1);
+	assert_int_equal(tls_pending(c, &p), n - 1);
+	tls_consume(c, n - 1);
+	p = NULL;
+	assert_int_equal(tls_pending(c, &p), 0);
+	assert_non_null(p);
+	/* after a take */
+	assert_int_equal(tls_write(c, "NOOP\r\n", 6), 0);
+	b = tls_take(c, &n);
+	assert_non_null(b);
+	free(b);
+	p = NULL;
+	assert_int_equal(tls_pending(c, &p), 0);
+	assert_non_null(p);
+	tls_consume(c, 0);
+	assert_int_equal(tls_pending(c, &p), 0);
+	tls_free(c);
+	tls_free(s);
+	tls_ctx_free(cctx);
+	tls_ctx_free(sctx);
+}
+
 static void
 test_feed_bound(void **state)
 {
@@ -1278,6 +1336,7 @@ main(void)
 		cmocka_unit_test(test_garbage_client_hello),
 		cmocka_unit_test(test_truncated_handshake),
 		cmocka_unit_test(test_close_notify),
+		cmocka_unit_test(test_pending_empty),
 		cmocka_unit_test(test_feed_bound),
 		cmocka_unit_test(test_take_and_write_bound),
 		cmocka_unit_test(test_ctx_outlived),
