@@ -44,39 +44,64 @@ static const struct scan_case {
 	{ S("NOOP"), 100, { { 0 } }, 4 },
 	{ S("NOOP\r"), 100, { { 0 } }, 5 },
 	{ S("A\r\nNOOP"), 100, { { LINE_OK, S("A") } }, 4 },
-	/* bare LF ends a line, which is refused */
-	{ S("A\nB\r\n"), 100,
-	  { { LINE_BARE_LF, S("A") }, { LINE_OK, S("B") } }, 0 },
-	{ S("\n"), 100, { { LINE_BARE_LF, S("") } }, 0 },
-	{ S("\n\n"), 100,
-	  { { LINE_BARE_LF, S("") }, { LINE_BARE_LF, S("") } }, 0 },
-	{ S("DATA\n.\n"), 100,
-	  { { LINE_BARE_LF, S("DATA") }, { LINE_BARE_LF, S(".") } }, 0 },
+	/* only CRLF ends a line: one with a bare LF is refused whole */
+	{ S("A\nB\r\n"), 100, { { LINE_BARE_LF, S("A\nB") } }, 0 },
+	{ S("NOOP\nMAIL FROM:<inj@evil.test>\r\n"), 100,
+	  { { LINE_BARE_LF, S("NOOP\nMAIL FROM:<inj@evil.test>") } }, 0 },
+	{ S("NOOP\nMAIL FROM:<inj@evil.test>\r\nNOOP\r\n"), 100,
+	  { { LINE_BARE_LF, S("NOOP\nMAIL FROM:<inj@evil.test>") },
+	    { LINE_OK, S("NOOP") } }, 0 },
+	{ S("A\n\r\n"), 100, { { LINE_BARE_LF, S("A\n") } }, 0 },
+	{ S("\n\r\n"), 100, { { LINE_BARE_LF, S("\n") } }, 0 },
+	{ S("\n\n\r\n"), 100, { { LINE_BARE_LF, S("\n\n") } }, 0 },
+	{ S("A\r\nB\nC\r\nD\r\n"), 100,
+	  { { LINE_OK, S("A") }, { LINE_BARE_LF, S("B\nC") },
+	    { LINE_OK, S("D") } }, 0 },
+	{ S("\n"), 100, { { 0 } }, 1 },
+	{ S("\n\n"), 100, { { 0 } }, 2 },
+	{ S("DATA\n.\n"), 100, { { 0 } }, 7 },
+	{ S("NOOP\nMAIL FROM:<inj@evil.test>\n"), 100, { { 0 } }, 31 },
+	{ S("A\nB\r"), 100, { { 0 } }, 4 },
 	/* bare CR anywhere in the line */
 	{ S("A\rB\r\n"), 100, { { LINE_BARE_CR, S("A\rB") } }, 0 },
 	{ S("A\r\r\n"), 100, { { LINE_BARE_CR, S("A\r") } }, 0 },
 	{ S("\rA\r\n"), 100, { { LINE_BARE_CR, S("\rA") } }, 0 },
 	{ S("\r\r\n"), 100, { { LINE_BARE_CR, S("\r") } }, 0 },
-	{ S("A\rB\n"), 100, { { LINE_BARE_CR, S("A\rB") } }, 0 },
+	{ S("A\rB\n"), 100, { { 0 } }, 4 },
+	{ S("A\rB\n\r\n"), 100, { { LINE_BARE_CR, S("A\rB\n") } }, 0 },
 	{ S("A\rB"), 100, { { 0 } }, 3 },
+	{ S("NOOP\rMAIL FROM:<inj@evil.test>\r\n"), 100,
+	  { { LINE_BARE_CR, S("NOOP\rMAIL FROM:<inj@evil.test>") } }, 0 },
+	{ S("NOOP\r\rMAIL FROM:<a@b>\r\nQUIT\r\n"), 100,
+	  { { LINE_BARE_CR, S("NOOP\r\rMAIL FROM:<a@b>") },
+	    { LINE_OK, S("QUIT") } }, 0 },
+	{ S("\r\r\r\n"), 100, { { LINE_BARE_CR, S("\r\r") } }, 0 },
 	{ S("MAIL FROM:<a@b>\r\rRCPT TO:<c@d>\r\n"), 100,
 	  { { LINE_BARE_CR, S("MAIL FROM:<a@b>\r\rRCPT TO:<c@d>") } }, 0 },
 	/* NUL */
 	{ S("A\0B\r\n"), 100, { { LINE_NUL, S("A\0B") } }, 0 },
 	{ S("\0\r\n"), 100, { { LINE_NUL, S("\0") } }, 0 },
-	{ S("A\0B\n"), 100, { { LINE_NUL, S("A\0B") } }, 0 },
-	/* several faults: the first bare CR or NUL, then the bare LF */
+	{ S("A\0B\n"), 100, { { 0 } }, 4 },
+	/* several faults: the first one in the line */
 	{ S("A\rB\0\r\n"), 100, { { LINE_BARE_CR, S("A\rB\0") } }, 0 },
 	{ S("A\0\rB\r\n"), 100, { { LINE_NUL, S("A\0\rB") } }, 0 },
+	{ S("A\nB\rC\r\n"), 100, { { LINE_BARE_LF, S("A\nB\rC") } }, 0 },
+	{ S("A\rB\nC\r\n"), 100, { { LINE_BARE_CR, S("A\rB\nC") } }, 0 },
+	{ S("A\n\0\r\n"), 100, { { LINE_BARE_LF, S("A\n\0") } }, 0 },
+	{ S("A\0\n\r\n"), 100, { { LINE_NUL, S("A\0\n") } }, 0 },
 	{ S("A\0B\r\nC\nD\r\n"), 100,
-	  { { LINE_NUL, S("A\0B") }, { LINE_BARE_LF, S("C") },
-	    { LINE_OK, S("D") } }, 0 },
+	  { { LINE_NUL, S("A\0B") }, { LINE_BARE_LF, S("C\nD") } }, 0 },
 	/* the limit counts CRLF: 8 bytes pass, 9 do not */
 	{ S("123456\r\n"), 8, { { LINE_OK, S("123456") } }, 0 },
 	{ S("1234567\r\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
-	{ S("1234567\n"), 8, { { LINE_BARE_LF, S("1234567") } }, 0 },
-	{ S("12345678\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
-	{ S("123456\0\n"), 8, { { LINE_NUL, S("123456\0") } }, 0 },
+	{ S("1234\n6\r\n"), 8, { { LINE_BARE_LF, S("1234\n6") } }, 0 },
+	{ S("1234\n67\r\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("12345\0\r\n"), 8, { { LINE_NUL, S("12345\0") } }, 0 },
+	{ S("1234567\n"), 8, { { 0 } }, 0 },
+	{ S("1234567\nAB\r\nCD\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("CD") } }, 0 },
+	{ S("12345678\n"), 8, { { 0 } }, 0 },
+	{ S("123456\0\n"), 8, { { 0 } }, 0 },
 	{ S("123456\r\r\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
 	{ S("1234567\r\nAB\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("AB") } }, 0 },
@@ -87,6 +112,21 @@ static const struct scan_case {
 	{ S("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nOK\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
 	{ S("xxxxxxxx\0\r\rxxxxxxxxxxxxx\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("xxxxxxxx\0\r\rxxxxxxxxxxxxx\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	/* a CR at the end of what was thrown away, its LF after */
+	{ S("xxxxxxx\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	{ S("xxxxxxxxxxx\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	{ S("xxxxxxxxxxx\r\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	{ S("xxxxxxxxxxx\rX\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("xxxxxxxxxxx\n\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("xxxxxxxxxxx\n\r\nOK\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
 	{ S("xxxxxxxxxxxx\r\nyyyyyyyyyyyyyyyy\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_TOO_LONG, S("") } }, 0 },
@@ -96,7 +136,9 @@ static const struct scan_case {
 	{ S("xxxxxxxxxxxxxxxxxxxx"), 8, { { 0 } }, 0 },
 	{ S("xxxxxxxxxxxxxxxxxxxx\r\nAB"), 8, { { LINE_TOO_LONG, S("") } }, 2 },
 	/* tiny limits */
-	{ S("\n"), 1, { { LINE_BARE_LF, S("") } }, 0 },
+	{ S("\n"), 1, { { 0 } }, 0 },
+	{ S("\n\r\n\r\n"), 2,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("") } }, 0 },
 	{ S("\r\n"), 1, { { LINE_TOO_LONG, S("") } }, 0 },
 	{ S("\r\n"), 2, { { LINE_OK, S("") } }, 0 },
 	{ S("a\r\n\r\n"), 2,
@@ -266,11 +308,34 @@ test_scan_contract(void **state)
 	assert_int_equal(st.discarding, 1);
 	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
 	assert_int_equal(rc, LINE_NEED_MORE);
+	big[5] = '\n';		/* a bare LF does not end it */
 	big[10] = '\n';
+	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
+	assert_int_equal(rc, LINE_NEED_MORE);
+	big[9] = '\r';
 	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 11);
 	assert_int_equal(rc, LINE_TOO_LONG);
 	assert_int_equal(line.len, 0);
 	assert_int_equal(st.discarding, 0);
+
+	/* the CR thrown away with the rest, its LF in the next read */
+	memset(big, 'x', sizeof(big));
+	big[2999] = '\r';
+	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
+	assert_int_equal(rc, LINE_NEED_MORE);
+	assert_int_equal(st.discarding, 1);
+	assert_int_equal(cmd_scan_line(&st, "\nQUIT\r\n", 8, 2048, &rc,
+	    &line), 1);
+	assert_int_equal(rc, LINE_TOO_LONG);
+	assert_int_equal(st.discarding, 0);
+	assert_int_equal(cmd_scan_line(&st, "QUIT\r\n", 6, 2048, &rc, &line),
+	    6);
+	assert_int_equal(rc, LINE_OK);
+	/* ... but a CR thrown away and a LF later are not a CRLF */
+	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
+	assert_int_equal(cmd_scan_line(&st, "x\nQUIT\r\n", 8, 2048, &rc,
+	    &line), 8);
+	assert_int_equal(rc, LINE_TOO_LONG);
 
 	/* exactly 2048 with CRLF passes; 2049 does not */
 	memset(big, 'x', sizeof(big));
