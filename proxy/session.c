@@ -527,30 +527,31 @@ sess_txn_abort(struct session *s, const char *why)
 
 /* ------------------------------------------------------------ replies */
 
-static void
+/*
+ * The EHLO reply a client sees: the backend's, through the allowlist of
+ * capabilities. Fails closed: a reply that cannot be filtered is never
+ * relayed as it came; the session ends with 421 4.4.2 (returns -1).
+ */
+static int
 ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 {
 	char out[MAX_REPLY];
-	unsigned seen = 0;
 	size_t len;
 
 	static const char *const add_starttls[] = { "STARTTLS", NULL };
-	unsigned drop = CAP_STARTTLS | CAP_CHUNKING | CAP_BINARYMIME |
-	    CAP_XCLIENT | CAP_XFORWARD;
-	const char *const *add = NULL;
+	struct ehlo_opts o = { CAP_ALLOWED, NULL, NULL };
 
 	if (s->client.tls == NULL && s->listener->tls == CFG_TLS_STARTTLS)
-		add = add_starttls;
+		o.add = add_starttls;
 	if (s->client.tls == NULL && s->cfg->auth.require_tls)
-		drop |= CAP_AUTH;
-	len = reply_ehlo_filter(r, n, drop, add, out, sizeof(out), &seen);
+		o.keep &= ~CAP_AUTH;
+	len = reply_ehlo_filter(r, n, &o, out, sizeof(out), NULL);
 	if (len == 0) {
-		/* not a well-formed 250 reply: relay it as it came */
-		set_reply(p, r, n);
-		return;
+		backend_broken(s, "EHLO reply cannot be filtered");
+		return -1;
 	}
 	set_reply(p, out, len);
-	(void)s;
+	return 0;
 }
 
 /*
@@ -644,9 +645,10 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 
 	switch (p->verb) {
 	case CMD_EHLO:
-		if (ok)
-			ehlo_filter(s, p, r, n);
-		else
+		if (ok) {
+			if (ehlo_filter(s, p, r, n) < 0)
+				return;
+		} else
 			set_reply(p, r, n);
 		break;
 	case CMD_MAIL:
