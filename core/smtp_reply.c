@@ -456,3 +456,153 @@ reply_ehlo_filter(const char *in, size_t len, const struct ehlo_opts *o,
 	}
 	return w;
 }
+
+/* ------------------------------------------------------------ queue id */
+
+/* A byte a queue id may hold. */
+static int
+is_qidchar(unsigned char c)
+{
+	return is_kwchar(c) || c == '.' || c == '_' || c == '@' ||
+	    c == '<' || c == '>' || c == '+' || c == '=';
+}
+
+static int
+is_alnum(unsigned char c)
+{
+	return is_kwchar(c) && c != '-';
+}
+
+/* The id at p[0..n): the run of id bytes, trimmed and bounded. */
+static struct span
+qid_at(const char *p, size_t n)
+{
+	size_t len;
+
+	for (len = 0; len < n && is_qidchar((unsigned char)p[len]); len++)
+		;
+	while (len > 0 && p[len - 1] == '.')
+		len--;
+	if (len > 0 && p[len - 1] == '>' && memchr(p, '<', len) == NULL)
+		len--;
+	while (len > 0 && p[len - 1] == '.')
+		len--;
+	if (len > REPLY_QID_MAX)
+		len = REPLY_QID_MAX;
+	return span_make(p, len);
+}
+
+/*
+ * The id after the first occurrence of mark in text (case-insensitive)
+ * that has one; with word set, mark must start text or follow a byte
+ * that is not a letter or digit.
+ */
+static struct span
+qid_after(struct span text, const char *mark, int word)
+{
+	size_t ml = strlen(mark), i;
+	struct span id;
+
+	for (i = 0; i + ml <= text.len; i++) {
+		if (!ieq(text.p + i, ml, mark))
+			continue;
+		if (word && i > 0 && is_alnum((unsigned char)text.p[i - 1]))
+			continue;
+		id = qid_at(text.p + i + ml, text.len - i - ml);
+		if (id.len > 0)
+			return id;
+	}
+	return span_make(NULL, 0);
+}
+
+/* text ends with the ASCII literal lit, ignoring case. */
+static int
+ends_with(struct span text, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return text.len >= n && ieq(text.p + text.len - n, n, lit);
+}
+
+/*
+ * Sendmail, OpenSMTPD: "[x.y.z[:]] ID Message accepted for delivery".
+ * The enhanced status code is skipped by hand: "2.0.0:" is none for
+ * reply_parse_line().
+ */
+static struct span
+qid_first_word(struct span text)
+{
+	static const char phrase[] = " Message accepted for delivery";
+	size_t ph = sizeof(phrase) - 1, i = 0, w, k, dots = 0;
+	const char *p = text.p;
+	size_t n = text.len;
+
+	for (w = 0; w < n && (is_digit((unsigned char)p[w]) || p[w] == '.');
+	    w++)
+		dots += p[w] == '.';
+	if (w < n && p[w] == ':')
+		w++;
+	if (dots == 2 && w < n && p[w] == ' ')
+		i = w;
+	while (i < n && p[i] == ' ')
+		i++;
+	for (w = i; w < n && p[w] != ' '; w++)
+		;
+	if (w == i || n - w < ph || !ieq(p + w, ph, phrase))
+		return span_make(NULL, 0);
+	if (w + ph < n && p[w + ph] != ' ' && p[w + ph] != '.')
+		return span_make(NULL, 0);
+	/* the whole word must be an id */
+	for (k = i; k < w; k++) {
+		if (!is_qidchar((unsigned char)p[k]))
+			return span_make(NULL, 0);
+	}
+	return qid_at(p + i, w - i);
+}
+
+/* Google: "... ID - gsmtp". */
+static struct span
+qid_gsmtp(struct span text)
+{
+	static const char suffix[] = " - gsmtp";
+	size_t end, start;
+
+	if (!ends_with(text, suffix))
+		return span_make(NULL, 0);
+	end = text.len - (sizeof(suffix) - 1);
+	for (start = end; start > 0 && text.p[start - 1] != ' '; start--)
+		;
+	if (start == end)
+		return span_make(NULL, 0);
+	return qid_at(text.p + start, end - start);
+}
+
+/* reply_queue_id - see smtp_reply.h. */
+struct span
+reply_queue_id(const char *r, size_t n)
+{
+	struct reply_line rl;
+	struct span id;
+	size_t off = 0, end, len;
+	const char *lf;
+
+	while (off < n) {
+		lf = memchr(r + off, '\n', n - off);
+		end = lf != NULL ? (size_t)(lf - r) : n;
+		len = end - off;
+		if (len > 0 && r[off + len - 1] == '\r')
+			len--;
+		if (reply_parse_line(r + off, len, &rl) == REPLY_OK) {
+			if ((id = qid_after(rl.text, "InternalId=", 1)).len > 0 ||
+			    (id = qid_after(rl.text, "queued as ", 0)).len > 0 ||
+			    (id = qid_after(rl.text, "delivery as ", 0)).len > 0 ||
+			    (id = qid_after(rl.text, "id=", 1)).len > 0 ||
+			    (id = qid_after(rl.text, "Message-ID: ", 1)).len > 0 ||
+			    (id = qid_first_word(rl.text)).len > 0 ||
+			    (id = qid_gsmtp(rl.text)).len > 0)
+				return id;
+		}
+		off = end + 1;
+	}
+	return span_make(NULL, 0);
+}

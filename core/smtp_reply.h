@@ -131,4 +131,36 @@ size_t		reply_ehlo_filter(const char *in, size_t len,
 		    const struct ehlo_opts *o, char *out, size_t cap,
 		    struct ehlo_result *res);
 
+/* The longest queue id reply_queue_id() returns. */
+#define REPLY_QID_MAX	64
+
+/*
+ * reply_queue_id - the backend's queue id in its reply to the final dot
+ * (r: the whole reply, lines separated by CRLF or LF, the last CRLF
+ * optional), for the log's queue_id field; an empty span when there is
+ * none. The span points into r, is at most REPLY_QID_MAX bytes (a longer
+ * id is cut there) and holds only letters, digits and "._-@<>+=" (the
+ * id is the run of such bytes at its place; a trailing "." and, when it
+ * holds no "<", a trailing ">" are not part of it). Each line is tried
+ * in turn, its text (after the code and an enhanced status code) in
+ * this order:
+ *  - Exchange: "InternalId=ID" ("250 2.6.0 <msgid@host> [InternalId=123,
+ *    Hostname=x] Queued mail for delivery"): the InternalId, the key of
+ *    Exchange's message tracking; the <msgid> is the Message-ID header,
+ *    already logged as message_id;
+ *  - Postfix and others: "queued as ID" ("250 2.0.0 Ok: queued as
+ *    4Xyz12AbC", text may follow), and "delivery as ID" ("250 Message
+ *    accepted for delivery as AIO000015");
+ *  - Exim: "id=ID" as a word of its own ("250 OK id=1tXyzA-000abc-Ab");
+ *  - MDaemon: "Message-ID: ID" ("250 2.6.0 Ok, message saved
+ *    <Message-ID: ID>"), the id the server gave the message;
+ *  - Sendmail and OpenSMTPD: "ID Message accepted for delivery", the
+ *    first word of the text, after an optional ":" ("250 2.0.0
+ *    4B6Jk1Xx012345 Message accepted for delivery");
+ *  - Google: "... ID - gsmtp", the word before the suffix.
+ * Keywords are matched case-insensitively. "250 OK" and aiosmtpd's
+ * "250 Message accepted for delivery" hold none.
+ */
+struct span	reply_queue_id(const char *r, size_t n);
+
 #endif

@@ -379,31 +379,6 @@ txn_clear(struct txn *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static const char *
-queue_id(const char *r, size_t n, size_t *len)
-{
-	static const char *const marks[] = { "queued as ", "id=", NULL };
-
-	for (int m = 0; marks[m] != NULL; m++) {
-		size_t ml = strlen(marks[m]);
-
-		for (size_t i = 0; i + ml <= n; i++) {
-			size_t j;
-
-			if (strncasecmp(r + i, marks[m], ml) != 0)
-				continue;
-			for (j = i + ml; j < n && r[j] != ' ' && r[j] != '\r'
-			    && r[j] != '\n' && r[j] != ')'; j++)
-				;
-			if (j > i + ml) {
-				*len = j - i - ml;
-				return r + i + ml;
-			}
-		}
-	}
-	return NULL;
-}
-
 /* The fields every txn and session line starts with: who this is. */
 static void
 log_who(struct logline *l, const struct session *s)
@@ -447,8 +422,12 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	while (br != NULL && blen > 0 && (br[blen - 1] == '\n' ||
 	    br[blen - 1] == '\r'))
 		blen--;
-	if (br != NULL && strcmp(result, "accepted") == 0)
-		qid = queue_id(br, blen, &qlen);
+	if (br != NULL && strcmp(result, "accepted") == 0) {
+		struct span q = reply_queue_id(br, blen);
+
+		qid = q.p;
+		qlen = q.len;
+	}
 	log_begin(&l, "txn");
 	log_who(&l, s);
 	log_cstr(&l, "mail_from", t->mail_from);

@@ -7,7 +7,8 @@
  * EHLO reply that filters to the same bytes (the additions are not on
  * the allowlist, so they go and come back), hold no capability outside
  * the kept ones, report what went in bounded text, and need exactly the
- * room it took.
+ * room it took. reply_queue_id() must return a bounded span of id bytes
+ * inside the reply.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -93,6 +94,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (in[i] == '\r' && in[i + 1] == '\n') {
 			parse_line(in + start, i - start);
 			start = i + 2;
+		}
+	}
+
+	{
+		struct span id = reply_queue_id(in, len);
+
+		CHECK(id.len <= REPLY_QID_MAX);
+		if (id.len > 0) {
+			CHECK(id.p >= in && id.p + id.len <= in + len);
+			for (i = 0; i < id.len; i++)
+				CHECK((id.p[i] != '\0' &&
+				    strchr("._-@<>+=", id.p[i]) != NULL) ||
+				    (id.p[i] >= 'a' && id.p[i] <= 'z') ||
+				    (id.p[i] >= 'A' && id.p[i] <= 'Z') ||
+				    (id.p[i] >= '0' && id.p[i] <= '9'));
 		}
 	}
 

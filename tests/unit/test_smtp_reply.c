@@ -433,6 +433,95 @@ test_ehlo_removed_bounded(void **state)
 	assert_string_equal(res.removed, "AUTH:PL??IN AUTH:x?y");
 }
 
+/* reply_queue_id: the forms real servers use */
+static const struct qid_case {
+	const char	*in;
+	const char	*id;	/* "" for none */
+} qid_cases[] = {
+	/* Postfix */
+	{ "250 2.0.0 Ok: queued as 4Xyz12AbC", "4Xyz12AbC" },
+	{ "250 2.0.0 Ok: queued as 4Xyz12AbC\r\n", "4Xyz12AbC" },
+	{ "250 2.0.0 Ok: queued as 4Xyz12AbC (with trailing text)",
+	  "4Xyz12AbC" },
+	{ "250 2.0.0 Ok: queued as 4Xyz12AbC.", "4Xyz12AbC" },
+	{ "250 2.0.0 OK: QUEUED AS ZZ9", "ZZ9" },
+	{ "250 2.0.0 Ok: queued as <abc@x.example>", "<abc@x.example>" },
+	/* Exim */
+	{ "250 OK id=1tXyzA-000abc-Ab", "1tXyzA-000abc-Ab" },
+	{ "250 OK (id=1tXyzA-000abc-Ab)", "1tXyzA-000abc-Ab" },
+	{ "250 OK Xid=5", "" },
+	/* Sendmail */
+	{ "250 2.0.0 4B6Jk1Xx012345 Message accepted for delivery",
+	  "4B6Jk1Xx012345" },
+	{ "250 4B6Jk1Xx012345 Message accepted for delivery",
+	  "4B6Jk1Xx012345" },
+	/* Exchange: the InternalId, never the <msgid> nor Exim's id= */
+	{ "250 2.6.0 <msgid@host> [InternalId=123, Hostname=x] Queued mail "
+	  "for delivery", "123" },
+	{ "250 2.6.0 <DM6PR11MB1234@DM6PR11MB1234.namprd11.prod.outlook.com> "
+	  "[InternalId=90623809437953, Hostname=DM6PR11MB1234.namprd11.prod."
+	  "outlook.com] 10234 bytes in 0.051, 195.639 KB/sec Queued mail for "
+	  "delivery", "90623809437953" },
+	/* OpenSMTPD, with and without the colon of older releases */
+	{ "250 2.0.0 4e1b2c3d Message accepted for delivery", "4e1b2c3d" },
+	{ "250 2.0.0: 4e1b2c3d Message accepted for delivery", "4e1b2c3d" },
+	/* aiosmtpd: none by default, or the handler's id */
+	{ "250 Message accepted for delivery", "" },
+	{ "250 OK", "" },
+	{ "250 2.0.0 Message accepted for delivery", "" },
+	{ "250 Message accepted for delivery as AIO000015", "AIO000015" },
+	/* MDaemon: the id it gave the message */
+	{ "250 2.6.0 Ok, message saved <Message-ID: 5fa1b2@mail.example.com>",
+	  "5fa1b2@mail.example.com" },
+	/* Google */
+	{ "250 2.0.0 OK  1700000000 d9443c01a7336-1e2si1234.789 - gsmtp",
+	  "d9443c01a7336-1e2si1234.789" },
+	/* multi-line: the first line that has one */
+	{ "250-mx.example says\r\n250 2.0.0 Ok: queued as QQQ1\r\n", "QQQ1" },
+	{ "250-queued as FIRST\r\n250 queued as SECOND", "FIRST" },
+	/* only id bytes, at most 64 */
+	{ "250 2.0.0 Ok: queued as AB;rm -rf /", "AB" },
+	{ "250 2.0.0 Ok: queued as A+b=c_d.e-f@g<h>", "A+b=c_d.e-f@g<h>" },
+	{ "250 2.0.0 Ok: queued as \xc3\xa9t\xc3\xa9", "" },
+	{ "250 2.0.0 Ok: queued as ", "" },
+	{ "250 2.0.0 Ok: queued as  X", "" },
+	{ "250 2.0.0 Ok: queued as "
+	  "0123456789012345678901234567890123456789012345678901234567890123456789",
+	  "0123456789012345678901234567890123456789012345678901234567890123" },
+	{ "250 x;y Message accepted for delivery", "" },
+	/* not a reply line */
+	{ "", "" },
+	{ "queued as X", "" },
+	{ "250 queued as X\x01", "" },
+};
+
+static void
+test_queue_id(void **state)
+{
+	struct span id;
+	char *in;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(qid_cases); i++) {
+		const struct qid_case *t = &qid_cases[i];
+
+		len = strlen(t->in);
+		in = malloc(len > 0 ? len : 1);
+		assert_non_null(in);
+		memcpy(in, t->in, len);
+		id = reply_queue_id(in, len);
+		if (id.len != strlen(t->id) ||
+		    (id.len > 0 && memcmp(id.p, t->id, id.len) != 0))
+			fail_msg("case %zu \"%s\": \"%.*s\", want \"%s\"", i,
+			    t->in, (int)id.len, id.len ? id.p : "", t->id);
+		assert_true(id.len <= REPLY_QID_MAX);
+		if (id.len > 0)
+			assert_true(id.p >= in && id.p + id.len <= in + len);
+		free(in);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -449,6 +538,7 @@ main(void)
 		cmocka_unit_test(test_parse_line),
 		cmocka_unit_test(test_ehlo_filter),
 		cmocka_unit_test(test_ehlo_removed_bounded),
+		cmocka_unit_test(test_queue_id),
 		cmocka_unit_test(test_names),
 	};
 
