@@ -57,6 +57,7 @@ static const char *const cmd_rc_names[] = {
 	[CMD_E_SYNTAX] = "E_SYNTAX",
 	[CMD_E_PATH] = "E_PATH",
 	[CMD_E_PARAM] = "E_PARAM",
+	[CMD_E_HELO] = "E_HELO",
 };
 
 /* Character classes, ASCII only: the locale never matters here. */
@@ -605,6 +606,36 @@ parse_mail_rcpt(struct smtp_cmd *out)
 	return CMD_OK;
 }
 
+/* cmd_helo_ok - see smtp_cmd.h. */
+int
+cmd_helo_ok(struct span arg)
+{
+	const unsigned char *s = (const unsigned char *)arg.p;
+	size_t n = arg.len, i = 0, start;
+
+	while (i < n && s[i] == ' ')
+		i++;
+	if (i == n)
+		return 0;
+	if (s[i] == '[') {
+		if (n - i < 3 || s[n - 1] != ']')
+			return 0;
+		for (i++; i < n - 1; i++) {
+			if (!is_alnum(s[i]) && s[i] != '.' && s[i] != ':' &&
+			    s[i] != '-')
+				return 0;
+		}
+		return 1;
+	}
+	for (start = i; i < n; i++) {
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '.' &&
+		    s[i] != '_')
+			return memchr(s + start, ':', n - start) != NULL &&
+			    valid_ipv6(s + start, n - start);
+	}
+	return 1;
+}
+
 static enum cmd_verb
 verb_lookup(const char *p, size_t n)
 {
@@ -658,6 +689,9 @@ cmd_parse(const char *p, size_t len, struct smtp_cmd *out)
 	case ARG_NEED:
 		if (out->arg.len == 0)
 			return CMD_E_SYNTAX;
+		/* only HELO and EHLO need an argument */
+		if (!cmd_helo_ok(out->arg))
+			return CMD_E_HELO;
 		return CMD_OK;
 	case ARG_PATH:
 		return parse_mail_rcpt(out);

@@ -82,6 +82,8 @@ enum cmd_rc {
 	CMD_E_SYNTAX,		/* verb-specific syntax error (arguments) */
 	CMD_E_PATH,		/* MAIL/RCPT: malformed path */
 	CMD_E_PARAM,		/* MAIL/RCPT: malformed esmtp-param */
+	CMD_E_HELO,		/* HELO/EHLO: bytes no domain or address
+				   literal holds (cmd_helo_ok()) */
 };
 
 struct smtp_cmd {
@@ -113,7 +115,8 @@ struct smtp_cmd {
  * In detail: a verb is the text up to the first space or the end, so
  * "MAILFROM:" and "DATA\t" are unknown verbs. A line starting with a
  * space is CMD_E_SYNTAX; an empty or all-space line CMD_E_EMPTY.
- * HELO/EHLO need a non-empty arg; DATA, RSET, QUIT and STARTTLS take
+ * HELO/EHLO need a non-empty arg (else CMD_E_SYNTAX) that passes
+ * cmd_helo_ok() (else CMD_E_HELO); DATA, RSET, QUIT and STARTTLS take
  * none (trailing spaces are allowed); every other verb keeps its arg
  * raw. MAIL/RCPT: "FROM:"/"TO:" directly after the verb's one space
  * (else CMD_E_SYNTAX), at most one space, then the path (no "<",
@@ -131,6 +134,27 @@ struct smtp_cmd {
  * postmaster, with local = path = "postmaster" and domain empty.
  */
 enum cmd_rc	cmd_parse(const char *p, size_t len, struct smtp_cmd *out);
+
+/*
+ * cmd_helo_ok - the argument of HELO/EHLO (as in struct smtp_cmd: no
+ * trailing spaces) holds only what a domain or an address literal can
+ * (RFC 5321 4.1.1.1, 4.1.3), so that nothing else is relayed to the
+ * backend or written into a Received: field. Returns 1 when it does:
+ *  - a name: letters, digits, "-", "." and "_" (underscores, names
+ *    without a dot, empty labels and other common misconfigurations of
+ *    real hosts pass: whether the name is well formed is the HELO
+ *    policy's question, not a matter of protocol safety);
+ *  - a bare IPv6 address: hex digits, ":" and "." with at least one
+ *    ":" (refused or not by the HELO policy, reject_bare_ip);
+ *  - an address literal: "[" then letters, digits, ".", ":" and "-",
+ *    then "]" ([192.0.2.1], [IPv6:2001:db8::1]; whether the address is
+ *    valid is again the policy's question).
+ * Leading spaces (a second space after the verb) are skipped. Anything
+ * else is refused: a space or a tab inside, ";", "(", quotes, control
+ * characters, and every octet >= 0x80, including the UTF-8 of an RFC
+ * 6531 U-label (a client that means one sends its A-label, "xn--").
+ */
+int		cmd_helo_ok(struct span arg);
 
 /* The verb's canonical upper-case name ("MAIL"), "?" for CMD_UNKNOWN. */
 const char	*cmd_verb_name(enum cmd_verb v);

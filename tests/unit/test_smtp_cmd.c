@@ -396,6 +396,16 @@ static const struct parse_case {
 	{ P("HELO", CMD_E_SYNTAX, CMD_HELO, 0) },
 	{ P("EHLO ", CMD_E_SYNTAX, CMD_EHLO, 0) },
 	{ P("EHLO     ", CMD_E_SYNTAX, CMD_EHLO, 0) },
+	/* ... that a domain or an address literal can hold */
+	{ P("EHLO host_name.example", CMD_OK, CMD_EHLO, 0),
+	  .arg = "host_name.example" },
+	{ P("HELO [IPv6:2001:db8::1]", CMD_OK, CMD_HELO, 0),
+	  .arg = "[IPv6:2001:db8::1]" },
+	{ P("EHLO two words", CMD_E_HELO, CMD_EHLO, 0), .arg = "two words" },
+	{ P("EHLO x;rm", CMD_E_HELO, CMD_EHLO, 0), .arg = "x;rm" },
+	{ P("HELO a\tb", CMD_E_HELO, CMD_HELO, 0), .arg = "a\tb" },
+	{ P("EHLO \xc3\xa9t\xc3\xa9.example", CMD_E_HELO, CMD_EHLO, 0),
+	  .arg = "\xc3\xa9t\xc3\xa9.example" },
 	/* no argument */
 	{ P("DATA", CMD_OK, CMD_DATA, 0), .arg = "" },
 	{ P("data", CMD_OK, CMD_DATA, 0) },
@@ -941,6 +951,92 @@ test_param_size(void **state)
 	assert_int_equal(cmd_param_size(SPAN_NULL), -1);
 }
 
+/* cmd_helo_ok: the bytes of a domain or an address literal, no more */
+static const struct {
+	const char	*arg;
+	size_t		 len;
+	int		 ok;
+} helo_cases[] = {
+	/* names, with the misconfigurations real hosts have */
+	{ S("client.example.net"), 1 },
+	{ S("Client.Example.NET."), 1 },
+	{ S("host_name.example"), 1 },
+	{ S("_dmarc-x_.example"), 1 },
+	{ S("localhost"), 1 },
+	{ S("mike"), 1 },
+	{ S("-leading.example"), 1 },
+	{ S("a..b"), 1 },
+	{ S("."), 1 },
+	{ S("xn--bcher-kva.example"), 1 },
+	{ S(" two"), 1 },
+	{ S("   two"), 1 },
+	/* addresses: bare (the policy judges them) and literals */
+	{ S("192.0.2.1"), 1 },
+	{ S("999.0.0.1"), 1 },
+	{ S("2001:db8::7"), 1 },
+	{ S("::1"), 1 },
+	{ S("::ffff:192.0.2.1"), 1 },
+	{ S("[192.0.2.1]"), 1 },
+	{ S("[999.0.0.1]"), 1 },
+	{ S("[IPv6:2001:db8::1]"), 1 },
+	{ S("[IPv6:::1]"), 1 },
+	{ S("[::1]"), 1 },
+	{ S("[x-tag:abc]"), 1 },
+	/* outside: space, separators, quotes, controls, 8-bit */
+	{ S(""), 0 },
+	{ S("   "), 0 },
+	{ S("two words"), 0 },
+	{ S("a\tb"), 0 },
+	{ S("evil;rm"), 0 },
+	{ S("a,b"), 0 },
+	{ S("a(b)"), 0 },
+	{ S("\"x\""), 0 },
+	{ S("a'b"), 0 },
+	{ S("a/b"), 0 },
+	{ S("a\\b"), 0 },
+	{ S("a@b"), 0 },
+	{ S("a\x01b"), 0 },
+	{ S("evil\x1b[31m.example"), 0 },
+	{ S("a\x7f"), 0 },
+	{ S("a\0b"), 0 },
+	{ S("a\rb"), 0 },
+	{ S("\xc3\xa9t\xc3\xa9.example"), 0 },
+	{ S("b\xfc" "cher.example"), 0 },
+	{ S("a:b"), 0 },
+	{ S("host:25"), 0 },
+	{ S("g::1"), 0 },
+	{ S("[]"), 0 },
+	{ S("["), 0 },
+	{ S("[192.0.2.1"), 0 },
+	{ S("192.0.2.1]"), 0 },
+	{ S("[192.0.2.1]x"), 0 },
+	{ S("x[192.0.2.1]"), 0 },
+	{ S("[1.2]3]"), 0 },
+	{ S("[1.2 3]"), 0 },
+	{ S("[a;b]"), 0 },
+	{ S("[\xc3\xa9]"), 0 },
+	{ S("[x:a_b]"), 0 },
+};
+
+static void
+test_helo_ok(void **state)
+{
+	char *copy;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(helo_cases); i++) {
+		copy = malloc(helo_cases[i].len > 0 ? helo_cases[i].len : 1);
+		assert_non_null(copy);
+		memcpy(copy, helo_cases[i].arg, helo_cases[i].len);
+		if (cmd_helo_ok(span_make(copy, helo_cases[i].len)) !=
+		    helo_cases[i].ok)
+			fail_msg("case %zu \"%.*s\": want %d", i,
+			    (int)helo_cases[i].len, helo_cases[i].arg,
+			    helo_cases[i].ok);
+		free(copy);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -951,6 +1047,7 @@ test_names(void **state)
 	assert_string_equal(cmd_verb_name(CMD_XFORWARD), "XFORWARD");
 	assert_string_equal(cmd_verb_name(CMD_VERB_COUNT), "?");
 	assert_string_equal(cmd_rc_name(CMD_E_PATH), "E_PATH");
+	assert_string_equal(cmd_rc_name(CMD_E_HELO), "E_HELO");
 	assert_string_equal(cmd_rc_name((enum cmd_rc)99), "?");
 	assert_string_equal(cmd_line_rc_name(LINE_BARE_LF), "BARE_LF");
 	assert_string_equal(cmd_line_rc_name(LINE_NUL), "NUL");
@@ -1258,6 +1355,7 @@ main(void)
 		cmocka_unit_test(test_parse_utf8_label),
 		cmocka_unit_test(test_param_next),
 		cmocka_unit_test(test_param_size),
+		cmocka_unit_test(test_helo_ok),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_isemail),
 		cmocka_unit_test(test_isemail_original),
