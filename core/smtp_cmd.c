@@ -57,6 +57,7 @@ static const char *const cmd_rc_names[] = {
 	[CMD_E_SYNTAX] = "E_SYNTAX",
 	[CMD_E_PATH] = "E_PATH",
 	[CMD_E_PARAM] = "E_PARAM",
+	[CMD_E_HELO] = "E_HELO",
 };
 
 /* Character classes, ASCII only: the locale never matters here. */
@@ -153,17 +154,37 @@ utf8_seq(const unsigned char *s, size_t n)
 }
 
 /*
- * cmd_scan_line - see smtp_cmd.h. Looks for the LF with memchr() over at
- * most limit bytes, so a line costs one pass, and the checks for CR and
- * NUL run only on a complete line.
+ * The offset of the LF of the first CRLF in p[from..len), or len when
+ * there is none. A CR at p[from - 1] counts (the caller starts the
+ * search just past a CR it has seen).
+ */
+static size_t
+find_crlf(const char *p, size_t from, size_t len)
+{
+	const char *lf;
+
+	while (from < len) {
+		lf = memchr(p + from, '\n', len - from);
+		if (lf == NULL)
+			break;
+		if (lf > p && lf[-1] == '\r')
+			return (size_t)(lf - p);
+		from = (size_t)(lf - p) + 1;
+	}
+	return len;
+}
+
+/*
+ * cmd_scan_line - see smtp_cmd.h. Looks for CRLF with memchr() over at
+ * most limit bytes, so a line costs one pass, and the checks for a bare
+ * CR, a bare LF and a NUL run only on a complete line.
  */
 size_t
 cmd_scan_line(struct cmd_scanner *st, const char *p, size_t len,
     size_t limit, enum cmd_line_rc *rc, struct span *line)
 {
-	const char *lf, *cr, *nul;
-	size_t end, used;
-	int bare_lf;
+	const char *cr, *lf, *nul, *first;
+	size_t end;
 
 	*rc = LINE_NEED_MORE;
 	*line = span_make(p, 0);
@@ -171,49 +192,54 @@ cmd_scan_line(struct cmd_scanner *st, const char *p, size_t len,
 		return 0;
 
 	if (st->discarding) {
-		lf = memchr(p, '\n', len);
-		if (lf == NULL)
+		if (st->cr && p[0] == '\n')
+			end = 0;
+		else
+			end = find_crlf(p, 1, len);
+		if (end == len) {
+			st->cr = p[len - 1] == '\r';
 			return len;
+		}
 		st->discarding = 0;
+		st->cr = 0;
 		*rc = LINE_TOO_LONG;
-		return (size_t)(lf - p) + 1;
+		return end + 1;
 	}
 
-	lf = memchr(p, '\n', len < limit ? len : limit);
-	if (lf == NULL) {
+	end = find_crlf(p, 1, len < limit ? len : limit);
+	if (end == (len < limit ? len : limit)) {
 		if (len < limit)
 			return 0;
-		/* limit bytes without LF: over-long, whatever follows */
-		lf = memchr(p + limit, '\n', len - limit);
-		if (lf == NULL) {
+		/* limit bytes without CRLF: over-long, whatever follows */
+		end = find_crlf(p, limit, len);
+		if (end == len) {
 			st->discarding = 1;
+			st->cr = p[len - 1] == '\r';
 			return len;
 		}
 		*rc = LINE_TOO_LONG;
-		return (size_t)(lf - p) + 1;
+		return end + 1;
 	}
 
-	end = (size_t)(lf - p);
-	used = end + 1;
-	bare_lf = 1;
-	if (end > 0 && p[end - 1] == '\r') {
-		end--;
-		bare_lf = 0;
-	}
-	*line = span_make(p, end);
-
-	/* The first fault in the line wins; a bare LF is at its end. */
-	cr = memchr(p, '\r', end);
-	nul = memchr(p, '\0', end);
-	if (cr != NULL && (nul == NULL || cr < nul))
+	/* p[0..end - 1) is the line: any CR or LF in it is bare */
+	*line = span_make(p, end - 1);
+	cr = memchr(p, '\r', end - 1);
+	lf = memchr(p, '\n', end - 1);
+	nul = memchr(p, '\0', end - 1);
+	first = cr;
+	if (lf != NULL && (first == NULL || lf < first))
+		first = lf;
+	if (nul != NULL && (first == NULL || nul < first))
+		first = nul;
+	if (first == NULL)
+		*rc = LINE_OK;
+	else if (first == cr)
 		*rc = LINE_BARE_CR;
-	else if (nul != NULL)
-		*rc = LINE_NUL;
-	else if (bare_lf)
+	else if (first == lf)
 		*rc = LINE_BARE_LF;
 	else
-		*rc = LINE_OK;
-	return used;
+		*rc = LINE_NUL;
+	return end + 1;
 }
 
 const char *
@@ -580,6 +606,36 @@ parse_mail_rcpt(struct smtp_cmd *out)
 	return CMD_OK;
 }
 
+/* cmd_helo_ok - see smtp_cmd.h. */
+int
+cmd_helo_ok(struct span arg)
+{
+	const unsigned char *s = (const unsigned char *)arg.p;
+	size_t n = arg.len, i = 0, start;
+
+	while (i < n && s[i] == ' ')
+		i++;
+	if (i == n)
+		return 0;
+	if (s[i] == '[') {
+		if (n - i < 3 || s[n - 1] != ']')
+			return 0;
+		for (i++; i < n - 1; i++) {
+			if (!is_alnum(s[i]) && s[i] != '.' && s[i] != ':' &&
+			    s[i] != '-')
+				return 0;
+		}
+		return 1;
+	}
+	for (start = i; i < n; i++) {
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '.' &&
+		    s[i] != '_')
+			return memchr(s + start, ':', n - start) != NULL &&
+			    valid_ipv6(s + start, n - start);
+	}
+	return 1;
+}
+
 static enum cmd_verb
 verb_lookup(const char *p, size_t n)
 {
@@ -633,6 +689,9 @@ cmd_parse(const char *p, size_t len, struct smtp_cmd *out)
 	case ARG_NEED:
 		if (out->arg.len == 0)
 			return CMD_E_SYNTAX;
+		/* only HELO and EHLO need an argument */
+		if (!cmd_helo_ok(out->arg))
+			return CMD_E_HELO;
 		return CMD_OK;
 	case ARG_PATH:
 		return parse_mail_rcpt(out);

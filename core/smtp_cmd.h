@@ -16,39 +16,45 @@ enum cmd_line_rc {
 	LINE_NEED_MORE = 0,	/* no complete line yet */
 	LINE_OK,		/* *line is one line, CRLF removed */
 	LINE_TOO_LONG,		/* a line over the limit ended; it was discarded */
-	LINE_BARE_LF,		/* a line ended in LF without CR */
+	LINE_BARE_LF,		/* a LF without CR inside a line */
 	LINE_BARE_CR,		/* a CR not followed by LF inside a line */
 	LINE_NUL,		/* a NUL octet inside a line */
 };
 
 struct cmd_scanner {
 	int	discarding;	/* in the middle of an over-long line */
+	int	cr;		/* discarding, and the last byte thrown away
+				   was a CR */
 };
 
 /*
  * cmd_scan_line - look for one line at the start of p[0..len).
+ * A line ends only at CRLF (RFC 5321 2.3.8): a bare LF or a bare CR does
+ * not end it, so "NOOP\nMAIL FROM:<a@b>\r\n" is one line, refused as a
+ * whole with one reply, and nothing of it can be taken for a command.
  * limit is the longest line accepted, CRLF included.
  * Returns the number of bytes consumed and sets *rc:
- *  - 0 bytes and LINE_NEED_MORE: no LF yet and fewer than limit bytes;
+ *  - 0 bytes and LINE_NEED_MORE: no CRLF yet and fewer than limit bytes;
  *    the caller keeps the bytes and calls again with more appended.
  *  - n bytes and LINE_OK: *line spans the line without its CRLF.
  *  - n bytes and LINE_BARE_LF / LINE_BARE_CR / LINE_NUL: a complete line
- *    (through its LF) that must be refused; *line spans it without the
- *    line ending, for logging only. When a line has several faults, the
- *    first bare CR or NUL in it is reported, then the bare LF.
+ *    (through its CRLF) that holds a LF, a CR or a NUL and must be
+ *    refused; *line spans it without the CRLF, for logging only. When a
+ *    line has several faults, the first one in it is reported.
  *  - n bytes and LINE_NEED_MORE while discarding: a line passed the limit
- *    with no LF in sight; the n bytes are thrown away and the scanner
- *    remembers it; the LF that ends that line is reported as
- *    LINE_TOO_LONG (one report per over-long line). When that LF is
- *    already in p, the whole line through it is consumed and reported at
- *    once. *line is empty for LINE_TOO_LONG.
- * A line of exactly limit bytes including CRLF is accepted. A LF seen
- * within the limit decides the line; a bare CR, a NUL or a bare LF is
- * reported in preference to the length. A line whose LF lies beyond the
- * limit is LINE_TOO_LONG whatever it holds, so the result never depends
- * on how the bytes were split. After LINE_NEED_MORE with 0 consumed,
- * fewer than limit bytes are pending. Reset the scanner (zero it)
- * whenever the caller drops its buffered input (STARTTLS).
+ *    with no CRLF in sight; the n bytes are thrown away and the scanner
+ *    remembers it (and whether they ended in a CR); the CRLF that ends
+ *    that line is reported as LINE_TOO_LONG (one report per over-long
+ *    line), even when its CR was in the bytes thrown away. When that
+ *    CRLF is already in p, the whole line through it is consumed and
+ *    reported at once. *line is empty for LINE_TOO_LONG.
+ * A line of exactly limit bytes including CRLF is accepted. A CRLF seen
+ * within the limit decides the line; a bare CR, a bare LF or a NUL is
+ * reported in preference to the length. A line whose CRLF lies beyond
+ * the limit is LINE_TOO_LONG whatever it holds, so the result never
+ * depends on how the bytes were split. After LINE_NEED_MORE with 0
+ * consumed, fewer than limit bytes are pending. Reset the scanner (zero
+ * it) whenever the caller drops its buffered input (STARTTLS).
  */
 size_t	cmd_scan_line(struct cmd_scanner *st, const char *p, size_t len,
 	    size_t limit, enum cmd_line_rc *rc, struct span *line);
@@ -76,6 +82,8 @@ enum cmd_rc {
 	CMD_E_SYNTAX,		/* verb-specific syntax error (arguments) */
 	CMD_E_PATH,		/* MAIL/RCPT: malformed path */
 	CMD_E_PARAM,		/* MAIL/RCPT: malformed esmtp-param */
+	CMD_E_HELO,		/* HELO/EHLO: bytes no domain or address
+				   literal holds (cmd_helo_ok()) */
 };
 
 struct smtp_cmd {
@@ -107,7 +115,8 @@ struct smtp_cmd {
  * In detail: a verb is the text up to the first space or the end, so
  * "MAILFROM:" and "DATA\t" are unknown verbs. A line starting with a
  * space is CMD_E_SYNTAX; an empty or all-space line CMD_E_EMPTY.
- * HELO/EHLO need a non-empty arg; DATA, RSET, QUIT and STARTTLS take
+ * HELO/EHLO need a non-empty arg (else CMD_E_SYNTAX) that passes
+ * cmd_helo_ok() (else CMD_E_HELO); DATA, RSET, QUIT and STARTTLS take
  * none (trailing spaces are allowed); every other verb keeps its arg
  * raw. MAIL/RCPT: "FROM:"/"TO:" directly after the verb's one space
  * (else CMD_E_SYNTAX), at most one space, then the path (no "<",
@@ -125,6 +134,27 @@ struct smtp_cmd {
  * postmaster, with local = path = "postmaster" and domain empty.
  */
 enum cmd_rc	cmd_parse(const char *p, size_t len, struct smtp_cmd *out);
+
+/*
+ * cmd_helo_ok - the argument of HELO/EHLO (as in struct smtp_cmd: no
+ * trailing spaces) holds only what a domain or an address literal can
+ * (RFC 5321 4.1.1.1, 4.1.3), so that nothing else is relayed to the
+ * backend or written into a Received: field. Returns 1 when it does:
+ *  - a name: letters, digits, "-", "." and "_" (underscores, names
+ *    without a dot, empty labels and other common misconfigurations of
+ *    real hosts pass: whether the name is well formed is the HELO
+ *    policy's question, not a matter of protocol safety);
+ *  - a bare IPv6 address: hex digits, ":" and "." with at least one
+ *    ":" (refused or not by the HELO policy, reject_bare_ip);
+ *  - an address literal: "[" then letters, digits, ".", ":" and "-",
+ *    then "]" ([192.0.2.1], [IPv6:2001:db8::1]; whether the address is
+ *    valid is again the policy's question).
+ * Leading spaces (a second space after the verb) are skipped. Anything
+ * else is refused: a space or a tab inside, ";", "(", quotes, control
+ * characters, and every octet >= 0x80, including the UTF-8 of an RFC
+ * 6531 U-label (a client that means one sends its A-label, "xn--").
+ */
+int		cmd_helo_ok(struct span arg);
 
 /* The verb's canonical upper-case name ("MAIL"), "?" for CMD_UNKNOWN. */
 const char	*cmd_verb_name(enum cmd_verb v);

@@ -28,6 +28,12 @@ static const struct {
 	{ "XFORWARD",	CAP_XFORWARD },
 	{ "AUTH",	CAP_AUTH },
 	{ "PIPELINING",	CAP_PIPELINING },
+	{ "SIZE",	CAP_SIZE },
+	{ "8BITMIME",	CAP_8BITMIME },
+	{ "SMTPUTF8",	CAP_SMTPUTF8 },
+	{ "DSN",	CAP_DSN },
+	{ "ENHANCEDSTATUSCODES", CAP_ENHANCEDSTATUSCODES },
+	{ "PRDR",	CAP_PRDR },
 };
 
 static int
@@ -143,19 +149,29 @@ reply_rc_name(enum reply_rc rc)
 	return reply_rc_names[rc];
 }
 
-/* The CAP_* bit a capability line's text names, or 0. */
+/* The length of the keyword at the start of a capability line's text. */
+static size_t
+kw_len(struct span text)
+{
+	size_t n;
+
+	for (n = 0; n < text.len && is_kwchar((unsigned char)text.p[n]); n++)
+		;
+	return n;
+}
+
+/* The CAP_* bit a capability line's text names, CAP_OTHER for others. */
 static unsigned
 cap_of(struct span text)
 {
 	size_t n, i;
 
-	for (n = 0; n < text.len && is_kwchar((unsigned char)text.p[n]); n++)
-		;
+	n = kw_len(text);
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		if (ieq(text.p, n, caps[i].kw))
 			return caps[i].bit;
 	}
-	return 0;
+	return CAP_OTHER;
 }
 
 /*
@@ -183,6 +199,120 @@ next_line(const char *in, size_t len, size_t *off, struct reply_line *rl)
 	return 1;
 }
 
+/*
+ * The next word of an AUTH line's mechanisms at *off in text: returns 1
+ * with the word and *off past it, 0 at the end. Words are separated by
+ * spaces (one or more).
+ */
+static int
+next_mech(struct span text, size_t *off, struct span *word)
+{
+	size_t i = *off, start;
+
+	while (i < text.len && text.p[i] == ' ')
+		i++;
+	if (i == text.len) {
+		*off = i;
+		return 0;
+	}
+	start = i;
+	while (i < text.len && text.p[i] != ' ')
+		i++;
+	*word = span_make(text.p + start, i - start);
+	*off = i;
+	return 1;
+}
+
+/* word is one of the mechanisms in the NULL-terminated list. */
+static int
+mech_allowed(struct span word, const char *const *mechs)
+{
+	for (; *mechs != NULL; mechs++) {
+		if (ieq(word.p, word.len, *mechs))
+			return 1;
+	}
+	return 0;
+}
+
+/* Where the mechanisms of an AUTH line start (after "AUTH" and " "/"="). */
+static size_t
+mechs_start(struct span text)
+{
+	return text.len > 4 ? 5 : 4;
+}
+
+/* Appends a name to res->removed, bounded, "..." once it is full. */
+static void
+note_removed(struct ehlo_result *res, const char *prefix, const char *p,
+    size_t n)
+{
+	size_t used, need, plen, i;
+	unsigned char c;
+
+	if (res == NULL)
+		return;
+	res->nremoved++;
+	used = strlen(res->removed);
+	if (used >= 3 && memcmp(res->removed + used - 3, "...", 3) == 0)
+		return;
+	plen = strlen(prefix);
+	if (n == 0) {
+		p = "?";
+		n = 1;
+	}
+	need = (used > 0) + plen + n;
+	/* keep room for " ..." and the NUL */
+	if (used + need + 4 + 1 > sizeof(res->removed)) {
+		memcpy(res->removed + used, used > 0 ? " ..." : "...",
+		    used > 0 ? 5 : 4);
+		return;
+	}
+	if (used > 0)
+		res->removed[used++] = ' ';
+	memcpy(res->removed + used, prefix, plen);
+	used += plen;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		res->removed[used++] = is_kwchar(c) || c == '_' ? (char)c : '?';
+	}
+	res->removed[used] = '\0';
+}
+
+/*
+ * What becomes of one capability line: 1 kept, 0 removed. With note,
+ * the removed keyword or mechanisms go to res.
+ */
+static int
+cap_fate(struct span text, unsigned bit, const struct ehlo_opts *o,
+    struct ehlo_result *res, int note)
+{
+	struct span word;
+	size_t off, kept = 0, words = 0;
+
+	/* an empty capability line names nothing: it goes */
+	if (text.len == 0)
+		return 0;
+	if ((bit & o->keep & CAP_ALLOWED) == 0) {
+		if (note)
+			note_removed(res, "", text.p, kw_len(text));
+		return 0;
+	}
+	if (bit != CAP_AUTH || o->mechs == NULL)
+		return 1;
+	off = mechs_start(text);
+	while (next_mech(text, &off, &word)) {
+		words++;
+		if (mech_allowed(word, o->mechs))
+			kept++;
+		else if (note)
+			note_removed(res, "AUTH:", word.p, word.len);
+	}
+	/* "AUTH" offering nothing goes too */
+	if (words == 0 && note)
+		note_removed(res, "", text.p, kw_len(text));
+	return kept > 0;
+}
+
 /* Appends p[0..n) to out at *w; 0 when it does not fit. */
 static int
 put(char *out, size_t cap, size_t *w, const char *p, size_t n)
@@ -196,16 +326,51 @@ put(char *out, size_t cap, size_t *w, const char *p, size_t n)
 }
 
 static int
-put_line(char *out, size_t cap, size_t *w, const char *text, size_t n,
-    int last)
+put_start(char *out, size_t cap, size_t *w, int last)
 {
 	if (!put(out, cap, w, "250", 3))
 		return 0;
 	/* the last line always gets its space: some clients look for
 	 * "250 " to know the reply ended */
-	if (!put(out, cap, w, last ? " " : "-", 1))
+	return put(out, cap, w, last ? " " : "-", 1);
+}
+
+static int
+put_line(char *out, size_t cap, size_t *w, const char *text, size_t n,
+    int last)
+{
+	return put_start(out, cap, w, last) && put(out, cap, w, text, n) &&
+	    put(out, cap, w, "\r\n", 2);
+}
+
+/* An AUTH line with only the mechanisms in o->mechs. */
+static int
+put_auth(char *out, size_t cap, size_t *w, struct span text,
+    const struct ehlo_opts *o, int last)
+{
+	struct span word;
+	size_t off, n = 0;
+
+	off = mechs_start(text);
+	if (!put_start(out, cap, w, last) || !put(out, cap, w, text.p, off))
 		return 0;
-	return put(out, cap, w, text, n) && put(out, cap, w, "\r\n", 2);
+	while (next_mech(text, &off, &word)) {
+		if (!mech_allowed(word, o->mechs))
+			continue;
+		if (n++ > 0 && !put(out, cap, w, " ", 1))
+			return 0;
+		if (!put(out, cap, w, word.p, word.len))
+			return 0;
+	}
+	return put(out, cap, w, "\r\n", 2);
+}
+
+static size_t
+fail(struct ehlo_result *res)
+{
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	return 0;
 }
 
 /*
@@ -214,26 +379,26 @@ put_line(char *out, size_t cap, size_t *w, const char *text, size_t n,
  * is last when it writes.
  */
 size_t
-reply_ehlo_filter(const char *in, size_t len, unsigned drop,
-    const char *const *add, char *out, size_t cap, unsigned *seen)
+reply_ehlo_filter(const char *in, size_t len, const struct ehlo_opts *o,
+    char *out, size_t cap, struct ehlo_result *res)
 {
 	struct reply_line rl;
 	size_t off, w, total, idx, nadd, i;
-	unsigned found = 0, bit;
-	int first;
+	unsigned bit;
+	int first, ok;
 
-	if (seen != NULL)
-		*seen = 0;
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
 	if (len == 0)
 		return 0;
 
 	nadd = 0;
-	if (add != NULL) {
-		for (; add[nadd] != NULL; nadd++) {
-			if (add[nadd][0] == '\0')
+	if (o->add != NULL) {
+		for (; o->add[nadd] != NULL; nadd++) {
+			if (o->add[nadd][0] == '\0')
 				return 0;
-			for (i = 0; add[nadd][i] != '\0'; i++) {
-				unsigned char c = (unsigned char)add[nadd][i];
+			for (i = 0; o->add[nadd][i] != '\0'; i++) {
+				unsigned char c = (unsigned char)o->add[nadd][i];
 
 				if (c < 0x20 || c == 0x7F)
 					return 0;
@@ -246,13 +411,18 @@ reply_ehlo_filter(const char *in, size_t len, unsigned drop,
 	first = 1;
 	for (;;) {
 		if (!next_line(in, len, &off, &rl))
-			return 0;
+			return fail(res);
 		if (rl.last != (off == len))
-			return 0;
-		bit = first ? 0 : cap_of(rl.text);
-		found |= bit;
-		if ((bit & drop) == 0 && (first || rl.text.len > 0))
+			return fail(res);
+		if (first) {
 			total++;
+		} else {
+			bit = cap_of(rl.text);
+			if (res != NULL && rl.text.len > 0)
+				res->seen |= bit;
+			if (cap_fate(rl.text, bit, o, res, 1))
+				total++;
+		}
 		first = 0;
 		if (rl.last)
 			break;
@@ -266,24 +436,173 @@ reply_ehlo_filter(const char *in, size_t len, unsigned drop,
 	while (off < len) {
 		(void)next_line(in, len, &off, &rl);
 		bit = first ? 0 : cap_of(rl.text);
-		/* an empty capability line names nothing: it goes */
-		if ((bit & drop) != 0 || (!first && rl.text.len == 0)) {
-			first = 0;
+		if (!first && !cap_fate(rl.text, bit, o, NULL, 0))
 			continue;
-		}
-		first = 0;
 		idx++;
-		if (!put_line(out, cap, &w, rl.text.p, rl.text.len,
-		    idx == total))
-			return 0;
+		if (bit == CAP_AUTH && o->mechs != NULL)
+			ok = put_auth(out, cap, &w, rl.text, o, idx == total);
+		else
+			ok = put_line(out, cap, &w, rl.text.p, rl.text.len,
+			    idx == total);
+		first = 0;
+		if (!ok)
+			return fail(res);
 	}
 	for (i = 0; i < nadd; i++) {
 		idx++;
-		if (!put_line(out, cap, &w, add[i], strlen(add[i]),
+		if (!put_line(out, cap, &w, o->add[i], strlen(o->add[i]),
 		    idx == total))
-			return 0;
+			return fail(res);
 	}
-	if (seen != NULL)
-		*seen = found;
 	return w;
+}
+
+/* ------------------------------------------------------------ queue id */
+
+/* A byte a queue id may hold. */
+static int
+is_qidchar(unsigned char c)
+{
+	return is_kwchar(c) || c == '.' || c == '_' || c == '@' ||
+	    c == '<' || c == '>' || c == '+' || c == '=';
+}
+
+static int
+is_alnum(unsigned char c)
+{
+	return is_kwchar(c) && c != '-';
+}
+
+/* The id at p[0..n): the run of id bytes, trimmed and bounded. */
+static struct span
+qid_at(const char *p, size_t n)
+{
+	size_t len;
+
+	for (len = 0; len < n && is_qidchar((unsigned char)p[len]); len++)
+		;
+	while (len > 0 && p[len - 1] == '.')
+		len--;
+	if (len > 0 && p[len - 1] == '>' && memchr(p, '<', len) == NULL)
+		len--;
+	while (len > 0 && p[len - 1] == '.')
+		len--;
+	if (len > REPLY_QID_MAX)
+		len = REPLY_QID_MAX;
+	return span_make(p, len);
+}
+
+/*
+ * The id after the first occurrence of mark in text (case-insensitive)
+ * that has one; with word set, mark must start text or follow a byte
+ * that is not a letter or digit.
+ */
+static struct span
+qid_after(struct span text, const char *mark, int word)
+{
+	size_t ml = strlen(mark), i;
+	struct span id;
+
+	for (i = 0; i + ml <= text.len; i++) {
+		if (!ieq(text.p + i, ml, mark))
+			continue;
+		if (word && i > 0 && is_alnum((unsigned char)text.p[i - 1]))
+			continue;
+		id = qid_at(text.p + i + ml, text.len - i - ml);
+		if (id.len > 0)
+			return id;
+	}
+	return span_make(NULL, 0);
+}
+
+/* text ends with the ASCII literal lit, ignoring case. */
+static int
+ends_with(struct span text, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return text.len >= n && ieq(text.p + text.len - n, n, lit);
+}
+
+/*
+ * Sendmail, OpenSMTPD: "[x.y.z[:]] ID Message accepted for delivery".
+ * The enhanced status code is skipped by hand: "2.0.0:" is none for
+ * reply_parse_line().
+ */
+static struct span
+qid_first_word(struct span text)
+{
+	static const char phrase[] = " Message accepted for delivery";
+	size_t ph = sizeof(phrase) - 1, i = 0, w, k, dots = 0;
+	const char *p = text.p;
+	size_t n = text.len;
+
+	for (w = 0; w < n && (is_digit((unsigned char)p[w]) || p[w] == '.');
+	    w++)
+		dots += p[w] == '.';
+	if (w < n && p[w] == ':')
+		w++;
+	if (dots == 2 && w < n && p[w] == ' ')
+		i = w;
+	while (i < n && p[i] == ' ')
+		i++;
+	for (w = i; w < n && p[w] != ' '; w++)
+		;
+	if (w == i || n - w < ph || !ieq(p + w, ph, phrase))
+		return span_make(NULL, 0);
+	if (w + ph < n && p[w + ph] != ' ' && p[w + ph] != '.')
+		return span_make(NULL, 0);
+	/* the whole word must be an id */
+	for (k = i; k < w; k++) {
+		if (!is_qidchar((unsigned char)p[k]))
+			return span_make(NULL, 0);
+	}
+	return qid_at(p + i, w - i);
+}
+
+/* Google: "... ID - gsmtp". */
+static struct span
+qid_gsmtp(struct span text)
+{
+	static const char suffix[] = " - gsmtp";
+	size_t end, start;
+
+	if (!ends_with(text, suffix))
+		return span_make(NULL, 0);
+	end = text.len - (sizeof(suffix) - 1);
+	for (start = end; start > 0 && text.p[start - 1] != ' '; start--)
+		;
+	if (start == end)
+		return span_make(NULL, 0);
+	return qid_at(text.p + start, end - start);
+}
+
+/* reply_queue_id - see smtp_reply.h. */
+struct span
+reply_queue_id(const char *r, size_t n)
+{
+	struct reply_line rl;
+	struct span id;
+	size_t off = 0, end, len;
+	const char *lf;
+
+	while (off < n) {
+		lf = memchr(r + off, '\n', n - off);
+		end = lf != NULL ? (size_t)(lf - r) : n;
+		len = end - off;
+		if (len > 0 && r[off + len - 1] == '\r')
+			len--;
+		if (reply_parse_line(r + off, len, &rl) == REPLY_OK) {
+			if ((id = qid_after(rl.text, "InternalId=", 1)).len > 0 ||
+			    (id = qid_after(rl.text, "queued as ", 0)).len > 0 ||
+			    (id = qid_after(rl.text, "delivery as ", 0)).len > 0 ||
+			    (id = qid_after(rl.text, "id=", 1)).len > 0 ||
+			    (id = qid_after(rl.text, "Message-ID: ", 1)).len > 0 ||
+			    (id = qid_first_word(rl.text)).len > 0 ||
+			    (id = qid_gsmtp(rl.text)).len > 0)
+				return id;
+		}
+		off = end + 1;
+	}
+	return span_make(NULL, 0);
 }

@@ -505,6 +505,10 @@ syntax_reply(enum cmd_verb verb, enum cmd_rc rc)
 	case CMD_E_PARAM:
 		text = "501 5.5.4 Invalid parameter";
 		break;
+	case CMD_E_HELO:
+		text = verb == CMD_HELO ? "501 5.5.2 Syntax: HELO hostname" :
+		    "501 5.5.2 Syntax: EHLO hostname";
+		break;
 	default:
 		switch (verb) {
 		case CMD_HELO:

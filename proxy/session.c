@@ -379,31 +379,6 @@ txn_clear(struct txn *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static const char *
-queue_id(const char *r, size_t n, size_t *len)
-{
-	static const char *const marks[] = { "queued as ", "id=", NULL };
-
-	for (int m = 0; marks[m] != NULL; m++) {
-		size_t ml = strlen(marks[m]);
-
-		for (size_t i = 0; i + ml <= n; i++) {
-			size_t j;
-
-			if (strncasecmp(r + i, marks[m], ml) != 0)
-				continue;
-			for (j = i + ml; j < n && r[j] != ' ' && r[j] != '\r'
-			    && r[j] != '\n' && r[j] != ')'; j++)
-				;
-			if (j > i + ml) {
-				*len = j - i - ml;
-				return r + i + ml;
-			}
-		}
-	}
-	return NULL;
-}
-
 /* The fields every txn and session line starts with: who this is. */
 static void
 log_who(struct logline *l, const struct session *s)
@@ -447,8 +422,12 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	while (br != NULL && blen > 0 && (br[blen - 1] == '\n' ||
 	    br[blen - 1] == '\r'))
 		blen--;
-	if (br != NULL && strcmp(result, "accepted") == 0)
-		qid = queue_id(br, blen, &qlen);
+	if (br != NULL && strcmp(result, "accepted") == 0) {
+		struct span q = reply_queue_id(br, blen);
+
+		qid = q.p;
+		qlen = q.len;
+	}
 	log_begin(&l, "txn");
 	log_who(&l, s);
 	log_cstr(&l, "mail_from", t->mail_from);
@@ -528,30 +507,31 @@ sess_txn_abort(struct session *s, const char *why)
 
 /* ------------------------------------------------------------ replies */
 
-static void
+/*
+ * The EHLO reply a client sees: the backend's, through the allowlist of
+ * capabilities. Fails closed: a reply that cannot be filtered is never
+ * relayed as it came; the session ends with 421 4.4.2 (returns -1).
+ */
+static int
 ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 {
 	char out[MAX_REPLY];
-	unsigned seen = 0;
 	size_t len;
 
 	static const char *const add_starttls[] = { "STARTTLS", NULL };
-	unsigned drop = CAP_STARTTLS | CAP_CHUNKING | CAP_BINARYMIME |
-	    CAP_XCLIENT | CAP_XFORWARD;
-	const char *const *add = NULL;
+	struct ehlo_opts o = { CAP_ALLOWED, NULL, NULL };
 
 	if (s->client.tls == NULL && s->listener->tls == CFG_TLS_STARTTLS)
-		add = add_starttls;
+		o.add = add_starttls;
 	if (s->client.tls == NULL && s->cfg->auth.require_tls)
-		drop |= CAP_AUTH;
-	len = reply_ehlo_filter(r, n, drop, add, out, sizeof(out), &seen);
+		o.keep &= ~CAP_AUTH;
+	len = reply_ehlo_filter(r, n, &o, out, sizeof(out), NULL);
 	if (len == 0) {
-		/* not a well-formed 250 reply: relay it as it came */
-		set_reply(p, r, n);
-		return;
+		backend_broken(s, "EHLO reply cannot be filtered");
+		return -1;
 	}
 	set_reply(p, out, len);
-	(void)s;
+	return 0;
 }
 
 /*
@@ -645,9 +625,10 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 
 	switch (p->verb) {
 	case CMD_EHLO:
-		if (ok)
-			ehlo_filter(s, p, r, n);
-		else
+		if (ok) {
+			if (ehlo_filter(s, p, r, n) < 0)
+				return;
+		} else
 			set_reply(p, r, n);
 		break;
 	case CMD_MAIL:

@@ -78,7 +78,7 @@ parse_line(const char *line, size_t len)
 	if (len > 0)
 		memcpy(copy, line, len);
 	rc = cmd_parse(copy, len, &c);
-	CHECK(rc <= CMD_E_PARAM);
+	CHECK(rc <= CMD_E_HELO);
 	CHECK((unsigned)c.verb < CMD_VERB_COUNT);
 	CHECK(cmd_verb_name(c.verb) != NULL);
 	CHECK(cmd_rc_name(rc) != NULL);

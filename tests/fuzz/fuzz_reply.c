@@ -1,10 +1,14 @@
 /*
  * tests/fuzz/fuzz_reply.c - libFuzzer target for core/smtp_reply. The
- * first input byte chooses the capabilities to drop and whether to add
- * some; the rest is a backend reply, given to reply_parse_line() whole
- * and line by line, and to reply_ehlo_filter(). A filtered reply must
- * itself be a well-formed EHLO reply that filters to the same bytes,
- * hold no dropped capability, and need exactly the room it took.
+ * first input byte chooses the capabilities to keep, whether to add some
+ * and whether to restrict the AUTH mechanisms; the rest is a backend
+ * reply, given to reply_parse_line() whole and line by line, and to
+ * reply_ehlo_filter(). A filtered reply must itself be a well-formed
+ * EHLO reply that filters to the same bytes (the additions are not on
+ * the allowlist, so they go and come back), hold no capability outside
+ * the kept ones, report what went in bounded text, and need exactly the
+ * room it took. reply_queue_id() must return a bounded span of id bytes
+ * inside the reply.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +21,9 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const add_list[] = { "STARTTLS", "X-MXS 1", NULL };
+static const char *const mech_list[] = { "PLAIN", "LOGIN", "CRAM-MD5", NULL };
+static const unsigned keep_bits[] = { CAP_ALLOWED, CAP_ALLOWED & ~CAP_AUTH,
+	CAP_PIPELINING | CAP_SIZE, 0xffffu };
 
 static void
 parse_line(const char *p, size_t len)
@@ -42,19 +49,40 @@ parse_line(const char *p, size_t len)
 	free(copy);
 }
 
+/* The removed text: NUL-terminated in its room, names and spaces only. */
+static void
+check_removed(const struct ehlo_result *res)
+{
+	const char *nul = memchr(res->removed, '\0', sizeof(res->removed));
+	size_t n;
+
+	CHECK(nul != NULL);
+	n = (size_t)(nul - res->removed);
+	for (size_t i = 0; i < n; i++) {
+		char c = res->removed[i];
+
+		CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '?' || c == ' ' || c == ':' || c == '.');
+	}
+	CHECK((n == 0) == (res->nremoved == 0));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *const *add;
-	unsigned drop, seen, seen2, addbits;
+	struct ehlo_opts o;
+	struct ehlo_result res, res2;
+	unsigned addbits;
 	size_t len, cap, w, w2, start, i;
 	char *in, *out, *out2;
 
 	if (size < 1)
 		return 0;
-	drop = data[0] & 0x7f;
-	add = (data[0] & 0x80) ? add_list : NULL;
-	addbits = add != NULL ? CAP_STARTTLS : 0;
+	o.keep = keep_bits[data[0] & 3];
+	o.add = (data[0] & 0x80) ? add_list : NULL;
+	o.mechs = (data[0] & 0x40) ? mech_list : NULL;
+	addbits = o.add != NULL ? CAP_STARTTLS | CAP_OTHER : 0;
 	len = size - 1;
 	in = malloc(len > 0 ? len : 1);
 	CHECK(in != NULL);
@@ -69,26 +97,49 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
+	{
+		struct span id = reply_queue_id(in, len);
+
+		CHECK(id.len <= REPLY_QID_MAX);
+		if (id.len > 0) {
+			CHECK(id.p >= in && id.p + id.len <= in + len);
+			for (i = 0; i < id.len; i++)
+				CHECK((id.p[i] != '\0' &&
+				    strchr("._-@<>+=", id.p[i]) != NULL) ||
+				    (id.p[i] >= 'a' && id.p[i] <= 'z') ||
+				    (id.p[i] >= 'A' && id.p[i] <= 'Z') ||
+				    (id.p[i] >= '0' && id.p[i] <= '9'));
+		}
+	}
+
 	cap = 2 * len + 64;
 	out = malloc(cap);
 	CHECK(out != NULL);
-	w = reply_ehlo_filter(in, len, drop, add, out, cap, &seen);
+	w = reply_ehlo_filter(in, len, &o, out, cap, &res);
 	CHECK(w <= cap);
 	if (w == 0) {
-		CHECK(seen == 0);
+		CHECK(res.seen == 0 && res.nremoved == 0 &&
+		    res.removed[0] == '\0');
 	} else {
-		/* well formed: filtering again changes nothing */
+		check_removed(&res);
+		/* well formed: filtering again changes nothing; only the
+		 * additions are removed (and added again) */
 		out2 = malloc(w);
 		CHECK(out2 != NULL);
-		w2 = reply_ehlo_filter(out, w, 0, NULL, out2, w, &seen2);
+		w2 = reply_ehlo_filter(out, w, &o, out2, w, &res2);
 		CHECK(w2 == w && memcmp(out, out2, w) == 0);
-		CHECK((seen2 & drop & ~addbits) == 0);
-		CHECK((seen2 & ~addbits) == ((seen & ~drop) & ~addbits));
+		check_removed(&res2);
+		CHECK((res2.seen & ~addbits & ~(o.keep & CAP_ALLOWED)) == 0);
+		CHECK((res2.seen & ~addbits) ==
+		    (res.seen & o.keep & CAP_ALLOWED & ~addbits) ||
+		    o.mechs != NULL);
+		CHECK(res2.nremoved == (o.add != NULL ? 2 : 0));
 		/* exactly the room it took */
-		w2 = reply_ehlo_filter(in, len, drop, add, out2, w, NULL);
+		w2 = reply_ehlo_filter(in, len, &o, out2, w, NULL);
 		CHECK(w2 == w && memcmp(out, out2, w) == 0);
-		CHECK(reply_ehlo_filter(in, len, drop, add, out2, w - 1,
-		    NULL) == 0);
+		CHECK(reply_ehlo_filter(in, len, &o, out2, w - 1,
+		    &res2) == 0);
+		CHECK(res2.seen == 0 && res2.nremoved == 0);
 		free(out2);
 	}
 	free(out);

@@ -15,7 +15,7 @@ from smtpkit import dot_stuff, make_message, parse_proxy
 XCLIENT_CAP = "XCLIENT ADDR PORT NAME HELO PROTO LOGIN DESTADDR DESTPORT"
 
 
-@pytest.mark.parametrize("helo", ["client.example.net", "odd+helo=x.example"])
+@pytest.mark.parametrize("helo", ["client.example.net", "host_name.example"])
 def test_xclient(mxshield, backend, helo):
     backend.capabilities = backend.capabilities + [XCLIENT_CAP]
     mx = mxshield({"backend": {"client_info": "xclient"}})
@@ -39,6 +39,26 @@ def test_xclient(mxshield, backend, helo):
     assert x.get("NAME"), x
     # the backend writes its own trace: mxshield adds nothing
     assert backend.transactions[0].data == dot_stuff(content)
+
+
+def test_xclient_helo_outside_syntax(mxshield, backend):
+    """A HELO argument outside domain syntax ("+", "=" need xtext in
+    XCLIENT HELO=) is refused before anything reaches the backend: no
+    EHLO of ours, no XCLIENT; the next, good EHLO starts them."""
+    backend.capabilities = backend.capabilities + [XCLIENT_CAP]
+    mx = mxshield({"backend": {"client_info": "xclient"}})
+    c = mx.client(source="127.0.0.2")
+    assert c.reply().code == 220
+    r = c.cmd("EHLO odd+helo=x.example")
+    assert (r.code, r.enh) == (501, "5.5.2"), r
+    c.assert_quiet(0.3)
+    assert [s.commands for s in backend.sessions] in ([], [[]]), backend.sessions
+    assert c.cmd("EHLO good.example").code == 250
+    assert c.transaction("sender@example.net", ["rcpt@example.com"], make_message()).code == 250
+    (s,) = backend.sessions
+    assert s.verbs().count("XCLIENT") == 1, s.commands
+    assert s.xclient.get("HELO") == "good.example", s.xclient
+    assert not any(b"odd+helo" in x for x in s.commands), s.commands
 
 
 @pytest.mark.parametrize("how", ["not-offered", "refused"])

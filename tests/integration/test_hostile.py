@@ -4,6 +4,8 @@ the decisions"): each gets its defined reply, is never relayed, and the
 session goes on until max_errors / max_junk_commands.
 """
 
+import time
+
 import pytest
 
 from smtpkit import bare_line_endings, dot_stuff, make_message, strip_received
@@ -52,9 +54,84 @@ def test_bare_line_ending_in_command(mxshield, backend, bad):
     c.send(bad)
     rs = _sync(c)
     assert (rs[0].code, rs[0].enh) == (500, "5.5.2"), rs
+    # a line ends only at CRLF: one refused line, one reply
+    assert [r.code for r in rs] == [500, 252], rs
     for t in backend.all_transcripts():
         assert bare_line_endings(t) == [], t
     assert not any(b"bare.example" in x for x in backend.all_commands())
+
+
+@pytest.mark.parametrize("bare", [b"\n", b"\r", b"\r\r", b"\n\n"], ids=["LF", "CR", "CRCR", "LFLF"])
+@pytest.mark.parametrize("bytewise", [False, True], ids=["one-write", "bytewise"])
+def test_bare_ending_never_ends_a_command_line(mxshield, backend, bare, bytewise):
+    """NOOP<bare>MAIL FROM:<...>CRLF is one refused line: exactly one
+    500 5.5.2, and the backend never gets the MAIL hidden behind the bare
+    line ending (a client that reads only CRLF lines would otherwise take
+    the second reply for its next command)."""
+    c = mxshield.session()
+    line = b"NOOP" + bare + b"MAIL FROM:<inj@evil.test>\r\n"
+    if bytewise:
+        for i in range(len(line)):
+            c.send(line[i:i + 1])
+            time.sleep(0.002)
+    else:
+        c.send(line)
+    rs = _sync(c)
+    assert [(r.code, r.enh) for r in rs[:1]] == [(500, "5.5.2")], rs
+    assert [r.code for r in rs] == [500, 252], rs
+    # the session goes on with a clean transaction
+    assert c.cmd("MAIL FROM:<sender@example.net>").code == 250
+    assert c.cmd("QUIT").code == 221
+    backend.wait_all_closed()
+    raw = b"".join(backend.all_transcripts())
+    assert b"evil.test" not in raw, raw
+    assert b"NOOP" not in raw, raw
+    assert bare_line_endings(raw) == [], raw
+    assert [v for v in backend.all_verbs() if v == "MAIL"] == ["MAIL"]
+    assert [x for x in backend.all_commands() if x.startswith(b"MAIL")] == \
+        [b"MAIL FROM:<sender@example.net>\r\n"]
+
+
+@pytest.mark.parametrize("verb", ["EHLO", "HELO"])
+@pytest.mark.parametrize("arg", [b"two words.example", b"x.example;rm", b"caf\xc3\xa9.example",
+                                 b"a\x01b.example", b"evil\x1b[31m.example", b"x.example\t",
+                                 b"(x).example", b"[192.0.2.1] x"],
+                         ids=["space", "semicolon", "8bit", "ctrl", "esc", "tab", "parens", "literal+"])
+def test_helo_argument_outside_domain_syntax(mxshield, backend, verb, arg):
+    """A HELO/EHLO argument with bytes no domain or address literal holds
+    is refused 501 5.5.2 and relayed nowhere (not to the backend, not into
+    the Received: field); a name with an underscore still passes."""
+    c = mxshield.client()
+    assert c.reply().code == 220
+    r = c.cmd(verb.encode() + b" " + arg)
+    assert (r.code, r.enh) == (501, "5.5.2"), r
+    assert r.text == "5.5.2 Syntax: %s hostname" % verb, r
+    # the refused line changed nothing; a good EHLO then works
+    r = c.cmd("EHLO host_name.example")
+    assert r.code == 250, r
+    r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message())
+    assert r.code == 250, r
+    (m,) = backend.wait_messages(1)
+    assert b"from host_name.example " in m.data.split(b"\r\n\r\n", 1)[0], m.data[:300]
+    raw = b"".join(backend.all_transcripts())
+    assert arg not in raw, raw
+    helos = [x for x in backend.all_commands() if x[:4].upper() in (b"HELO", b"EHLO")]
+    assert helos == [b"EHLO host_name.example\r\n"], helos
+    t = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")[0]
+    assert t["helo"] == "host_name.example", t
+
+
+@pytest.mark.parametrize("arg", ["host_name.example", "mike", "[192.0.2.1]", "[IPv6:2001:db8::1]",
+                                 "Example.COM.", "192.0.2.1", "2001:db8::7"])
+def test_helo_common_forms_relayed(mxshield, backend, arg):
+    """Names real hosts send, misconfigured or not, still reach the
+    backend as sent (their judgement is the HELO policy's, off here)."""
+    c = mxshield.client()
+    assert c.reply().code == 220
+    assert c.cmd("EHLO " + arg).code == 250
+    assert c.cmd("QUIT").code == 221
+    backend.wait_all_closed()
+    assert [x for x in backend.all_commands() if x.startswith(b"EHLO")] == [("EHLO %s\r\n" % arg).encode()]
 
 
 @pytest.mark.parametrize("bad", [b"NOOP\x00x", b"MAIL FROM:<a\x00@nul.example>", b"\x00"])

@@ -60,6 +60,33 @@ def test_txn_and_session_lines(mxshield, backend):
     assert RFC3339_UTC.match(sess["ts"]), sess["ts"]
 
 
+@pytest.mark.parametrize("reply,qid", [
+    (b"250 Message accepted for delivery as AIO000015", "AIO000015"),
+    (b"250 Message accepted for delivery", None),
+    (b"250 OK", None),
+    (b"250 OK id=1tXyzA-000abc-Ab", "1tXyzA-000abc-Ab"),
+    (b"250 2.0.0 4B6Jk1Xx012345 Message accepted for delivery", "4B6Jk1Xx012345"),
+    (b"250 2.0.0: 4e1b2c3d Message accepted for delivery", "4e1b2c3d"),
+    (b"250 2.6.0 <msgid@host> [InternalId=123, Hostname=x] Queued mail for delivery", "123"),
+    (b"250 2.6.0 Ok, message saved <Message-ID: 5fa1b2@mx.example>", "5fa1b2@mx.example"),
+    (b"250 2.0.0 Ok: queued as 4Xyz12AbC;rm\"x (trailing)", "4Xyz12AbC"),
+], ids=["aiosmtpd-id", "aiosmtpd", "ok", "exim", "sendmail", "opensmtpd", "exchange", "mdaemon",
+        "postfix-hostile"])
+def test_queue_id_forms(mxshield, backend, reply, qid):
+    """queue_id in the txn line for the reply forms of common servers;
+    the client hears the backend's reply unchanged."""
+    backend.data_reply = reply
+    c = mxshield.session()
+    r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message())
+    assert r.raw == reply + b"\r\n", r
+    (txn,) = mxshield.wait_log(lambda l: l.get("event") == "txn", what="txn line")
+    assert txn["result"] == "accepted", txn
+    assert txn["backend_reply"] == reply.decode(), txn
+    assert txn.get("queue_id") == qid, txn
+    (s,) = backend.sessions
+    assert len(s.unacked) == 1 and b"MAIL FROM:<sender@example.net>\r\n" in s.commands
+
+
 def test_grep_message_id_finds_client(mxshield, backend):
     c = mxshield.session("spambot.example.net", source="127.0.0.7")
     r = c.transaction("victim@example.com", ["rcpt@example.com"],

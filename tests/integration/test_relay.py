@@ -13,8 +13,10 @@ import subprocess
 
 import pytest
 
+import tlsutil
 from smtpkit import (HOSTILE_CAPS, RECEIVED_RE, bare_line_endings, dot_stuff, make_message,
                      split_first_header, strip_received)
+from tlsutil import certs_fixture  # noqa: F401  (the certs fixture)
 
 SHAPES = {
     "plain": make_message(),
@@ -145,6 +147,91 @@ def test_ehlo_capability_filter(mxshield, backend, where):
     assert r.lines[1:] == keep
     raw_lines = r.raw.split(b"\r\n")[:-1]
     assert all(l.startswith(b"250-") for l in raw_lines[:-1]) and raw_lines[-1].startswith(b"250 ")
+
+
+# What real backends offer beyond what mxshield understands (Exim 4.96,
+# Postfix, Exchange, OpenSMTPD): none of it may reach the client.
+UNKNOWN_CAPS = ["PRDR", "PIPECONNECT", "ETRN", "BURL imap", "CHUNKING", "BINARYMIME",
+                "XCLIENT ADDR NAME", "XFORWARD NAME", "STARTTLS", "VRFY", "HELP",
+                "X-EXPS GSSAPI NTLM", "LIMITS MAILMAX=1000", "REQUIRETLS", "X-MXS-INVENTED 7"]
+
+
+def test_ehlo_allowlist(mxshield, backend):
+    """The EHLO reply is an allowlist (DESIGN.md "EHLO"): PRDR would make
+    the per-recipient replies after the final dot read as replies to
+    later commands. Only the extensions mxshield understands pass."""
+    keep = ["PIPELINING", "SIZE 104857600", "8BITMIME", "SMTPUTF8", "DSN", "ENHANCEDSTATUSCODES",
+            "AUTH PLAIN LOGIN"]
+    caps = []
+    for i, k in enumerate(keep):
+        caps.append(k)
+        caps += UNKNOWN_CAPS[2 * i:2 * i + 2]
+    caps += UNKNOWN_CAPS[2 * len(keep):]
+    assert sorted(caps) == sorted(keep + UNKNOWN_CAPS)
+    backend.capabilities = caps
+    c = mxshield.client()
+    assert c.reply().code == 220
+    r = c.cmd("EHLO client.example.net")
+    assert r.code == 250
+    assert r.lines[0] == "backend.test Hello client.example.net"
+    assert r.lines[1:] == keep, r.lines
+    for word in (b"PRDR", b"PIPECONNECT", b"ETRN", b"BURL", b"CHUNKING", b"INVENTED"):
+        assert word not in r.raw, r.raw
+    # the backend offered them all: it was asked and answered
+    (bs,) = backend.sessions
+    assert b"250-PRDR\r\n" in bs.sent and b"250-PIPECONNECT\r\n" in bs.sent
+    assert [x for x in bs.commands if x.startswith(b"EHLO")] == [b"EHLO client.example.net\r\n"]
+    # and the session goes on normally
+    r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message())
+    assert r.code == 250 and len(backend.wait_messages(1)) == 1
+
+
+def test_ehlo_reply_that_cannot_be_filtered_fails_closed(mxshield, backend):
+    """A 2xx EHLO reply that is not a 250 capability list is never
+    relayed as it came: 421 4.4.2, and the session ends."""
+    backend.replies = {"EHLO": b"251-backend.test odd\r\n251-PRDR\r\n251 CHUNKING"}
+    c = mxshield.client()
+    assert c.reply().code == 220
+    r = c.cmd("EHLO client.example.net")
+    assert (r.code, r.enh) == (421, "4.4.2"), r
+    assert b"PRDR" not in r.raw and b"odd" not in r.raw
+    c.expect_closed()
+    mxshield.wait_log(lambda l: "EHLO reply cannot be filtered" in l.get("msg", ""),
+                      what="the reason")
+    backend.wait_all_closed()
+    assert backend.all_verbs() == ["EHLO"]
+
+
+@pytest.mark.parametrize("room", ["fits", "one-byte-over"])
+def test_ehlo_reply_over_limit_once_filtered_fails_closed(mxshield, backend, certs, room):
+    """The backend's EHLO reply may take the whole 64 KiB; with mxshield's
+    STARTTLS added it may not fit any more: then 421 4.4.2, never the
+    unfiltered reply (which would offer the backend's own capabilities)."""
+    mx = mxshield(tlsutil.tls_config(certs, "starttls"))
+    limit = 64 * 1024
+    total = limit - len(b"250 STARTTLS\r\n") + (0 if room == "fits" else 1)
+    first = b"250-backend.test Hello client.example.net\r\n"
+    caps, size = [], len(first)
+    while size < total:
+        n = min(4000, total - size - len(b"250-DSN \r\n"))
+        assert n > 0
+        caps.append("DSN " + "x" * n)
+        size += len(b"250-DSN \r\n") + n
+    assert size == total
+    backend.capabilities = caps
+    c = mx.client()
+    assert c.reply().code == 220
+    r = c.cmd("EHLO client.example.net", timeout=10)
+    if room == "fits":
+        assert r.code == 250, r
+        assert len(r.raw) == limit and r.lines[-1] == "STARTTLS"
+        assert c.cmd("QUIT").code == 221
+        return
+    assert (r.code, r.enh) == (421, "4.4.2"), r
+    assert len(r.raw) < 200
+    c.expect_closed()
+    mx.wait_log(lambda l: "EHLO reply cannot be filtered" in l.get("msg", ""), what="the reason")
+    assert backend.all_verbs() == ["EHLO"]
 
 
 def test_several_transactions_in_one_session(mxshield, backend):

@@ -76,14 +76,16 @@ def tls_log_lines(mx):
 def test_backend_starttls_verified(mxshield, backend, certs):
     tls_backend(backend, certs)
     # what the backend offers before and inside TLS differs: the client
-    # must see the list from inside TLS
-    backend.tls_capabilities = list(smtpkit.DEFAULT_CAPS) + ["AUTH PLAIN LOGIN", "X-INSIDE-TLS"]
+    # must see the list from inside TLS (DSN only there), through the
+    # allowlist (X-INSIDE-TLS never)
+    backend.tls_capabilities = list(smtpkit.DEFAULT_CAPS) + ["AUTH PLAIN LOGIN", "DSN", "X-INSIDE-TLS"]
     mx = start(mxshield, certs)
     c = mx.client()
     g = c.reply()
     assert g.raw == GREETING, g
     r = c.ehlo("client.example.net")
-    assert "X-INSIDE-TLS" in r.lines and "AUTH PLAIN LOGIN" in r.lines, r
+    assert "DSN" in r.lines and "AUTH PLAIN LOGIN" in r.lines, r
+    assert "X-INSIDE-TLS" not in r.lines, r
     assert not any(l.upper().startswith("STARTTLS") for l in r.lines), r
     assert r.lines[0] == "backend.test Hello client.example.net", r
     content = make_message(subject="to a TLS backend")
@@ -134,7 +136,7 @@ def test_tls_on_both_legs(mxshield, backend, certs, client_mode, backend_mode):
     on a starttls listener before TLS); the backend's STARTTLS is
     handled by mxshield, never relayed."""
     tls_backend(backend, certs, backend_mode)
-    backend.tls_capabilities = list(smtpkit.DEFAULT_CAPS) + ["X-INSIDE-TLS", "CHUNKING"]
+    backend.tls_capabilities = list(smtpkit.DEFAULT_CAPS) + ["DSN", "X-INSIDE-TLS", "CHUNKING"]
     mx = start(mxshield, certs, backend_mode, **tlsutil.tls_config(certs, client_mode))
     if client_mode == "starttls":
         c = mx.client()
@@ -149,7 +151,7 @@ def test_tls_on_both_legs(mxshield, backend, certs, client_mode, backend_mode):
         assert c.reply().raw == GREETING
     r = c.ehlo("both.example.net")
     assert "STARTTLS" not in r.lines and "CHUNKING" not in r.lines, r
-    assert "X-INSIDE-TLS" in r.lines, r
+    assert "DSN" in r.lines and "X-INSIDE-TLS" not in r.lines, r
     r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message())
     assert r.code == 250, r
     (m,) = backend.wait_messages(1)

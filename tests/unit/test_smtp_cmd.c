@@ -44,39 +44,64 @@ static const struct scan_case {
 	{ S("NOOP"), 100, { { 0 } }, 4 },
 	{ S("NOOP\r"), 100, { { 0 } }, 5 },
 	{ S("A\r\nNOOP"), 100, { { LINE_OK, S("A") } }, 4 },
-	/* bare LF ends a line, which is refused */
-	{ S("A\nB\r\n"), 100,
-	  { { LINE_BARE_LF, S("A") }, { LINE_OK, S("B") } }, 0 },
-	{ S("\n"), 100, { { LINE_BARE_LF, S("") } }, 0 },
-	{ S("\n\n"), 100,
-	  { { LINE_BARE_LF, S("") }, { LINE_BARE_LF, S("") } }, 0 },
-	{ S("DATA\n.\n"), 100,
-	  { { LINE_BARE_LF, S("DATA") }, { LINE_BARE_LF, S(".") } }, 0 },
+	/* only CRLF ends a line: one with a bare LF is refused whole */
+	{ S("A\nB\r\n"), 100, { { LINE_BARE_LF, S("A\nB") } }, 0 },
+	{ S("NOOP\nMAIL FROM:<inj@evil.test>\r\n"), 100,
+	  { { LINE_BARE_LF, S("NOOP\nMAIL FROM:<inj@evil.test>") } }, 0 },
+	{ S("NOOP\nMAIL FROM:<inj@evil.test>\r\nNOOP\r\n"), 100,
+	  { { LINE_BARE_LF, S("NOOP\nMAIL FROM:<inj@evil.test>") },
+	    { LINE_OK, S("NOOP") } }, 0 },
+	{ S("A\n\r\n"), 100, { { LINE_BARE_LF, S("A\n") } }, 0 },
+	{ S("\n\r\n"), 100, { { LINE_BARE_LF, S("\n") } }, 0 },
+	{ S("\n\n\r\n"), 100, { { LINE_BARE_LF, S("\n\n") } }, 0 },
+	{ S("A\r\nB\nC\r\nD\r\n"), 100,
+	  { { LINE_OK, S("A") }, { LINE_BARE_LF, S("B\nC") },
+	    { LINE_OK, S("D") } }, 0 },
+	{ S("\n"), 100, { { 0 } }, 1 },
+	{ S("\n\n"), 100, { { 0 } }, 2 },
+	{ S("DATA\n.\n"), 100, { { 0 } }, 7 },
+	{ S("NOOP\nMAIL FROM:<inj@evil.test>\n"), 100, { { 0 } }, 31 },
+	{ S("A\nB\r"), 100, { { 0 } }, 4 },
 	/* bare CR anywhere in the line */
 	{ S("A\rB\r\n"), 100, { { LINE_BARE_CR, S("A\rB") } }, 0 },
 	{ S("A\r\r\n"), 100, { { LINE_BARE_CR, S("A\r") } }, 0 },
 	{ S("\rA\r\n"), 100, { { LINE_BARE_CR, S("\rA") } }, 0 },
 	{ S("\r\r\n"), 100, { { LINE_BARE_CR, S("\r") } }, 0 },
-	{ S("A\rB\n"), 100, { { LINE_BARE_CR, S("A\rB") } }, 0 },
+	{ S("A\rB\n"), 100, { { 0 } }, 4 },
+	{ S("A\rB\n\r\n"), 100, { { LINE_BARE_CR, S("A\rB\n") } }, 0 },
 	{ S("A\rB"), 100, { { 0 } }, 3 },
+	{ S("NOOP\rMAIL FROM:<inj@evil.test>\r\n"), 100,
+	  { { LINE_BARE_CR, S("NOOP\rMAIL FROM:<inj@evil.test>") } }, 0 },
+	{ S("NOOP\r\rMAIL FROM:<a@b>\r\nQUIT\r\n"), 100,
+	  { { LINE_BARE_CR, S("NOOP\r\rMAIL FROM:<a@b>") },
+	    { LINE_OK, S("QUIT") } }, 0 },
+	{ S("\r\r\r\n"), 100, { { LINE_BARE_CR, S("\r\r") } }, 0 },
 	{ S("MAIL FROM:<a@b>\r\rRCPT TO:<c@d>\r\n"), 100,
 	  { { LINE_BARE_CR, S("MAIL FROM:<a@b>\r\rRCPT TO:<c@d>") } }, 0 },
 	/* NUL */
 	{ S("A\0B\r\n"), 100, { { LINE_NUL, S("A\0B") } }, 0 },
 	{ S("\0\r\n"), 100, { { LINE_NUL, S("\0") } }, 0 },
-	{ S("A\0B\n"), 100, { { LINE_NUL, S("A\0B") } }, 0 },
-	/* several faults: the first bare CR or NUL, then the bare LF */
+	{ S("A\0B\n"), 100, { { 0 } }, 4 },
+	/* several faults: the first one in the line */
 	{ S("A\rB\0\r\n"), 100, { { LINE_BARE_CR, S("A\rB\0") } }, 0 },
 	{ S("A\0\rB\r\n"), 100, { { LINE_NUL, S("A\0\rB") } }, 0 },
+	{ S("A\nB\rC\r\n"), 100, { { LINE_BARE_LF, S("A\nB\rC") } }, 0 },
+	{ S("A\rB\nC\r\n"), 100, { { LINE_BARE_CR, S("A\rB\nC") } }, 0 },
+	{ S("A\n\0\r\n"), 100, { { LINE_BARE_LF, S("A\n\0") } }, 0 },
+	{ S("A\0\n\r\n"), 100, { { LINE_NUL, S("A\0\n") } }, 0 },
 	{ S("A\0B\r\nC\nD\r\n"), 100,
-	  { { LINE_NUL, S("A\0B") }, { LINE_BARE_LF, S("C") },
-	    { LINE_OK, S("D") } }, 0 },
+	  { { LINE_NUL, S("A\0B") }, { LINE_BARE_LF, S("C\nD") } }, 0 },
 	/* the limit counts CRLF: 8 bytes pass, 9 do not */
 	{ S("123456\r\n"), 8, { { LINE_OK, S("123456") } }, 0 },
 	{ S("1234567\r\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
-	{ S("1234567\n"), 8, { { LINE_BARE_LF, S("1234567") } }, 0 },
-	{ S("12345678\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
-	{ S("123456\0\n"), 8, { { LINE_NUL, S("123456\0") } }, 0 },
+	{ S("1234\n6\r\n"), 8, { { LINE_BARE_LF, S("1234\n6") } }, 0 },
+	{ S("1234\n67\r\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("12345\0\r\n"), 8, { { LINE_NUL, S("12345\0") } }, 0 },
+	{ S("1234567\n"), 8, { { 0 } }, 0 },
+	{ S("1234567\nAB\r\nCD\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("CD") } }, 0 },
+	{ S("12345678\n"), 8, { { 0 } }, 0 },
+	{ S("123456\0\n"), 8, { { 0 } }, 0 },
 	{ S("123456\r\r\n"), 8, { { LINE_TOO_LONG, S("") } }, 0 },
 	{ S("1234567\r\nAB\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("AB") } }, 0 },
@@ -87,6 +112,21 @@ static const struct scan_case {
 	{ S("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nOK\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
 	{ S("xxxxxxxx\0\r\rxxxxxxxxxxxxx\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("xxxxxxxx\0\r\rxxxxxxxxxxxxx\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	/* a CR at the end of what was thrown away, its LF after */
+	{ S("xxxxxxx\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	{ S("xxxxxxxxxxx\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	{ S("xxxxxxxxxxx\r\r\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
+	{ S("xxxxxxxxxxx\rX\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("xxxxxxxxxxx\n\nOK\r\n"), 8,
+	  { { LINE_TOO_LONG, S("") } }, 0 },
+	{ S("xxxxxxxxxxx\n\r\nOK\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("OK") } }, 0 },
 	{ S("xxxxxxxxxxxx\r\nyyyyyyyyyyyyyyyy\r\n"), 8,
 	  { { LINE_TOO_LONG, S("") }, { LINE_TOO_LONG, S("") } }, 0 },
@@ -96,7 +136,9 @@ static const struct scan_case {
 	{ S("xxxxxxxxxxxxxxxxxxxx"), 8, { { 0 } }, 0 },
 	{ S("xxxxxxxxxxxxxxxxxxxx\r\nAB"), 8, { { LINE_TOO_LONG, S("") } }, 2 },
 	/* tiny limits */
-	{ S("\n"), 1, { { LINE_BARE_LF, S("") } }, 0 },
+	{ S("\n"), 1, { { 0 } }, 0 },
+	{ S("\n\r\n\r\n"), 2,
+	  { { LINE_TOO_LONG, S("") }, { LINE_OK, S("") } }, 0 },
 	{ S("\r\n"), 1, { { LINE_TOO_LONG, S("") } }, 0 },
 	{ S("\r\n"), 2, { { LINE_OK, S("") } }, 0 },
 	{ S("a\r\n\r\n"), 2,
@@ -266,11 +308,34 @@ test_scan_contract(void **state)
 	assert_int_equal(st.discarding, 1);
 	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
 	assert_int_equal(rc, LINE_NEED_MORE);
+	big[5] = '\n';		/* a bare LF does not end it */
 	big[10] = '\n';
+	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
+	assert_int_equal(rc, LINE_NEED_MORE);
+	big[9] = '\r';
 	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 11);
 	assert_int_equal(rc, LINE_TOO_LONG);
 	assert_int_equal(line.len, 0);
 	assert_int_equal(st.discarding, 0);
+
+	/* the CR thrown away with the rest, its LF in the next read */
+	memset(big, 'x', sizeof(big));
+	big[2999] = '\r';
+	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
+	assert_int_equal(rc, LINE_NEED_MORE);
+	assert_int_equal(st.discarding, 1);
+	assert_int_equal(cmd_scan_line(&st, "\nQUIT\r\n", 8, 2048, &rc,
+	    &line), 1);
+	assert_int_equal(rc, LINE_TOO_LONG);
+	assert_int_equal(st.discarding, 0);
+	assert_int_equal(cmd_scan_line(&st, "QUIT\r\n", 6, 2048, &rc, &line),
+	    6);
+	assert_int_equal(rc, LINE_OK);
+	/* ... but a CR thrown away and a LF later are not a CRLF */
+	assert_int_equal(cmd_scan_line(&st, big, 3000, 2048, &rc, &line), 3000);
+	assert_int_equal(cmd_scan_line(&st, "x\nQUIT\r\n", 8, 2048, &rc,
+	    &line), 8);
+	assert_int_equal(rc, LINE_TOO_LONG);
 
 	/* exactly 2048 with CRLF passes; 2049 does not */
 	memset(big, 'x', sizeof(big));
@@ -331,6 +396,16 @@ static const struct parse_case {
 	{ P("HELO", CMD_E_SYNTAX, CMD_HELO, 0) },
 	{ P("EHLO ", CMD_E_SYNTAX, CMD_EHLO, 0) },
 	{ P("EHLO     ", CMD_E_SYNTAX, CMD_EHLO, 0) },
+	/* ... that a domain or an address literal can hold */
+	{ P("EHLO host_name.example", CMD_OK, CMD_EHLO, 0),
+	  .arg = "host_name.example" },
+	{ P("HELO [IPv6:2001:db8::1]", CMD_OK, CMD_HELO, 0),
+	  .arg = "[IPv6:2001:db8::1]" },
+	{ P("EHLO two words", CMD_E_HELO, CMD_EHLO, 0), .arg = "two words" },
+	{ P("EHLO x;rm", CMD_E_HELO, CMD_EHLO, 0), .arg = "x;rm" },
+	{ P("HELO a\tb", CMD_E_HELO, CMD_HELO, 0), .arg = "a\tb" },
+	{ P("EHLO \xc3\xa9t\xc3\xa9.example", CMD_E_HELO, CMD_EHLO, 0),
+	  .arg = "\xc3\xa9t\xc3\xa9.example" },
 	/* no argument */
 	{ P("DATA", CMD_OK, CMD_DATA, 0), .arg = "" },
 	{ P("data", CMD_OK, CMD_DATA, 0) },
@@ -876,6 +951,92 @@ test_param_size(void **state)
 	assert_int_equal(cmd_param_size(SPAN_NULL), -1);
 }
 
+/* cmd_helo_ok: the bytes of a domain or an address literal, no more */
+static const struct {
+	const char	*arg;
+	size_t		 len;
+	int		 ok;
+} helo_cases[] = {
+	/* names, with the misconfigurations real hosts have */
+	{ S("client.example.net"), 1 },
+	{ S("Client.Example.NET."), 1 },
+	{ S("host_name.example"), 1 },
+	{ S("_dmarc-x_.example"), 1 },
+	{ S("localhost"), 1 },
+	{ S("mike"), 1 },
+	{ S("-leading.example"), 1 },
+	{ S("a..b"), 1 },
+	{ S("."), 1 },
+	{ S("xn--bcher-kva.example"), 1 },
+	{ S(" two"), 1 },
+	{ S("   two"), 1 },
+	/* addresses: bare (the policy judges them) and literals */
+	{ S("192.0.2.1"), 1 },
+	{ S("999.0.0.1"), 1 },
+	{ S("2001:db8::7"), 1 },
+	{ S("::1"), 1 },
+	{ S("::ffff:192.0.2.1"), 1 },
+	{ S("[192.0.2.1]"), 1 },
+	{ S("[999.0.0.1]"), 1 },
+	{ S("[IPv6:2001:db8::1]"), 1 },
+	{ S("[IPv6:::1]"), 1 },
+	{ S("[::1]"), 1 },
+	{ S("[x-tag:abc]"), 1 },
+	/* outside: space, separators, quotes, controls, 8-bit */
+	{ S(""), 0 },
+	{ S("   "), 0 },
+	{ S("two words"), 0 },
+	{ S("a\tb"), 0 },
+	{ S("evil;rm"), 0 },
+	{ S("a,b"), 0 },
+	{ S("a(b)"), 0 },
+	{ S("\"x\""), 0 },
+	{ S("a'b"), 0 },
+	{ S("a/b"), 0 },
+	{ S("a\\b"), 0 },
+	{ S("a@b"), 0 },
+	{ S("a\x01b"), 0 },
+	{ S("evil\x1b[31m.example"), 0 },
+	{ S("a\x7f"), 0 },
+	{ S("a\0b"), 0 },
+	{ S("a\rb"), 0 },
+	{ S("\xc3\xa9t\xc3\xa9.example"), 0 },
+	{ S("b\xfc" "cher.example"), 0 },
+	{ S("a:b"), 0 },
+	{ S("host:25"), 0 },
+	{ S("g::1"), 0 },
+	{ S("[]"), 0 },
+	{ S("["), 0 },
+	{ S("[192.0.2.1"), 0 },
+	{ S("192.0.2.1]"), 0 },
+	{ S("[192.0.2.1]x"), 0 },
+	{ S("x[192.0.2.1]"), 0 },
+	{ S("[1.2]3]"), 0 },
+	{ S("[1.2 3]"), 0 },
+	{ S("[a;b]"), 0 },
+	{ S("[\xc3\xa9]"), 0 },
+	{ S("[x:a_b]"), 0 },
+};
+
+static void
+test_helo_ok(void **state)
+{
+	char *copy;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(helo_cases); i++) {
+		copy = malloc(helo_cases[i].len > 0 ? helo_cases[i].len : 1);
+		assert_non_null(copy);
+		memcpy(copy, helo_cases[i].arg, helo_cases[i].len);
+		if (cmd_helo_ok(span_make(copy, helo_cases[i].len)) !=
+		    helo_cases[i].ok)
+			fail_msg("case %zu \"%.*s\": want %d", i,
+			    (int)helo_cases[i].len, helo_cases[i].arg,
+			    helo_cases[i].ok);
+		free(copy);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -886,6 +1047,7 @@ test_names(void **state)
 	assert_string_equal(cmd_verb_name(CMD_XFORWARD), "XFORWARD");
 	assert_string_equal(cmd_verb_name(CMD_VERB_COUNT), "?");
 	assert_string_equal(cmd_rc_name(CMD_E_PATH), "E_PATH");
+	assert_string_equal(cmd_rc_name(CMD_E_HELO), "E_HELO");
 	assert_string_equal(cmd_rc_name((enum cmd_rc)99), "?");
 	assert_string_equal(cmd_line_rc_name(LINE_BARE_LF), "BARE_LF");
 	assert_string_equal(cmd_line_rc_name(LINE_NUL), "NUL");
@@ -1193,6 +1355,7 @@ main(void)
 		cmocka_unit_test(test_parse_utf8_label),
 		cmocka_unit_test(test_param_next),
 		cmocka_unit_test(test_param_size),
+		cmocka_unit_test(test_helo_ok),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_isemail),
 		cmocka_unit_test(test_isemail_original),
