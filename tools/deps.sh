@@ -34,6 +34,24 @@ bench) want=$BENCH ;;
 *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
+# The tests run servers under unprivileged users (smtp-sink as nobody, a
+# private Postfix as postfix), which must be able to reach the files
+# below /. A Debian install has / at 0755; a root made by hand (a chroot
+# built from a 0700 temporary folder) may not, and then every such test
+# fails with "Permission denied" on libc itself. Say so, and as root
+# open / for search: on a normal system this changes nothing.
+if [ "${1:-build}" != build ] && [ "$(( 0$(stat -c %a /) & 01 ))" = 0 ]; then
+	if [ "$(id -u)" = 0 ]; then
+		echo "tools/deps.sh: / is mode $(stat -c %a /); the tests run servers as" \
+		    "unprivileged users, which need to traverse it: chmod o+x /" >&2
+		chmod o+x /
+	else
+		echo "tools/deps.sh: / is mode $(stat -c %a /): the tests run servers as" \
+		    "unprivileged users, which cannot reach any file; run: sudo chmod o+x /" >&2
+		exit 1
+	fi
+fi
+
 missing=""
 # Haraka, a peer in the benchmark, needs Node.js and npm: take them from
 # Debian only when no node/npm is on PATH already.
