@@ -67,6 +67,10 @@ data_decide(struct session *s, struct pending *p)
 {
 	if (!s->txn.mail_ok) {
 		sess_local(s, p, "503 5.5.1 Error: need MAIL command");
+	} else if (s->txn.rcpt_ok == 0 && s->txn.rcpt_sent +
+	    s->txn.rcpt_refused > 0) {
+		/* RCPTs were given, every one refused: as Postfix says */
+		sess_local(s, p, "554 5.5.1 Error: no valid recipients");
 	} else if (s->txn.rcpt_ok == 0) {
 		sess_local(s, p, "503 5.5.1 Error: need RCPT command");
 	} else if (srv_held_over(s->w->srv)) {

@@ -163,7 +163,8 @@ def test_helo_refusal_at_rcpt_is_rejected_at_rcpt(mxshield, backend, end):
         r = c.cmd("RCPT TO:<%s>" % rcpt)
         assert r.raw == (MIKE_REPLY + "\r\n").encode(), r
     if end == "DATA":
-        assert c.cmd("DATA").code == 503
+        r = c.cmd("DATA")
+        assert (r.code, r.enh) == (554, "5.5.1"), r
         assert c.cmd("QUIT").code == 221
     elif end == "close":
         c.close()
