@@ -61,6 +61,11 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		if (p->txn != NULL)
 			sess_txn_log(s, p->txn, ok ? "accepted" : "rejected",
 			    r, n);
+		/* limits.max_junk_commands counts per message, as Postfix's
+		 * smtpd_junk_command_limit: a client reusing its connection
+		 * for many messages is not junk */
+		if (ok)
+			s->junk = 0;
 		sess_flush(s);
 		return;
 	}

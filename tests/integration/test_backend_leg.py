@@ -331,3 +331,28 @@ def test_start_line_counts_workers_in_words(mxshield):
     mx = mxshield()
     (line,) = mx.wait_log(lambda l: l.get("event") == "start", what="start line")
     assert line["msg"].endswith(", 1 worker"), line
+
+
+# --------------------------------------------------------------------------
+# max_junk_commands counts per message
+# --------------------------------------------------------------------------
+
+def test_junk_count_starts_again_after_each_accepted_message(mxshield, backend):
+    """max_junk_commands = 3; RSET and NOOP before each of four messages
+    on one connection (as a client reusing it does): every message is
+    accepted, since the count starts again after each message the
+    backend accepted (Postfix's smtpd_junk_command_limit). Four junk
+    commands in a row still end the session."""
+    mx = mxshield({"limits": {"max_junk_commands": 3}})
+    c = mx.session()
+    for i in range(4):
+        assert c.cmd("RSET").code == 250
+        assert c.cmd("NOOP").code == 250
+        r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message(subject="m%d" % i))
+        assert r.code == 250, r
+    assert len(backend.wait_messages(4)) == 4
+    for _ in range(3):
+        assert c.cmd("NOOP").code == 250
+    r = c.cmd("NOOP")
+    assert (r.code, r.enh) == (421, "4.7.0"), r
+    assert c.is_closed(3)
