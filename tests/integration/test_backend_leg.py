@@ -356,3 +356,30 @@ def test_junk_count_starts_again_after_each_accepted_message(mxshield, backend):
     r = c.cmd("NOOP")
     assert (r.code, r.enh) == (421, "4.7.0"), r
     assert c.is_closed(3)
+
+
+# --------------------------------------------------------------------------
+# a second MAIL inside a transaction
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_second_mail_keeps_the_deferred_helo_verdict(mxshield, backend, pipelined):
+    """helo.reject_at = "rcpt": a second MAIL inside the transaction gets
+    the backend's 503, the transaction stays as the backend keeps it,
+    and the deferred HELO refusal still answers every RCPT (nothing of
+    them is relayed)."""
+    mx = mxshield({"helo": {"require_fqdn": True, "reject_at": "rcpt"}})
+    c = mx.session("mike")
+    lines = [b"MAIL FROM:<one@example.net>", b"MAIL FROM:<two@example.net>",
+             b"RCPT TO:<a@example.com>", b"RCPT TO:<b@example.com>"]
+    if pipelined:
+        c.send(b"".join(l + b"\r\n" for l in lines))
+        rs = c.replies(4)
+    else:
+        rs = [c.cmd(l.decode()) for l in lines]
+    assert [r.code for r in rs[:2]] == [250, 503], rs
+    for r in rs[2:]:
+        assert r.raw == b"550 5.7.1 EHLO mike is not a fully qualified domain name\r\n", r
+    r = c.cmd("DATA")
+    assert (r.code, r.enh) == (554, "5.5.1"), r
+    assert backend.all_verbs() == ["EHLO", "MAIL", "MAIL"], backend.all_verbs()
