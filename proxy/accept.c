@@ -26,12 +26,8 @@ on_client_data(void *arg, const char *p, size_t n)
 	struct session *s = arg;
 
 	s->bytes_in += (uint64_t)n;
-	if (side_append_in(&s->client, p, n,
-	    (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE + READ_AHEAD) < 0) {
+	if (sess_client_data(s, p, n) < 0)
 		sess_close(s, "out of memory");
-		return;
-	}
-	sess_client_input(s);
 }
 
 static void

@@ -570,23 +570,20 @@ sess_input_allowed(struct session *s)
 }
 
 /*
- * sess_client_input - parse what the client sent, as far as the session may
- * go now. Stops at a barrier (DATA, AUTH, QUIT waiting for their
- * answer), at a closing reply, and when output queues are full; what is
- * left stays in the side's buffer, and reading stops until the session
- * can go on.
+ * parse - parse client bytes p[0..n) as far as the session may go now:
+ * the PROXY header, commands or message bytes. Stops at a barrier
+ * (DATA, AUTH, QUIT waiting for their answer), at a closing reply, and
+ * when output queues are full. Returns the bytes consumed. May close
+ * the session.
  */
-void
-sess_client_input(struct session *s)
+static size_t
+parse(struct session *s, const char *buf, size_t len)
 {
 	size_t off = 0, used;
 
-	if ((s->flags & SF_IN_INPUT) || s->phase == PH_CLOSED)
-		return;
-	s->flags |= SF_IN_INPUT;
-	while (off < s->client.in_len && sess_input_allowed(s)) {
-		const char *p = s->client.in + off;
-		size_t n = s->client.in_len - off;
+	while (off < len && sess_input_allowed(s)) {
+		const char *p = buf + off;
+		size_t n = len - off;
 
 		if (s->phase == PH_PROXY)
 			used = sess_proxy_input(s, p, n);
@@ -600,10 +597,14 @@ sess_client_input(struct session *s)
 		if (used == 0)
 			break;
 	}
-	s->flags &= ~SF_IN_INPUT;
-	if (s->phase == PH_CLOSED)
-		return;
-	side_consume_in(&s->client, off);
+	return off;
+}
+
+/* What follows parsing: a ClientHello behind a PROXY header, then the
+ * batched output and the replies that became complete. */
+static void
+after_input(struct session *s)
+{
 	/* what is left is a partial line or message bytes the parser will
 	 * only take with more input; or it waits until input is allowed */
 	s->stalled_len = sess_input_allowed(s) ? s->client.in_len : 0;
@@ -625,6 +626,58 @@ sess_client_input(struct session *s)
 	if (s->phase == PH_CLOSED)
 		return;
 	sess_flush(s);
+}
+
+/*
+ * sess_client_input - parse what waits in the client side's buffer (an
+ * unparsed tail, or input held while the session could not go on).
+ */
+void
+sess_client_input(struct session *s)
+{
+	size_t off;
+
+	if ((s->flags & SF_IN_INPUT) || s->phase == PH_CLOSED)
+		return;
+	s->flags |= SF_IN_INPUT;
+	off = parse(s, s->client.in, s->client.in_len);
+	s->flags &= ~SF_IN_INPUT;
+	if (s->phase == PH_CLOSED)
+		return;
+	side_consume_in(&s->client, off);
+	after_input(s);
+}
+
+/*
+ * sess_client_data - bytes the client sent, where the read put them
+ * (the loop's buffer, borrowed for this call). With nothing held from
+ * before, they are parsed in place and only the unparsed tail is kept;
+ * message bytes are copied once, into the batch for the backend.
+ * Returns 0, or -1 when the tail could not be kept (the caller closes).
+ */
+int
+sess_client_data(struct session *s, const char *p, size_t n)
+{
+	size_t cap = (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE +
+	    READ_AHEAD, off;
+
+	if (s->client.in_len > 0 || (s->flags & SF_IN_INPUT)) {
+		if (side_append_in(&s->client, p, n, cap) < 0)
+			return -1;
+		sess_client_input(s);
+		return 0;
+	}
+	if (s->phase == PH_CLOSED)
+		return 0;
+	s->flags |= SF_IN_INPUT;
+	off = parse(s, p, n);
+	s->flags &= ~SF_IN_INPUT;
+	if (s->phase == PH_CLOSED)
+		return 0;
+	if (off < n && side_append_in(&s->client, p + off, n - off, cap) < 0)
+		return -1;
+	after_input(s);
+	return 0;
 }
 
 /* Start or stop reading the client; go on with buffered input. */

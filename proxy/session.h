@@ -202,6 +202,7 @@ void	sess_enter(struct session *s, enum phase to);
 const char *sess_phase_name(enum phase p);
 void	sess_flush(struct session *s);
 void	sess_client_input(struct session *s);
+int	sess_client_data(struct session *s, const char *p, size_t n);
 void	sess_update_reading(struct session *s);
 int	sess_input_allowed(struct session *s);
 void	sess_cut_after(struct session *s, struct pending *p, const char *why);

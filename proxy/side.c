@@ -17,6 +17,8 @@ struct wreq {
 	uv_write_t	 req;
 	struct side	*d;
 	size_t		 len;
+	char		*own;		/* owned buffer (an adopted batch), or
+					   NULL: the bytes are in data[] */
 	char		 data[];
 };
 
@@ -274,6 +276,7 @@ on_write(uv_write_t *req, int status)
 	char why[80];
 
 	d->queued -= wr->len;
+	free(wr->own);
 	free(wr);
 	if (d->owner == NULL || d->closing)
 		return;
@@ -317,6 +320,7 @@ raw_write(struct side *d, const char *p, size_t n)
 	if (wr == NULL)
 		return UV_ENOMEM;
 	memcpy(wr->data, p, n);
+	wr->own = NULL;
 	wr->d = d;
 	wr->len = n;
 	b = uv_buf_init(wr->data, (unsigned)n);
@@ -435,6 +439,59 @@ scratch_put(struct side *to, const char *p, size_t n)
 	io->scratch_len += n;
 }
 
+/*
+ * adopt_write - write the batch of a plaintext side: what the kernel
+ * does not take now is queued in the batch buffer itself, which the
+ * write request takes over (the loop gets a new one), so message bytes
+ * are copied once between the two sockets: into the batch. Returns 0
+ * or a negative libuv error.
+ */
+static int
+adopt_write(struct side *d, struct sideio *io, size_t n)
+{
+	const char *p = io->scratch;
+	struct wreq *wr;
+	char *fresh;
+	uv_buf_t b;
+	int r;
+
+	if (d->closing || d->eof)
+		return 0;
+	d->bytes_out += n;
+	if (d->queued == 0) {
+		b = uv_buf_init(io->scratch, (unsigned)n);
+		r = uv_try_write((uv_stream_t *)&d->tcp, &b, 1);
+		if (r == (int)n)
+			return 0;
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		} else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+			return r;
+		}
+	}
+	fresh = malloc(SCRATCH_SIZE);
+	wr = malloc(sizeof(*wr));
+	if (fresh == NULL || wr == NULL) {
+		free(fresh);
+		free(wr);
+		return raw_write(d, p, n);
+	}
+	wr->own = io->scratch;
+	io->scratch = fresh;
+	wr->d = d;
+	wr->len = n;
+	b = uv_buf_init((char *)p, (unsigned)n);
+	r = uv_write(&wr->req, (uv_stream_t *)&d->tcp, &b, 1, on_write);
+	if (r < 0) {
+		free(wr->own);
+		free(wr);
+		return r;
+	}
+	d->queued += n;
+	return 0;
+}
+
 void
 scratch_flush(struct sideio *io)
 {
@@ -446,7 +503,10 @@ scratch_flush(struct sideio *io)
 	io->scratch_len = 0;
 	if (to == NULL || n == 0)
 		return;
-	r = side_write(to, io->scratch, n);
+	if (to->tls == NULL)
+		r = adopt_write(to, io, n);
+	else
+		r = side_write(to, io->scratch, n);
 	if (r < 0)
 		write_failed(to, r);
 }
