@@ -2,8 +2,8 @@
  * proxy/accept.c - a session's life: accepting the client (and its
  * PROXY header on a proxy_protocol listener), admission against the
  * connection limits, the first backend leg, the client side's
- * callbacks, the one exit (sess_close) and freeing, drain and
- * shutdown. Input: the PROXY header, untrusted (core/proxyproto).
+ * callbacks and its clock, the one exit (sess_close) and freeing,
+ * drain and shutdown. Input: the PROXY header, untrusted (core/proxyproto).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +95,82 @@ static const struct side_ops client_ops = {
 	.can_read = on_client_can_read,
 	.closed = on_client_closed,
 };
+
+/* ------------------------------------------------------------ timers */
+
+static void
+on_client_timer(uv_timer_t *t)
+{
+	struct session *s = ((struct side *)t->data)->owner;
+
+	if (s->phase == PH_CLOSED)
+		return;
+	if (s->phase == PH_PROXY) {
+		log_msg(CFG_LOG_INFO, "proxy", "sid=%016llx peer=%s: no PROXY "
+		    "header within limits.proxy_timeout",
+		    (unsigned long long)s->id, s->ip);
+		sess_close(s, "no PROXY header");
+		return;
+	}
+	if (s->client.tls != NULL && !s->client.tls_ready) {
+		/* no reply can reach a client that never finished its
+		 * handshake */
+		log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: TLS "
+		    "handshake not complete after tls.handshake_timeout",
+		    (unsigned long long)s->id, s->ip);
+		sess_close(s, "TLS handshake timeout");
+		return;
+	}
+	if (s->client.queued > 0) {
+		/* it does not read what it is sent: nothing more can reach
+		 * it, both legs close now */
+		log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: "
+		    "client does not read its replies (%zu bytes unsent "
+		    "after limits.command_timeout)", (unsigned long long)s->id,
+		    s->ip, s->client.queued);
+		sess_close(s, "client write timeout");
+		return;
+	}
+	log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: client "
+	    "timeout in %s", (unsigned long long)s->id, s->ip,
+	    s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD ?
+	    "DATA" : "command phase");
+	if (s->phase == PH_DATA_BODY && s->backend != NULL) {
+		/* no final dot: the backend discards the partial message */
+		backend_close(s->backend);
+		s->backend = NULL;
+	}
+	sess_txn_abort(s, "client timeout");
+	/* no reply is owed any more: the client gets only the 421 */
+	sess_cut_after(s, NULL, "client timeout");
+	sess_queue_close(s, "421 4.4.2 Error: timeout exceeded", "client timeout");
+	sess_flush(s);
+}
+
+/*
+ * sess_set_timer - (re)start the client's clock: command_timeout in
+ * command phases and while replies wait to be written, data_timeout in
+ * DATA. Called on each complete command line, on each DATA read that
+ * completed a line, after replies, and when a write made progress.
+ */
+void
+sess_set_timer(struct session *s)
+{
+	int secs;
+
+	if (s->phase == PH_CLOSED || s->client.closing)
+		return;
+	if (s->phase == PH_PROXY)
+		secs = s->cfg->limits.proxy_timeout;
+	else if (s->client.tls != NULL && !s->client.tls_ready)
+		secs = s->cfg->tls.handshake_timeout;
+	else if (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD)
+		secs = s->cfg->limits.data_timeout;
+	else
+		secs = s->cfg->limits.command_timeout;
+	uv_timer_start(&s->client.timer, on_client_timer,
+	    (uint64_t)secs * 1000, 0);
+}
 
 /* ------------------------------------------------------------ life */
 

@@ -16,5 +16,6 @@ size_t	sess_proxy_input(struct session *s, const char *p, size_t n);
 void	sess_close(struct session *s, const char *reason);
 void	sess_drain(struct session *s);
 void	sess_shutdown_now(struct session *s);
+void	sess_set_timer(struct session *s);
 
 #endif

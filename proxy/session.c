@@ -1,11 +1,11 @@
 /*
  * proxy/session.c - the session state machine (drawn in session.h):
  * its phases, the FIFO of replies owed to the client (RFC 2920 order)
- * and the one path to the client, reading the client's lines as far as
- * the session may go, the client's clock, the backend leg's callbacks,
- * and the one exit. What each command does is in commands.c, DATA in
+ * and the one path to the client, parsing the client's bytes (in place)
+ * as far as the session may go, the backend leg's callbacks, and the
+ * client's STARTTLS. What each command does is in commands.c, DATA in
  * data.c, the backend leg behind backend.h; accepting, the client
- * side's callbacks and the one exit in accept.c.
+ * side's callbacks, its clock and the one exit in accept.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,9 +172,10 @@ sess_cut_after(struct session *s, struct pending *p, const char *why)
 	}
 }
 
-/* queue_close - a closing reply at the tail; nothing more is read. */
-static void
-queue_close(struct session *s, const char *text, const char *reason)
+/* sess_queue_close - a closing reply at the tail, whatever was queued
+ * before; nothing more is read. */
+void
+sess_queue_close(struct session *s, const char *text, const char *reason)
 {
 	struct pending *p = sess_push(s, PK_LOCAL, CMD_QUIT);
 
@@ -206,7 +207,7 @@ complete(struct session *s, struct pending *p)
 	log_msg(CFG_LOG_INFO, "limit", "sid=%016llx client=%s: %d errors, "
 	    "hanging up", (unsigned long long)s->id, s->ip, s->errors);
 	sess_cut_after(s, p, "too many errors");
-	queue_close(s, "421 4.7.0 Too many errors, closing connection",
+	sess_queue_close(s, "421 4.7.0 Too many errors, closing connection",
 	    "too many errors");
 }
 
@@ -265,7 +266,7 @@ sess_hang_up(struct session *s, const char *text, const char *reason)
 {
 	if (s->phase >= PH_QUIT)
 		return;
-	queue_close(s, text, reason);
+	sess_queue_close(s, text, reason);
 }
 
 /*
@@ -295,7 +296,7 @@ sess_backend_lost(struct session *s, const char *text, const char *reason)
 		return;
 	}
 	sess_cut_after(s, prev, s->close_why);
-	queue_close(s, text, reason);
+	sess_queue_close(s, text, reason);
 	sess_flush(s);
 }
 
@@ -732,80 +733,3 @@ sess_update_reading(struct session *s)
 	if (s->phase < PH_QUIT && s->client.queued == 0)
 		uv_timer_stop(&s->client.timer);
 }
-
-/* ------------------------------------------------------------ timers */
-
-static void
-on_client_timer(uv_timer_t *t)
-{
-	struct session *s = ((struct side *)t->data)->owner;
-
-	if (s->phase == PH_CLOSED)
-		return;
-	if (s->phase == PH_PROXY) {
-		log_msg(CFG_LOG_INFO, "proxy", "sid=%016llx peer=%s: no PROXY "
-		    "header within limits.proxy_timeout",
-		    (unsigned long long)s->id, s->ip);
-		sess_close(s, "no PROXY header");
-		return;
-	}
-	if (s->client.tls != NULL && !s->client.tls_ready) {
-		/* no reply can reach a client that never finished its
-		 * handshake */
-		log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: TLS "
-		    "handshake not complete after tls.handshake_timeout",
-		    (unsigned long long)s->id, s->ip);
-		sess_close(s, "TLS handshake timeout");
-		return;
-	}
-	if (s->client.queued > 0) {
-		/* it does not read what it is sent: nothing more can reach
-		 * it, both legs close now */
-		log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: "
-		    "client does not read its replies (%zu bytes unsent "
-		    "after limits.command_timeout)", (unsigned long long)s->id,
-		    s->ip, s->client.queued);
-		sess_close(s, "client write timeout");
-		return;
-	}
-	log_msg(CFG_LOG_INFO, "timeout", "sid=%016llx client=%s: client "
-	    "timeout in %s", (unsigned long long)s->id, s->ip,
-	    s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD ?
-	    "DATA" : "command phase");
-	if (s->phase == PH_DATA_BODY && s->backend != NULL) {
-		/* no final dot: the backend discards the partial message */
-		backend_close(s->backend);
-		s->backend = NULL;
-	}
-	sess_txn_abort(s, "client timeout");
-	/* no reply is owed any more: the client gets only the 421 */
-	sess_cut_after(s, NULL, "client timeout");
-	queue_close(s, "421 4.4.2 Error: timeout exceeded", "client timeout");
-	sess_flush(s);
-}
-
-/*
- * sess_set_timer - (re)start the client's clock: command_timeout in
- * command phases and while replies wait to be written, data_timeout in
- * DATA. Called on each complete command line, on each DATA read that
- * completed a line, after replies, and when a write made progress.
- */
-void
-sess_set_timer(struct session *s)
-{
-	int secs;
-
-	if (s->phase == PH_CLOSED || s->client.closing)
-		return;
-	if (s->phase == PH_PROXY)
-		secs = s->cfg->limits.proxy_timeout;
-	else if (s->client.tls != NULL && !s->client.tls_ready)
-		secs = s->cfg->tls.handshake_timeout;
-	else if (s->phase >= PH_DATA_HOLD && s->phase <= PH_DATA_DISCARD)
-		secs = s->cfg->limits.data_timeout;
-	else
-		secs = s->cfg->limits.command_timeout;
-	uv_timer_start(&s->client.timer, on_client_timer,
-	    (uint64_t)secs * 1000, 0);
-}
-

@@ -211,8 +211,9 @@ struct pending *sess_push(struct session *s, enum pend_kind kind,
 void	sess_local(struct session *s, struct pending *p, const char *text);
 void	sess_reply_now(struct session *s, enum cmd_verb verb, const char *text);
 void	sess_hang_up(struct session *s, const char *text, const char *reason);
+void	sess_queue_close(struct session *s, const char *text,
+	    const char *reason);
 void	sess_set_reason(struct session *s, const char *reason);
-void	sess_set_timer(struct session *s);
 void	sess_set_backend_reply(struct session *s, struct pending *p,
 	    const char *r, size_t n);
 void	sess_backend_lost(struct session *s, const char *text,
