@@ -13,11 +13,15 @@
 #include "core/policy.h"
 #include "core/sasl.h"
 #include "core/smtp_cmd.h"
+#include "proxy/accept.h"
+#include "proxy/backend.h"
+#include "proxy/commands.h"
 #include "proxy/hijack.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "proxy/txn.h"
 
 /* ------------------------------------------------------------ commands */
 
@@ -25,14 +29,17 @@
 static struct pending *
 relay(struct session *s, enum cmd_verb verb, const char *line, size_t len)
 {
-	struct pending *p = sess_push(s, PK_RELAY, verb);
+	struct pending *p;
 
+	if (s->backend == NULL)
+		mxs_panic("relay without a backend leg");
+	p = sess_push(s, PK_RELAY, verb);
 	if (p == NULL) {
 		sess_close(s, "out of memory");
 		return NULL;
 	}
-	backend_send(s, line, len);
-	backend_send(s, "\r\n", 2);
+	backend_relay(s->backend, line, len, verb == CMD_HELO ||
+	    verb == CMD_EHLO);
 	return p;
 }
 
@@ -87,18 +94,11 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 	s->ehlo = (c->verb == CMD_EHLO);
 	s->pc.helo = v;
 	s->pc.helo_seen = true;
-	s->need_ehlo = 0;
-	if (backend_xclient_start(s)) {
-		/* the client's HELO waits for XCLIENT's 220 */
-		struct pending *p = sess_push(s, PK_RELAY, c->verb);
-
-		if (p == NULL) {
-			sess_close(s, "out of memory");
-			return;
-		}
-		p->unsent = 1;
-		return;
-	}
+	s->flags &= ~SF_NEED_EHLO;
+	/* the backend leg reads these for XCLIENT and for replays */
+	s->bc.helo = s->helo;
+	s->bc.helo_line = s->helo_line;
+	s->bc.ehlo = s->ehlo;
 	relay(s, c->verb, l, n);
 }
 
@@ -183,7 +183,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 	enum hijack_rc hj;
 	int fresh = !s->txn.active;
 
-	if (s->need_ehlo) {
+	if (s->flags & SF_NEED_EHLO) {
 		/* RFC 3207 4.2: after TLS the client starts again with EHLO;
 		 * the backend never saw STARTTLS, so mxshield says it */
 		sess_reply_now(s, c->verb, "503 5.5.1 Send HELO/EHLO first");
@@ -297,7 +297,7 @@ do_quit(struct session *s, const struct smtp_cmd *c, const char *l,
 	if (p == NULL)
 		return;
 	/* nothing after QUIT is read */
-	s->phase = PH_QUIT;
+	sess_enter(s, PH_QUIT);
 	s->barrier = p;
 }
 
@@ -334,7 +334,7 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 	const char *text;
 	enum sasl_rc rc;
 
-	if (s->auth) {
+	if (s->flags & SF_AUTH) {
 		sess_reply_now(s, c->verb, "503 5.5.1 Error: already authenticated");
 		return;
 	}
@@ -581,6 +581,17 @@ dispatch(struct session *s, const char *line, size_t len)
 	commands[i].fn(s, &c, line, len);
 }
 
+/* sess_auth_forget - no identity any more (STARTTLS, a failed AUTH). */
+void
+sess_auth_forget(struct session *s)
+{
+	free(s->auth_id);
+	free(s->auth_cand);
+	s->auth_id = s->auth_cand = NULL;
+	s->pc.auth_id = NULL;
+	memset(&s->sasl, 0, sizeof(s->sasl));
+}
+
 /*
  * auth_observe - read the identity the client claims from the AUTH
  * argument (first) or a response line; it is kept as a candidate until
@@ -622,21 +633,13 @@ auth_observe(struct session *s, int first, const char *p, size_t n)
 static void
 auth_refuse(struct session *s, const char *text, int cancel)
 {
-	struct pending *p;
-
 	sess_reply_now(s, CMD_AUTH, text);
-	s->phase = PH_COMMAND;
+	sess_enter(s, PH_COMMAND);
 	free(s->auth_cand);
 	s->auth_cand = NULL;
-	if (!cancel)
-		return;
-	p = sess_push(s, PK_INTERNAL, CMD_AUTH);
-	if (p == NULL) {
-		sess_close(s, "out of memory");
-		return;
-	}
-	backend_send(s, "*\r\n", 3);
-	s->barrier = p;
+	memset(&s->sasl, 0, sizeof(s->sasl));
+	if (cancel && s->backend != NULL)
+		backend_auth_cancel(s->backend);
 }
 
 /* A line inside an AUTH exchange: relayed as it is, never logged. */
@@ -719,13 +722,17 @@ sess_command_input(struct session *s, const char *p, size_t len)
 {
 	enum cmd_line_rc rc;
 	struct span line;
+	const char *text;
 	size_t n, limit;
 
 	/* an over-long line is answered after its end: remember now, while
 	 * its start is still here, whether it was part of AUTH */
-	if (!s->lscan.discarding)
-		s->long_auth = s->phase == PH_AUTH ||
-		    (len >= 5 && strncasecmp(p, "AUTH ", 5) == 0);
+	if (!s->lscan.discarding) {
+		s->flags &= ~SF_LONG_AUTH;
+		if (s->phase == PH_AUTH ||
+		    (len >= 5 && strncasecmp(p, "AUTH ", 5) == 0))
+			s->flags |= SF_LONG_AUTH;
+	}
 	limit = (size_t)s->cfg->limits.max_auth_line;
 	if ((size_t)s->cfg->limits.max_command_line > limit)
 		limit = (size_t)s->cfg->limits.max_command_line;
@@ -733,25 +740,34 @@ sess_command_input(struct session *s, const char *p, size_t len)
 	if (rc == LINE_NEED_MORE)
 		return n;
 	sess_set_timer(s);
+	/* inside an AUTH exchange a refused line ends the exchange: the
+	 * client hears our one reply, the backend's half is cancelled with
+	 * "*" and its answer swallowed (RFC 4954 4) */
 	switch (rc) {
 	case LINE_TOO_LONG:
-		sess_reply_now(s, CMD_UNKNOWN, s->long_auth ?
+		text = (s->flags & SF_LONG_AUTH) ?
 		    "500 5.5.6 Authentication exchange line is too long" :
-		    "500 5.5.2 Error: line too long");
-		if (s->phase == PH_AUTH) {
-			/* cancel the exchange at the backend */
-			s->phase = PH_COMMAND;
-			auth_line(s, "*", 1);
-		}
+		    "500 5.5.2 Error: line too long";
 		break;
 	case LINE_BARE_LF:
 	case LINE_BARE_CR:
-		sess_reply_now(s, CMD_UNKNOWN,
-		    "500 5.5.2 Error: bare <CR> or <LF> in command line");
+		text = "500 5.5.2 Error: bare <CR> or <LF> in command line";
 		break;
 	case LINE_NUL:
-		sess_reply_now(s, CMD_UNKNOWN, "500 5.5.2 Error: NUL in command line");
+		text = "500 5.5.2 Error: NUL in command line";
 		break;
+	default:
+		text = NULL;
+		break;
+	}
+	if (text != NULL) {
+		if (s->phase == PH_AUTH)
+			auth_refuse(s, text, 1);
+		else
+			sess_reply_now(s, CMD_UNKNOWN, text);
+		return n;
+	}
+	switch (rc) {
 	default:
 		transcript_cmd(s, line.p, line.len);
 		if (s->phase == PH_AUTH)
@@ -762,4 +778,3 @@ sess_command_input(struct session *s, const char *p, size_t len)
 	}
 	return n;
 }
-

@@ -13,23 +13,22 @@
 #include "core/esc.h"
 #include "core/hdr.h"
 #include "core/received.h"
+#include "proxy/accept.h"
+#include "proxy/backend.h"
+#include "proxy/data.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
-
-static const char data_cmd[] = "DATA\r\n";
-static const char final_dot[] = ".\r\n";
+#include "proxy/txn.h"
 
 void
 data_hold_free(struct session *s)
 {
 	free(s->hold);
 	s->hold = NULL;
+	if (s->hold_cap > 0)
+		srv_unhold(s->w->srv, s->hold_cap);
 	s->hold_len = s->hold_cap = 0;
-	if (s->held > 0) {
-		srv_unhold(s->w->srv, s->held);
-		s->held = 0;
-	}
 }
 
 /* The sticky error of this message: the reply after the final dot, and
@@ -55,6 +54,8 @@ set_error_header_size(struct session *s)
 	set_error(s, 552, "552 5.3.4 Message header section too big", why);
 }
 
+static void data_begin(struct session *s);
+
 /*
  * data_decide - the reply to DATA, once every earlier reply is known:
  * 354 only when the backend accepted MAIL and at least one RCPT (RFC
@@ -66,12 +67,15 @@ data_decide(struct session *s, struct pending *p)
 {
 	if (!s->txn.mail_ok) {
 		sess_local(s, p, "503 5.5.1 Error: need MAIL command");
+	} else if (s->txn.rcpt_ok == 0 && s->txn.rcpt_sent +
+	    s->txn.rcpt_refused > 0) {
+		/* RCPTs were given, every one refused: as Postfix says */
+		sess_local(s, p, "554 5.5.1 Error: no valid recipients");
 	} else if (s->txn.rcpt_ok == 0) {
 		sess_local(s, p, "503 5.5.1 Error: need RCPT command");
 	} else if (srv_held_over(s->w->srv)) {
-		log_msg(CFG_LOG_WARN, "limit", "sid=%016llx: "
-		    "limits.max_held_bytes reached, DATA deferred",
-		    (unsigned long long)s->id);
+		log_sid(CFG_LOG_WARN, "limit", s->id,
+		    "limits.max_held_bytes reached, DATA deferred");
 		sess_local(s, p, "451 4.3.1 Insufficient system resources, "
 		    "try again later");
 	} else {
@@ -80,12 +84,11 @@ data_decide(struct session *s, struct pending *p)
 	}
 }
 
-void
+static void
 data_begin(struct session *s)
 {
-	s->phase = PH_DATA_HOLD;
-	s->data_done = 0;
-	s->aborted = 0;
+	sess_enter(s, PH_DATA_HOLD);
+	s->flags &= ~(SF_DATA_DONE | SF_ABORTED);
 	dscan_init(&s->dscan, s->cfg->limits.bare_lf == CFG_BARE_NORMALIZE ?
 	    DSCAN_NORMALIZE : DSCAN_REJECT);
 	snprintf(s->txn.where, sizeof(s->txn.where), "data");
@@ -118,7 +121,6 @@ emit_hold(void *ctx, const char *p, size_t n)
 			    "by all sessions reached limits.max_held_bytes");
 			return;
 		}
-		s->held += want - s->hold_cap;
 		nb = realloc(s->hold, want);
 		if (nb == NULL) {
 			set_error(s, 451, "451 4.3.0 Out of memory", "out of "
@@ -138,7 +140,7 @@ emit_body(void *ctx, const char *p, size_t n)
 	struct session *s = ctx;
 
 	if (s->backend != NULL)
-		scratch_put(s->w, s->backend, p, n);
+		backend_body(s->backend, p, n);
 }
 
 static void
@@ -206,7 +208,7 @@ static void
 finish_error(struct session *s)
 {
 	struct pending *p;
-	int auth_abort = s->aborted && s->auth;
+	int auth_abort = (s->flags & SF_ABORTED) && (s->flags & SF_AUTH);
 
 	s->txn.size = s->dscan.out_bytes;
 	p = sess_push(s, PK_FINAL, CMD_DATA);
@@ -217,20 +219,13 @@ finish_error(struct session *s)
 	sess_local(s, p, s->txn.error);
 	sess_txn_log(s, &s->txn, "rejected", NULL, 0);
 	data_hold_free(s);
-	if (!s->aborted && s->backend != NULL && !s->reconnecting) {
+	if (!(s->flags & SF_ABORTED) && s->backend != NULL) {
 		/* the backend holds MAIL/RCPT but never saw DATA */
-		struct pending *r = sess_push(s, PK_INTERNAL, CMD_RSET);
-
-		if (r == NULL) {
-			sess_close(s, "out of memory");
-			return;
-		}
-		r->ic = IC_RSET;
-		backend_send(s, "RSET\r\n", 6);
+		backend_reset(s->backend);
 	}
 	sess_txn_reset(s);
-	s->phase = PH_COMMAND;
-	s->aborted = 0;
+	sess_enter(s, PH_COMMAND);
+	s->flags &= ~SF_ABORTED;
 	if (auth_abort) {
 		/* the password is never kept: this session cannot be
 		 * replayed on a fresh backend connection */
@@ -243,7 +238,9 @@ finish_error(struct session *s)
 		sess_local(s, q, "421 4.7.0 Closing connection after rejected "
 		    "message");
 		q->close_after = 1;
-		s->close_reason = "rejected mid-DATA in an authenticated session";
+		sess_set_reason(s, "rejected mid-DATA in an authenticated "
+		    "session");
+		sess_enter(s, PH_QUIT);
 	}
 }
 
@@ -253,8 +250,9 @@ finish_ok(struct session *s)
 {
 	struct pending *p;
 
+	if (s->backend == NULL || s->phase != PH_DATA_BODY)
+		return;		/* the leg failed while the body went out */
 	s->txn.size = s->dscan.out_bytes;
-	scratch_put(s->w, s->backend, final_dot, sizeof(final_dot) - 1);
 	p = sess_push(s, PK_FINAL, CMD_DATA);
 	if (p == NULL || (p->txn = malloc(sizeof(*p->txn))) == NULL) {
 		sess_close(s, "out of memory");
@@ -264,15 +262,15 @@ finish_ok(struct session *s)
 	 * for the backend's reply, in the pending entry */
 	*p->txn = s->txn;
 	memset(&s->txn, 0, sizeof(s->txn));
-	s->phase = PH_COMMAND;
-	backend_send(s, NULL, 0);	/* starts the data_reply_timeout */
+	sess_enter(s, PH_COMMAND);
+	/* last: a write failure here ends the session at once */
+	backend_end(s->backend);
 }
 
 /* The header section is complete: ask the backend for DATA. */
 static void
 header_complete(struct session *s)
 {
-	struct pending *p;
 	size_t hlen = s->dscan.hdr_end == DSCAN_HDR_UNKNOWN ? s->hold_len :
 	    (size_t)s->dscan.hdr_end;
 
@@ -280,14 +278,8 @@ header_complete(struct session *s)
 		hlen = s->hold_len;
 	hdr_message_id(s->hold, hlen, s->txn.message_id,
 	    sizeof(s->txn.message_id));
-	p = sess_push(s, PK_INTERNAL, CMD_DATA);
-	if (p == NULL) {
-		sess_close(s, "out of memory");
-		return;
-	}
-	p->ic = IC_DATA;
-	s->phase = PH_DATA_WAIT;
-	backend_send(s, data_cmd, sizeof(data_cmd) - 1);
+	sess_enter(s, PH_DATA_WAIT);
+	backend_data_begin(s->backend);
 }
 
 static size_t
@@ -298,19 +290,46 @@ hold_input(struct session *s, const char *p, size_t n)
 
 	used = dscan_feed(&s->dscan, p, n < HOLD_CHUNK ? n : HOLD_CHUNK,
 	    emit_hold, s, &done);
-	s->data_done = done;
+	if (done)
+		s->flags |= SF_DATA_DONE;
 	scan_errors(s);
 	if (s->txn.error != NULL) {
 		data_hold_free(s);
 		if (done)
 			finish_error(s);
 		else
-			s->phase = PH_DATA_DISCARD;
+			sess_enter(s, PH_DATA_DISCARD);
 		return used;
 	}
 	if (done || s->dscan.hdr_end != DSCAN_HDR_UNKNOWN)
 		header_complete(s);
 	return used;
+}
+
+/*
+ * abort_leg - refuse the message in the middle of its body: the backend
+ * leg closes without a final dot, so the backend discards the partial
+ * message (DESIGN.md "Rejecting in the middle of the body"), and a
+ * fresh one is opened unless the session authenticated (the password
+ * is never kept: it cannot be replayed).
+ */
+static void
+abort_leg(struct session *s, const char *reason)
+{
+	char why[200];
+
+	if (s->backend == NULL)
+		return;
+	log_sid_client(CFG_LOG_INFO, "backend", s->id, s->ip, "dropping "
+	    "backend leg mid-DATA: %s",
+	    reason);
+	backend_close(s->backend);
+	s->backend = NULL;
+	s->flags |= SF_ABORTED;
+	if (s->flags & SF_AUTH)
+		return;
+	snprintf(why, sizeof(why), "message refused mid-DATA");
+	sess_backend_replace(s, why);
 }
 
 static size_t
@@ -320,16 +339,17 @@ body_input(struct session *s, const char *p, size_t n)
 	int done = 0;
 
 	used = dscan_feed(&s->dscan, p, n, emit_body, s, &done);
-	s->data_done = done;
+	if (done)
+		s->flags |= SF_DATA_DONE;
 	scan_errors(s);
 	if (s->txn.error != NULL) {
-		backend_abort(s, s->txn.error);
+		abort_leg(s, s->txn.error);
 		if (s->phase == PH_CLOSED)
 			return used;
 		if (done)
 			finish_error(s);
 		else
-			s->phase = PH_DATA_DISCARD;
+			sess_enter(s, PH_DATA_DISCARD);
 		return used;
 	}
 	if (done)
@@ -386,33 +406,36 @@ put_header_authenticated(struct session *s)
 
 	if (hlen > s->hold_len)
 		hlen = s->hold_len;
-	if (s->auth && s->auth_id != NULL) {
+	if ((s->flags & SF_AUTH) && s->auth_id != NULL) {
 		char id[300], line[400];
 		int n;
 
 		esc_printable(id, sizeof(id), s->auth_id, strlen(s->auth_id));
 		n = snprintf(line, sizeof(line), "%s: %s\r\n", name, id);
 		if (n > 0 && (size_t)n < sizeof(line))
-			scratch_put(s->w, s->backend, line, (size_t)n);
+			backend_body(s->backend, line, (size_t)n);
 	}
 	while (hdr_next(s->hold, hlen, &pos, &f) == 1) {
 		if (span_ieq(f.name, name)) {
 			/* send what came before this field, skip the field */
-			scratch_put(s->w, s->backend, s->hold + last,
+			backend_body(s->backend, s->hold + last,
 			    (size_t)(f.raw.p - (s->hold + last)));
 			last = pos;
 		}
 	}
-	scratch_put(s->w, s->backend, s->hold + last, s->hold_len - last);
+	backend_body(s->backend, s->hold + last, s->hold_len - last);
 }
 
 /*
- * data_backend_ready - the backend answered our DATA. 354: the header
- * section goes out (after our Received: line) and the body follows.
- * Anything else: the client gets that refusal after its final dot.
+ * data_go - the backend answered our DATA. 354: the header section goes
+ * out (after our Received: line) and the body follows. Anything else (a
+ * refusal; the backend leg turned any other code into 451 4.4.2): the
+ * client gets it after its final dot, and the message is never
+ * acknowledged. A write failure on the way ends the session inside a
+ * call here: every step checks before it goes on.
  */
 void
-data_backend_ready(struct session *s, int code, const char *r, size_t n)
+data_go(struct session *s, int code, const char *r, size_t n)
 {
 	if (code != 354) {
 		char *e = malloc(n + 1);
@@ -431,10 +454,10 @@ data_backend_ready(struct session *s, int code, const char *r, size_t n)
 		s->txn.error = e;
 		s->txn.error_code = code;
 		s->txn.error_why[0] = '\0';	/* the backend's, not ours */
-		if (s->data_done)
+		if (s->flags & SF_DATA_DONE)
 			finish_error(s);
 		else
-			s->phase = PH_DATA_DISCARD;
+			sess_enter(s, PH_DATA_DISCARD);
 		return;
 	}
 	if (s->cfg->backend.client_info == CFG_CI_RECEIVED) {
@@ -445,7 +468,7 @@ data_backend_ready(struct session *s, int code, const char *r, size_t n)
 			.client_ip = s->ip,
 			.hostname = s->cfg->hostname,
 			.proto = rcvd_proto(s->ehlo, s->tls_info[0] != '\0',
-			    s->auth),
+			    (s->flags & SF_AUTH) != 0),
 			.tls = s->tls_info[0] ? s->tls_info : NULL,
 			.sid = s->id,
 			.now = time(NULL),
@@ -453,15 +476,16 @@ data_backend_ready(struct session *s, int code, const char *r, size_t n)
 		size_t rl = rcvd_format(rc, sizeof(rc), &ri);
 
 		if (rl > 0)
-			scratch_put(s->w, s->backend, rc, rl);
+			backend_body(s->backend, rc, rl);
 	}
-	if (s->cfg->auth.add_header)
+	if (s->backend != NULL && s->cfg->auth.add_header)
 		put_header_authenticated(s);
-	else
-		scratch_put(s->w, s->backend, s->hold, s->hold_len);
+	else if (s->backend != NULL)
+		backend_body(s->backend, s->hold, s->hold_len);
 	data_hold_free(s);
-	if (s->data_done)
+	if (s->phase != PH_DATA_WAIT || s->backend == NULL)
+		return;		/* the leg failed on the way: session ending */
+	sess_enter(s, PH_DATA_BODY);
+	if (s->flags & SF_DATA_DONE)
 		finish_ok(s);
-	else
-		s->phase = PH_DATA_BODY;
 }

@@ -27,7 +27,7 @@
 #include "proxy/dryrun_int.h"
 #include "proxy/hijack.h"
 #include "proxy/pol.h"
-#include "proxy/session.h"
+#include "proxy/commands.h"
 
 /* ------------------------------------------------------------ output */
 

@@ -17,7 +17,7 @@
 #include "core/hdr.h"
 #include "core/received.h"
 #include "proxy/dryrun_int.h"
-#include "proxy/session.h"
+#include "proxy/data.h"
 
 /*
  * The message file as a client would send it after DATA. A file with

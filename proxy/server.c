@@ -22,6 +22,7 @@
 #include "proxy/log.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
+#include "proxy/accept.h"
 #include "proxy/session.h"
 #include "tls/tls.h"
 
@@ -259,10 +260,12 @@ worker_init(struct server *srv, struct worker *w, int index)
 	w->index = index;
 	if (uv_loop_init(&w->loop) != 0)
 		return -1;
-	w->rbuf = malloc(RBUF_SIZE);
-	w->scratch = malloc(SCRATCH_SIZE);
+	w->io.loop = &w->loop;
+	w->io.rbuf = malloc(RBUF_SIZE);
+	w->io.scratch = malloc(SCRATCH_SIZE);
 	w->listeners = calloc(cfg->nlisten, sizeof(*w->listeners));
-	if (w->rbuf == NULL || w->scratch == NULL || w->listeners == NULL)
+	if (w->io.rbuf == NULL || w->io.scratch == NULL ||
+	    w->listeners == NULL)
 		return -1;
 	uv_async_init(&w->loop, &w->wake, on_wake);
 	w->wake.data = w;
@@ -437,8 +440,8 @@ srv_free(struct server *srv, int n)
 				uv_close((uv_handle_t *)&w->listeners[j], NULL);
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&w->loop);
-		free(w->rbuf);
-		free(w->scratch);
+		free(w->io.rbuf);
+		free(w->io.scratch);
 		free(w->listeners);
 	}
 	for (size_t b = 0; srv->ip_table != NULL && b < srv->ip_buckets; b++) {
@@ -532,9 +535,10 @@ srv_run(const struct config *cfg)
 	}
 	for (size_t i = 0; i < cfg->nlisten; i++)
 		log_msg(CFG_LOG_INFO, "start", "mxshield %s listening on %s:%d, "
-		    "backend %s:%d, %d workers", MXS_VERSION,
+		    "backend %s:%d, %d worker%s", MXS_VERSION,
 		    cfg->listen[i].address, cfg->listen[i].port,
-		    cfg->backend.address, cfg->backend.port, srv.nworkers);
+		    cfg->backend.address, cfg->backend.port, srv.nworkers,
+		    srv.nworkers == 1 ? "" : "s");
 
 	/* the main loop serves signals until every worker has drained */
 	uv_run(main_loop, UV_RUN_DEFAULT);

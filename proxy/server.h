@@ -11,11 +11,30 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <uv.h>
+
 #include "core/net.h"
 #include "proxy/config.h"
+#include "proxy/side.h"
 
-struct worker;
 struct ip_count;
+struct session;
+
+/* Per-thread state: one event loop and its sessions. */
+struct worker {
+	uv_loop_t	 loop;
+	uv_thread_t	 thread;
+	struct server	*srv;
+	const struct config *cfg;
+	struct sideio	 io;		/* read buffer and output batch */
+	uv_async_t	 wake;		/* shutdown / reload */
+	uv_tcp_t	*listeners;
+	size_t		 nlisteners;
+	uint64_t	 nsessions;
+	int		 draining;
+	int		 index;
+	struct session	*sessions;	/* list of live sessions */
+};
 
 struct server {
 	const struct config	*cfg;

@@ -1,10 +1,41 @@
 /*
  * proxy/session.h - one relayed SMTP session: the client side, the
- * backend side, the FIFO of pending replies and the transaction. Shared
- * by session.c (commands, replies, phases), side.c (socket I/O),
- * backend.c (backend connection and replies) and data.c (DATA).
- * Everything here runs on one worker's event loop; nothing is shared
- * between threads except through server.h.
+ * backend leg (proxy/backend.h), the FIFO of replies the client is owed
+ * and the transaction. Everything here runs on one worker's event loop.
+ *
+ * Phases (sess_enter() is the one place that changes them, logged at
+ * debug level "old -> new"; closed is terminal):
+ *
+ *   proxy --PROXY header--> connect --greeting--> command <--> auth
+ *   command --354 (ours)--> data-hold --header done--> data-wait
+ *   data-wait --backend 354--> data-body --final dot--> command
+ *   data-hold/data-wait/data-body --refused--> data-discard --dot-->
+ *   command
+ *   any --QUIT relayed, or a closing 421 queued--> quit (nothing more
+ *   is read) --closing reply written--> hangup --queue empty--> closed
+ *   any --sess_close()--> closed
+ *
+ * The FIFO holds one entry per client command (and the greeting):
+ * relayed (the backend's reply), local (ours), DATA (decided at the
+ * head) or the final dot. What only mxshield says to the backend and
+ * the replies to it live in backend.c, never here.
+ *
+ * Include graph of the relay (an arrow: "includes"). Headers are layered;
+ * nothing below includes anything above it:
+ *
+ *   side.h     <- backend.h <- backend_int.h <- backend.c, backend_io.c
+ *     ^  ^         ^
+ *     |  |         |
+ *     |  server.h  session.h <- commands.h, data.h, replies.h, txn.h
+ *     |            ^
+ *   side.c         |  accept.h (sess_start, sess_close, drain)
+ *                  |
+ *   session.c, accept.c, commands.c, replies.c, data.c, txn.c: the
+ *   session's files, each including the headers of what it calls;
+ *   server.c: server.h, accept.h, session.h (its worker's sessions).
+ *
+ * side.c knows neither the session nor the backend (struct side_ops);
+ * backend*.c never include session.h (struct backend_cb).
  */
 #ifndef MXS_SESSION_H
 #define MXS_SESSION_H
@@ -18,47 +49,16 @@
 #include "core/policy.h"
 #include "core/sasl.h"
 #include "core/smtp_cmd.h"
+#include "proxy/backend.h"
 #include "proxy/config.h"
-#include "tls/tls.h"
+#include "proxy/side.h"
 
-struct session;
 struct worker;
 
-#define RBUF_SIZE	(64 * 1024)	/* per-loop read buffer */
-#define SCRATCH_SIZE	(128 * 1024)	/* per-loop output batch */
-#define WQ_HIGH		(256 * 1024)	/* stop reading the other side */
-#define WQ_LOW		(64 * 1024)	/* resume */
 #define MAX_PENDING	128		/* queued client commands */
-#define MAX_REPLY	(64 * 1024)	/* one backend reply, all lines */
-#define MAX_REPLY_LINE	4096
 #define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
 #define HOLD_CHUNK	4096		/* bytes scanned per step while holding */
 #define READ_AHEAD	(16 * 1024)	/* client bytes read while waiting */
-
-/* One connection: the client's, or one to the backend. */
-struct side {
-	uv_tcp_t	 tcp;		/* freed only after its close callback */
-	uv_timer_t	 timer;
-	struct session	*s;		/* NULL once detached (old backend) */
-	char		*in;		/* owned; unparsed input, NULL if none */
-	size_t		 in_len;
-	size_t		 in_cap;
-	size_t		 queued;	/* bytes handed to uv_write, not done */
-	char		*rep;		/* backend only, owned: the reply being
-					   read, lines joined with CRLF */
-	size_t		 rep_len;
-	int		 rep_code;
-	int		 rep_lines;
-	int		 handles;	/* open handles (tcp, timer) */
-	struct tls	*tls;		/* owned; NULL while plaintext */
-	unsigned	 tls_ready:1;	/* handshake complete */
-	unsigned	 pumping:1;	/* inside side_tls_pump() */
-	unsigned	 connected:1;
-	unsigned	 reading:1;
-	unsigned	 closing:1;
-	unsigned	 eof:1;
-	unsigned	 is_backend:1;
-};
 
 enum phase {
 	PH_CONNECT = 0,	/* waiting for the backend's greeting */
@@ -69,29 +69,16 @@ enum phase {
 	PH_DATA_WAIT,	/* header done, waiting for the backend's 354 */
 	PH_DATA_BODY,	/* streaming the body to the backend */
 	PH_DATA_DISCARD,/* rejected: reading to the final dot */
-	PH_QUIT,	/* QUIT or 421 queued: read nothing more */
+	PH_QUIT,	/* QUIT or a closing 421 queued: read nothing more */
+	PH_HANGUP,	/* the closing reply is written: close once sent */
 	PH_CLOSED,
 };
 
 enum pend_kind {
-	PK_RELAY = 0,	/* relayed command; reply comes from the backend */
+	PK_RELAY = 0,	/* relayed command (or greeting): the backend's reply */
 	PK_LOCAL,	/* mxshield's own reply, complete at once */
 	PK_DATA,	/* DATA: decided when it reaches the head */
-	PK_INTERNAL,	/* our command to the backend; reply not relayed */
 	PK_FINAL,	/* the reply to the client's final dot */
-};
-
-/* What an internal command to the backend is for. */
-enum internal_cmd {
-	IC_NONE = 0,
-	IC_GREETING,	/* a fresh backend's 220, swallowed */
-	IC_EHLO,	/* replayed EHLO/HELO after a reconnect */
-	IC_DATA,	/* our DATA: 354 starts the body */
-	IC_RSET,	/* after a rejected message */
-	IC_TLS_EHLO,	/* our EHLO before STARTTLS to the backend */
-	IC_STARTTLS,	/* our STARTTLS to the backend */
-	IC_XC_EHLO,	/* our EHLO before XCLIENT */
-	IC_XCLIENT,	/* XCLIENT: its 220 opens the client's session */
 };
 
 /* A policy verdict kept for the transaction's log line. */
@@ -131,16 +118,10 @@ struct pending {
 	struct pending	*next;
 	enum pend_kind	 kind;
 	enum cmd_verb	 verb;
-	enum internal_cmd ic;
 	int		 done;
 	int		 code;		/* reply code once done */
 	int		 close_after;	/* hang up once written */
 	int		 starttls;	/* start TLS once this reply is written */
-	int		 unsent;	/* relayed command not sent yet: the
-					   client's HELO waits for XCLIENT */
-	int		 held;		/* reply stored, released later (the
-					   greeting while the backend's TLS
-					   is set up) */
 	char		*reply;		/* owned: reply text with CRLFs */
 	size_t		 reply_len;
 	char		*arg;		/* owned: MAIL/RCPT path, for the log */
@@ -151,13 +132,29 @@ struct pending {
 					   the reply decides */
 };
 
+/* Session flags (one word). */
+#define SF_AUTH		0x0001	/* authenticated (backend said 235) */
+#define SF_BK_WAIT	0x0002	/* a replacement leg is not ready yet */
+#define SF_CLIENT_GONE	0x0004	/* the client side's handles are closed */
+#define SF_DRAIN	0x0008	/* shutting down: close when idle */
+#define SF_LONG_AUTH	0x0010	/* the over-long line being read is AUTH */
+#define SF_NEED_EHLO	0x0020	/* after STARTTLS: EHLO before MAIL */
+#define SF_DATA_DONE	0x0040	/* the client's final dot was read */
+#define SF_ABORTED	0x0080	/* backend leg dropped mid-DATA */
+#define SF_FLUSHING	0x0100	/* inside sess_flush() */
+#define SF_IN_INPUT	0x0200	/* inside sess_client_input() */
+#define SF_BK_GONE	0x0400	/* no leg any more: replies are owed 421 */
+
 struct session {
 	uint64_t	 id;
 	struct worker	*w;
 	const struct config *cfg;
 	enum phase	 phase;
+	unsigned	 flags;		/* SF_* */
 	struct side	 client;
-	struct side	*backend;	/* owned; replaced on reconnect */
+	struct backend	*backend;	/* owned (closed, not freed, by us);
+					   replaced on reconnect */
+	struct backend_client bc;	/* what the leg knows of the client */
 	struct pending	*qhead, *qtail;
 	int		 nq;
 	struct pending	*barrier;	/* input waits until it is done */
@@ -165,7 +162,6 @@ struct session {
 	uint32_t	 txn_seq;	/* numbers transactions (never 0): a
 					   late reply finds its own */
 
-	struct sockaddr_storage peer;
 	struct net_addr	 addr;
 	char		 ip[48];
 	int		 port;
@@ -173,11 +169,11 @@ struct session {
 	struct net_addr	 local;		/* where the client connected to */
 	int		 local_port;
 	char		 tls_info[96];	/* "TLSv1.2 cipher" once up */
+	char		 bk_tls[96];	/* the backend leg's, once up */
 
 	char		*helo;		/* owned: the client's HELO/EHLO arg */
 	char		*helo_line;	/* owned: the line, for replays */
 	int		 ehlo;		/* last greeting was EHLO */
-	int		 auth;		/* authenticated */
 	char		*auth_id;	/* owned: identity bound at 235 */
 	char		*auth_cand;	/* owned: identity claimed, until 235 */
 	struct sasl_state sasl;		/* the AUTH exchange in progress */
@@ -186,131 +182,47 @@ struct session {
 	int		 errors;
 	int		 junk;
 	uint64_t	 start_ms;
-	uint64_t	 bytes_in, bytes_out;
+	uint64_t	 bytes_in;
 
 	struct cmd_scanner lscan;
 	struct dscan	 dscan;
-	char		*hold;		/* owned: held header section */
+	char		*hold;		/* owned: held header section; its
+					   hold_cap bytes count in the
+					   server's held bytes */
 	size_t		 hold_len, hold_cap;
-	int		 reconnecting;	/* fresh backend not ready yet */
-	int		 client_closed;
-	int		 drain;
-	int		 long_auth;	/* the over-long line was AUTH */
-	int		 hangup_queued;	/* a closing 421 is in the queue */
-	int		 xclient_done;	/* XCLIENT accepted on this leg */
-	int		 need_ehlo;	/* after STARTTLS: EHLO before MAIL */
 	size_t		 stalled_len;	/* client.in_len the parser could not
 					   take more of */
-	int		 data_done;	/* the client's final dot was read */
-	int		 aborted;	/* backend leg dropped mid-DATA */
-	uint64_t	 held;		/* bytes counted in srv held_bytes */
 	struct session	*wprev, *wnext;	/* the worker's sessions */
-	int		 quitting;
 	int		 limit_slot;	/* counted in the server's limits */
-	const char	*close_reason;
-	unsigned	 flushing:1;
-	unsigned	 in_input:1;
-};
-
-/* Per-thread state. */
-struct worker {
-	uv_loop_t	 loop;
-	uv_thread_t	 thread;
-	struct server	*srv;
-	const struct config *cfg;
-	char		*rbuf;		/* RBUF_SIZE, reads land here */
-	int		 rbuf_busy;
-	char		*scratch;	/* SCRATCH_SIZE, batched output */
-	size_t		 scratch_len;
-	struct side	*scratch_to;
-	uv_async_t	 wake;		/* shutdown / reload */
-	uv_tcp_t	*listeners;
-	size_t		 nlisteners;
-	uint64_t	 nsessions;
-	int		 draining;
-	int		 index;
-	struct session	*sessions;	/* list of live sessions */
+	char		 close_why[160];	/* why it ends, for the log */
 };
 
 /* session.c */
-void	sess_start(struct worker *w, uv_stream_t *server, int listener);
-void	sess_tls_ready(struct session *s);
-void	sess_close(struct session *s, const char *reason);
-void	sess_maybe_free(struct session *s);
-void	sess_drain(struct session *s);
-void	sess_shutdown_now(struct session *s);
-void	sess_client_input(struct session *s);
+void	sess_enter(struct session *s, enum phase to);
+const char *sess_phase_name(enum phase p);
 void	sess_flush(struct session *s);
+void	sess_client_input(struct session *s);
+int	sess_client_data(struct session *s, const char *p, size_t n);
+void	sess_update_reading(struct session *s);
+int	sess_input_allowed(struct session *s);
+void	sess_cut_after(struct session *s, struct pending *p, const char *why);
 struct pending *sess_push(struct session *s, enum pend_kind kind,
 	    enum cmd_verb verb);
 void	sess_local(struct session *s, struct pending *p, const char *text);
 void	sess_reply_now(struct session *s, enum cmd_verb verb, const char *text);
 void	sess_hang_up(struct session *s, const char *text, const char *reason);
-void	sess_txn_abort(struct session *s, const char *why);
+void	sess_queue_close(struct session *s, const char *text,
+	    const char *reason);
+void	sess_set_reason(struct session *s, const char *reason);
+void	sess_set_backend_reply(struct session *s, struct pending *p,
+	    const char *r, size_t n);
+void	sess_backend_lost(struct session *s, const char *text,
+	    const char *reason);
+int	sess_backend_open(struct session *s);
+int	sess_backend_replace(struct session *s, const char *reason);
 void	sess_transcript(struct session *s, const char *dir, const char *p,
 	    size_t n);
 char	*mxs_memdup(const char *p, size_t n);
-
-/* commands.c */
-size_t	sess_command_input(struct session *s, const char *p, size_t len);
-/* decisions shared with the dry run (proxy/dryrun.c) */
-const char *sess_parse_line(const struct config *cfg, const char *line,
-	    size_t len, struct smtp_cmd *c);
-const char *sess_rcpt_limit(const struct config *cfg, int sent);
-const char *sess_auth_tls(const struct config *cfg, int tls_up);
-int	sess_auth_need_identity(const struct config *cfg);
-void	sess_hijack_verdict(struct policy_verdict *v, enum policy_stage at,
-	    const char *identity, int now);
-void	sess_fail_all(struct session *s, const char *text);
-void	sess_on_reply(struct session *s, struct pending *p, int code,
-	    const char *reply, size_t len);
-void	sess_txn_log(struct session *s, const struct txn *t,
-	    const char *result, const char *backend_reply, size_t blen);
-void	sess_txn_reset(struct session *s);
-void	txn_clear(struct txn *t);
-void	sess_set_timer(struct session *s);
-int	sess_can_read_client(struct session *s);
-void	sess_update_reading(struct session *s);
 uint64_t mxs_now_ms(void);
-
-/* side.c */
-void	side_init(struct session *s, struct side *d, int is_backend);
-int	side_write(struct side *d, const char *p, size_t n);
-void	side_start_read(struct side *d);
-void	side_stop_read(struct side *d);
-void	side_close(struct side *d);
-int	side_start_tls(struct side *d, struct tls_ctx *ctx);
-void	side_tls_pump(struct side *d);
-int	side_append_in(struct side *d, const char *p, size_t n, size_t cap);
-void	side_consume_in(struct side *d, size_t n);
-void	scratch_put(struct worker *w, struct side *to, const char *p, size_t n);
-void	scratch_flush(struct worker *w);
-
-/* backend.c */
-int	backend_connect(struct session *s, int reconnect);
-void	backend_send(struct session *s, const char *p, size_t n);
-void	backend_on_read(struct session *s, const char *p, size_t n);
-void	backend_abort(struct session *s, const char *reason);
-void	backend_lost(struct session *s, const char *reason);
-void	backend_broken(struct session *s, const char *reason);
-void	backend_tls_ready(struct session *s);
-void	backend_replay_helo(struct session *s);
-int	backend_xclient_start(struct session *s);
-void	backend_xclient_step(struct session *s, struct pending *p, int code,
-	    const char *r, size_t n);
-void	backend_tls_step(struct session *s, struct pending *p, int code,
-	    const char *r, size_t n);
-int	backend_after_greeting(struct session *s, struct pending *p,
-	    const char *r, size_t n);
-
-/* data.c */
-void	data_decide(struct session *s, struct pending *p);
-void	data_begin(struct session *s);
-size_t	data_input(struct session *s, const char *p, size_t n);
-void	data_backend_ready(struct session *s, int code, const char *reply,
-	    size_t len);
-void	data_hold_free(struct session *s);
-const char *data_scan_error(const struct dscan *d, uint64_t held,
-	    int max_header_bytes, int *code, char *why, size_t cap);
 
 #endif

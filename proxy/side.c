@@ -1,22 +1,24 @@
 /*
  * proxy/side.c - socket I/O for one side of a session: reads into the
- * worker's shared buffer, keeps only unparsed bytes per side, writes
- * with uv_try_write and queues the rest, and applies back-pressure.
- * The output batch ("scratch") collects everything one event produces
- * for one side so that it leaves in one write.
+ * loop's shared buffer, keeps only unparsed bytes per side, writes with
+ * uv_try_write and queues the rest, drives TLS. It reports to its owner
+ * through struct side_ops only, so it knows neither the session nor the
+ * backend leg. The output batch ("scratch") collects everything one
+ * event produces for one side so that it leaves in one write.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/log.h"
-#include "proxy/session.h"
+#include "proxy/side.h"
 #include "tls/tls.h"
 
 struct wreq {
 	uv_write_t	 req;
 	struct side	*d;
 	size_t		 len;
+	char		*own;		/* owned buffer (an adopted batch), or
+					   NULL: the bytes are in data[] */
 	char		 data[];
 };
 
@@ -26,78 +28,59 @@ static void
 on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct side *d = h->data;
-	struct worker *w = d->s != NULL ? d->s->w : NULL;
+	struct sideio *io = d->io;
 
 	(void)hint;
-	if (w == NULL || w->rbuf_busy) {
+	if (d->owner == NULL || io->rbuf_busy) {
 		/* a detached side, or a nested read: libuv treats this as
 		 * ENOBUFS and the read callback sees it */
 		buf->base = NULL;
 		buf->len = 0;
 		return;
 	}
-	w->rbuf_busy = 1;
-	buf->base = w->rbuf;
+	io->rbuf_busy = 1;
+	buf->base = io->rbuf;
 	buf->len = RBUF_SIZE;
 }
 
-/* Plaintext from a side: to the backend reply parser or the client's
- * command/DATA parser. */
-static void
-deliver(struct side *d, const char *p, size_t n)
-{
-	struct session *s = d->s;
-
-	if (d->is_backend) {
-		backend_on_read(s, p, n);
-		return;
-	}
-	s->bytes_in += (uint64_t)n;
-	if (side_append_in(d, p, n,
-	    (size_t)s->cfg->limits.max_auth_line + RBUF_SIZE + READ_AHEAD) < 0) {
-		sess_close(s, "out of memory");
-		return;
-	}
-	sess_client_input(s);
-}
-
+/*
+ * side_eof - the connection ended (why: EOF, an error): reading stops
+ * and the owner is told once. The side stays open until its owner
+ * closes it.
+ */
 static void
 side_eof(struct side *d, const char *why)
 {
-	struct session *s = d->s;
-
+	if (d->eof || d->closing || d->owner == NULL)
+		return;
 	d->eof = 1;
 	side_stop_read(d);
-	if (d->is_backend)
-		backend_lost(s, why);
-	else
-		sess_close(s, why);
+	d->ops->eof(d->owner, why);
 }
 
 static void
 on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct side *d = stream->data;
-	struct session *s = d->s;
-	struct worker *w;
+	struct sideio *io = d->io;
+	char why[80];
 
-	if (s == NULL) {
-		/* detached backend: drop whatever arrives */
-		return;
-	}
-	w = s->w;
-	if (buf->base == w->rbuf)
-		w->rbuf_busy = 0;
-	if (nread == 0)
+	if (buf->base == io->rbuf)
+		io->rbuf_busy = 0;
+	if (d->owner == NULL || d->closing || nread == 0)
 		return;
 	if (nread < 0) {
-		side_eof(d, nread == UV_EOF ? (d->is_backend ?
-		    "backend closed the connection" :
-		    "client closed the connection") : uv_strerror((int)nread));
+		if (nread == UV_EOF)
+			snprintf(why, sizeof(why), "%s closed the connection",
+			    d->name);
+		else
+			snprintf(why, sizeof(why), "%s: %s", d->name,
+			    uv_strerror((int)nread));
+		side_eof(d, why);
 		return;
 	}
 	if (d->tls == NULL) {
-		deliver(d, buf->base, (size_t)nread);
+		d->ops->data(d->owner, buf->base, (size_t)nread);
 		return;
 	}
 	if (tls_feed(d->tls, buf->base, (size_t)nread) != TLS_OK) {
@@ -129,21 +112,20 @@ tls_flush(struct side *d)
 
 /*
  * side_tls_pump - drive TLS on a side after ciphertext arrived or the
- * session can take input again: finish the handshake (telling the
- * session once), then decrypt and deliver plaintext for as long as the
- * session takes it. May close the session.
+ * owner can take input again: finish the handshake (telling the owner
+ * once), then decrypt and deliver plaintext for as long as the owner
+ * takes it. The owner may close the side from any callback.
  */
 void
 side_tls_pump(struct side *d)
 {
-	struct session *s = d->s;
-	struct worker *w;
+	struct sideio *io = d->io;
 	enum tls_rc rc;
 	ssize_t r;
+	char why[300];
 
-	if (s == NULL || d->tls == NULL || d->pumping || d->closing)
+	if (d->owner == NULL || d->tls == NULL || d->pumping || d->closing)
 		return;
-	w = s->w;
 	d->pumping = 1;
 	if (!d->tls_ready) {
 		rc = tls_handshake(d->tls);
@@ -151,22 +133,10 @@ side_tls_pump(struct side *d)
 			rc = TLS_ERR;
 		if (rc == TLS_ERR || rc == TLS_CLOSED) {
 			d->pumping = 0;
-			log_msg(CFG_LOG_INFO, "tls", "sid=%016llx client=%s: %s "
-			    "TLS handshake failed: %s", (unsigned long long)s->id,
-			    s->ip, d->is_backend ? "backend" : "client",
-			    tls_error(d->tls) ? tls_error(d->tls) : "closed");
-			if (d->is_backend) {
-				char why[300];
-
-				snprintf(why, sizeof(why), "backend TLS handshake "
-				    "failed: %s", tls_error(d->tls) ?
-				    tls_error(d->tls) : "closed");
-				d->eof = 1;
-				side_stop_read(d);
-				backend_broken(s, why);
-			} else {
-				side_eof(d, "client TLS handshake failed");
-			}
+			snprintf(why, sizeof(why), "%s TLS handshake failed: %s",
+			    d->name, tls_error(d->tls) ? tls_error(d->tls) :
+			    "closed");
+			side_eof(d, why);
 			return;
 		}
 		if (rc == TLS_WANT) {
@@ -174,19 +144,17 @@ side_tls_pump(struct side *d)
 			return;
 		}
 		d->tls_ready = 1;
-		if (d->is_backend)
-			backend_tls_ready(s);
-		else
-			sess_tls_ready(s);
-		if (s->phase == PH_CLOSED || d->s == NULL) {
+		d->ops->tls_ready(d->owner);
+		if (d->closing || d->owner == NULL) {
 			d->pumping = 0;
 			return;
 		}
 	}
-	while (!d->closing && (d->is_backend || sess_can_read_client(s))) {
-		if (w->rbuf_busy)
+	while (!d->closing && d->owner != NULL && (d->ops->can_read == NULL ||
+	    d->ops->can_read(d->owner))) {
+		if (io->rbuf_busy)
 			break;
-		r = tls_read(d->tls, w->rbuf, RBUF_SIZE);
+		r = tls_read(d->tls, io->rbuf, RBUF_SIZE);
 		if (tls_flush(d) < 0) {
 			d->pumping = 0;
 			side_eof(d, "write error");
@@ -196,14 +164,12 @@ side_tls_pump(struct side *d)
 			break;
 		if (r < 0) {
 			d->pumping = 0;
-			side_eof(d, tls_error(d->tls) ? tls_error(d->tls) :
-			    (d->is_backend ? "backend closed TLS" :
-			    "client closed TLS"));
+			snprintf(why, sizeof(why), "%s", tls_error(d->tls) ?
+			    tls_error(d->tls) : "closed TLS");
+			side_eof(d, why);
 			return;
 		}
-		deliver(d, w->rbuf, (size_t)r);
-		if (s->phase == PH_CLOSED || d->s == NULL)
-			break;
+		d->ops->data(d->owner, io->rbuf, (size_t)r);
 	}
 	d->pumping = 0;
 }
@@ -211,17 +177,18 @@ side_tls_pump(struct side *d)
 /*
  * side_start_tls - from now on this side speaks TLS (after our 220 to a
  * client's STARTTLS, the backend's 220 to ours, or at once on implicit
- * TLS). A client side handshakes as the server, a backend side as the
- * client and sends its ClientHello now. Returns 0 or -1 (no memory).
+ * TLS). as_client: we handshake as the TLS client and send the
+ * ClientHello now. Returns 0 or -1 (no memory, or the write failed).
  */
 int
-side_start_tls(struct side *d, struct tls_ctx *ctx)
+side_start_tls(struct side *d, struct tls_ctx *ctx, int as_client)
 {
 	d->tls = tls_new(ctx);
 	if (d->tls == NULL)
 		return -1;
 	d->tls_ready = 0;
-	if (d->is_backend) {
+	d->tls_client = as_client ? 1 : 0;
+	if (as_client) {
 		enum tls_rc rc = tls_handshake(d->tls);
 
 		if (rc == TLS_ERR || tls_flush(d) < 0)
@@ -231,13 +198,16 @@ side_start_tls(struct side *d, struct tls_ctx *ctx)
 }
 
 void
-side_init(struct session *s, struct side *d, int is_backend)
+side_init(struct side *d, struct sideio *io, const char *name,
+    const struct side_ops *ops, void *owner)
 {
 	memset(d, 0, sizeof(*d));
-	d->s = s;
-	d->is_backend = is_backend ? 1 : 0;
-	uv_tcp_init(&s->w->loop, &d->tcp);
-	uv_timer_init(&s->w->loop, &d->timer);
+	d->io = io;
+	d->ops = ops;
+	d->owner = owner;
+	d->name = name;
+	uv_tcp_init(io->loop, &d->tcp);
+	uv_timer_init(io->loop, &d->timer);
 	d->tcp.data = d;
 	d->timer.data = d;
 	d->handles = 2;
@@ -303,31 +273,21 @@ on_write(uv_write_t *req, int status)
 {
 	struct wreq *wr = (struct wreq *)req;
 	struct side *d = wr->d;
-	struct session *s = d->s;
+	char why[80];
 
 	d->queued -= wr->len;
+	free(wr->own);
 	free(wr);
-	if (s == NULL || d->closing)
+	if (d->owner == NULL || d->closing)
 		return;
 	if (status < 0) {
-		if (d->is_backend)
-			backend_lost(s, uv_strerror(status));
-		else
-			sess_close(s, uv_strerror(status));
-		return;
-	}
-	if (d->is_backend) {
-		/* the backend drained: the client may send more */
-		if (d->queued < WQ_LOW)
-			sess_update_reading(s);
-		return;
-	}
-	if (d->queued == 0 && s->quitting) {
-		sess_close(s, s->close_reason ? s->close_reason : "quit");
+		snprintf(why, sizeof(why), "%s: %s", d->name,
+		    uv_strerror(status));
+		side_eof(d, why);
 		return;
 	}
 	if (d->queued < WQ_LOW)
-		sess_update_reading(s);
+		d->ops->drained(d->owner);
 }
 
 /*
@@ -360,6 +320,7 @@ raw_write(struct side *d, const char *p, size_t n)
 	if (wr == NULL)
 		return UV_ENOMEM;
 	memcpy(wr->data, p, n);
+	wr->own = NULL;
 	wr->d = d;
 	wr->len = n;
 	b = uv_buf_init(wr->data, (unsigned)n);
@@ -374,16 +335,15 @@ raw_write(struct side *d, const char *p, size_t n)
 
 /*
  * side_write - send n bytes of plaintext: through TLS when the side
- * speaks it. Returns 0, or a negative libuv error (the caller ends the
- * session or the backend leg). Never closes anything itself.
+ * speaks it. Returns 0, or a negative libuv error; the caller decides
+ * (side_write never reports to the owner itself).
  */
 int
 side_write(struct side *d, const char *p, size_t n)
 {
-	if (n == 0 || d->closing)
+	if (n == 0 || d->closing || d->eof)
 		return 0;
-	if (d->s != NULL && !d->is_backend)
-		d->s->bytes_out += n;
+	d->bytes_out += n;
 	if (d->tls == NULL)
 		return raw_write(d, p, n);
 	if (!d->tls_ready || tls_write(d->tls, p, n) < 0)
@@ -413,29 +373,17 @@ static void
 on_side_close(uv_handle_t *h)
 {
 	struct side *d = h->data;
-	struct session *s = d->s;
 
 	if (--d->handles > 0)
 		return;
 	free(d->in);
 	d->in = NULL;
-	free(d->rep);
-	d->rep = NULL;
 	if (d->tls != NULL) {
 		tls_free(d->tls);
 		d->tls = NULL;
 	}
-	if (d->is_backend) {
-		/* a backend side is its own allocation; the session may
-		 * already have another one */
-		if (s != NULL && s->backend == d)
-			s->backend = NULL;
-		free(d);
-	} else if (s != NULL) {
-		s->client_closed = 1;
-	}
-	if (s != NULL)
-		sess_maybe_free(s);
+	/* last: the owner may free the memory d lives in */
+	d->ops->closed(d->owner);
 }
 
 /*
@@ -463,59 +411,141 @@ close_notify(struct side *d)
 	tls_consume(d->tls, n);
 }
 
-/* side_close - close both handles; freeing happens in on_side_close. */
+/* side_close - close both handles; the owner hears "closed" once both
+ * close callbacks ran. Output still batched for d is dropped. */
 void
 side_close(struct side *d)
 {
 	if (d->closing)
 		return;
-	close_notify(d);
+	/* a close_notify only when nothing is left unsent: output still
+	 * batched for d is dropped below */
+	if (d->io->scratch_to != d || d->io->scratch_len == 0)
+		close_notify(d);
+	scratch_forget(d);
 	d->closing = 1;
 	d->reading = 0;
 	uv_close((uv_handle_t *)&d->timer, on_side_close);
 	uv_close((uv_handle_t *)&d->tcp, on_side_close);
 }
 
+/* A write failed: the owner hears it as the end of the connection. */
+static void
+write_failed(struct side *d, int r)
+{
+	char why[80];
+
+	snprintf(why, sizeof(why), "%s: %s", d->name, uv_strerror(r));
+	side_eof(d, why);
+}
+
 /*
- * scratch_put - append output for side "to" to the worker's batch. A
- * batch holds bytes for one side: output for another side, or a full
- * batch, sends what is there first.
+ * scratch_put - append output for side "to" to the loop's batch. A batch
+ * holds bytes for one side: output for another side, or a full batch,
+ * sends what is there first. A write that fails reports eof to the
+ * owner of that side, from inside this call.
  */
 void
-scratch_put(struct worker *w, struct side *to, const char *p, size_t n)
+scratch_put(struct side *to, const char *p, size_t n)
 {
-	if (n == 0)
+	struct sideio *io = to->io;
+
+	if (n == 0 || to->closing || to->eof)
 		return;
-	if (w->scratch_to != to || w->scratch_len + n > SCRATCH_SIZE)
-		scratch_flush(w);
+	if (io->scratch_to != to || io->scratch_len + n > SCRATCH_SIZE)
+		scratch_flush(io);
+	if (to->closing || to->eof)
+		return;
 	if (n > SCRATCH_SIZE) {
 		int r = side_write(to, p, n);
 
-		if (r < 0 && to->s != NULL && to->is_backend)
-			backend_lost(to->s, uv_strerror(r));
+		if (r < 0)
+			write_failed(to, r);
 		return;
 	}
-	w->scratch_to = to;
-	memcpy(w->scratch + w->scratch_len, p, n);
-	w->scratch_len += n;
+	io->scratch_to = to;
+	memcpy(io->scratch + io->scratch_len, p, n);
+	io->scratch_len += n;
+}
+
+/*
+ * adopt_write - write the batch of a plaintext side: what the kernel
+ * does not take now is queued in the batch buffer itself, which the
+ * write request takes over (the loop gets a new one), so message bytes
+ * are copied once between the two sockets: into the batch. Returns 0
+ * or a negative libuv error.
+ */
+static int
+adopt_write(struct side *d, struct sideio *io, size_t n)
+{
+	const char *p = io->scratch;
+	struct wreq *wr;
+	char *fresh;
+	uv_buf_t b;
+	int r;
+
+	if (d->closing || d->eof)
+		return 0;
+	d->bytes_out += n;
+	if (d->queued == 0) {
+		b = uv_buf_init(io->scratch, (unsigned)n);
+		r = uv_try_write((uv_stream_t *)&d->tcp, &b, 1);
+		if (r == (int)n)
+			return 0;
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		} else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+			return r;
+		}
+	}
+	fresh = malloc(SCRATCH_SIZE);
+	wr = malloc(sizeof(*wr));
+	if (fresh == NULL || wr == NULL) {
+		free(fresh);
+		free(wr);
+		return raw_write(d, p, n);
+	}
+	wr->own = io->scratch;
+	io->scratch = fresh;
+	wr->d = d;
+	wr->len = n;
+	b = uv_buf_init((char *)p, (unsigned)n);
+	r = uv_write(&wr->req, (uv_stream_t *)&d->tcp, &b, 1, on_write);
+	if (r < 0) {
+		free(wr->own);
+		free(wr);
+		return r;
+	}
+	d->queued += n;
+	return 0;
 }
 
 void
-scratch_flush(struct worker *w)
+scratch_flush(struct sideio *io)
 {
-	struct side *to = w->scratch_to;
-	size_t n = w->scratch_len;
+	struct side *to = io->scratch_to;
+	size_t n = io->scratch_len;
 	int r;
 
-	w->scratch_to = NULL;
-	w->scratch_len = 0;
+	io->scratch_to = NULL;
+	io->scratch_len = 0;
 	if (to == NULL || n == 0)
 		return;
-	r = side_write(to, w->scratch, n);
-	if (r < 0 && to->s != NULL) {
-		if (to->is_backend)
-			backend_lost(to->s, uv_strerror(r));
-		else
-			sess_close(to->s, uv_strerror(r));
+	if (to->tls == NULL)
+		r = adopt_write(to, io, n);
+	else
+		r = side_write(to, io->scratch, n);
+	if (r < 0)
+		write_failed(to, r);
+}
+
+/* scratch_forget - drop what is batched for d (it is being closed). */
+void
+scratch_forget(struct side *d)
+{
+	if (d->io->scratch_to == d) {
+		d->io->scratch_to = NULL;
+		d->io->scratch_len = 0;
 	}
 }

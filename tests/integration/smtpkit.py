@@ -24,6 +24,7 @@ import os
 import random
 import re
 import socket
+import struct
 import ssl
 import threading
 import time
@@ -276,7 +277,10 @@ class RecordingBackend:
       delay               {VERB or "GREETING" or "DOT": seconds}
       silent              set of VERB/"GREETING"/"DOT" that never get a reply
       close_on            set of VERB/"GREETING"/"DOT": close instead of replying
+      close_after         set of VERB: close right after that reply is sent
       close_after_data_bytes  close once this many DATA bytes arrived
+      refuse_second_ehlo  True: a second HELO/EHLO on one connection gets
+                          503 5.5.1 (OpenSMTPD's "Already identified")
       stall_data          (after_bytes, seconds): stop reading for that long
                           once after_bytes of DATA arrived (back-pressure)
       eod                 "strict" (CRLF.CRLF) or "lenient" (smuggling-prone)
@@ -318,6 +322,8 @@ class RecordingBackend:
         self.delay = {}
         self.silent = set()
         self.close_on = set()
+        self.close_after = set()
+        self.refuse_second_ehlo = False
         self.close_after_data_bytes = None
         self.stall_data = None
         self.eod = "strict"
@@ -523,6 +529,7 @@ class _SessState:
             raise _Closed()
         t.settimeout(0.1)
         self.tls = True
+        self.identified = False     # RFC 3207 4.2: EHLO again inside TLS
         with self.be._cond:
             self.sess.tls = (t.version(), t.cipher()[0])
             self.sess.tls_sni = getattr(t, "mx_sni", None)
@@ -574,6 +581,17 @@ class _SessState:
         self.out += text
         if not self.be.batch or d:
             self.flush()
+        if key in self.be.close_after:
+            # gone at once, with a reset: the next byte mxshield writes
+            # fails
+            self.flush()
+            self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            with self.be._cond:
+                self.sess.closed = True
+                self.sess.closed_by = "us"
+                self.be._cond.notify_all()
+            self.conn.close()
+            raise _Closed()
 
     def peer_closed(self, kind):
         with self.be._cond:
@@ -808,6 +826,11 @@ class _SessState:
                 self.close_us()
             self.reply(verb, r)
             return
+        if verb in ("EHLO", "HELO") and be.refuse_second_ehlo:
+            if getattr(self, "identified", False):
+                self.reply(verb, b"503 5.5.1 Invalid command: Already identified")
+                return
+            self.identified = True
         if verb == "EHLO":
             # echo the name as a real MTA would: printable ASCII only
             shown = bytes(b if 0x20 < b < 0x7F else 0x3F for b in arg[:255])

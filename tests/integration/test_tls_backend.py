@@ -155,7 +155,17 @@ def test_tls_on_both_legs(mxshield, backend, certs, client_mode, backend_mode):
     r = c.transaction("sender@example.net", ["rcpt@example.com"], make_message())
     assert r.code == 250, r
     (m,) = backend.wait_messages(1)
-    (s,) = backend.sessions
+    s = m.session
+    if client_mode == "starttls":
+        # the client's STARTTLS gives it a fresh backend leg, whose
+        # first EHLO is the client's one inside TLS; the first leg
+        # carried no mail
+        first, second = backend.sessions
+        assert second is s
+        assert "MAIL" not in first.verbs() and first.tls is not None, first.commands
+    else:
+        (only,) = backend.sessions
+        assert only is s
     assert s.tls is not None
     if backend_mode == "starttls":
         assert s.plain_commands == [OUR_EHLO, b"STARTTLS\r\n"], s.plain_commands

@@ -460,7 +460,9 @@ def test_auth_require_tls(mxshield, backend, certs):
     assert "AUTH PLAIN LOGIN" in r.lines, r
     r = c.cmd("AUTH PLAIN " + cred)
     assert (r.code, r.enh) == (235, "2.7.0"), r
-    assert backend.sessions[0].auth_lines == [b"AUTH PLAIN " + cred.encode()]
+    # after STARTTLS the session speaks on a fresh backend leg
+    assert backend.sessions[0].auth_lines == []
+    assert backend.sessions[-1].auth_lines == [b"AUTH PLAIN " + cred.encode()]
     r = c.transaction("alice@example.com", ["rcpt@example.com"], make_message())
     assert r.code == 250, r
     (m,) = backend.wait_messages(1)
@@ -570,8 +572,14 @@ def test_starttls_stalled_handshake_timeout(mxshield, backend, certs):
     waits: closed after tls.handshake_timeout."""
     mx = start(mxshield, certs, tls={"handshake_timeout": 2}, limits={"command_timeout": 30})
     bystander = tls_session(mx, certs)
+    # the bystander's two legs (before and after its STARTTLS)
+    backend.wait_for(lambda: len(backend.sessions) == 2, 3, "the bystander's legs")
     c = mx.session()
     assert c.cmd("STARTTLS").code == 220
+    # the stalled session's legs: its first, and the fresh one its
+    # STARTTLS opened
+    backend.wait_for(lambda: len(backend.sessions) == 4, 3, "the stalled session's legs")
+    stalled = backend.sessions[2:4]
     hello = _client_hello()
     c.send(hello[:len(hello) // 2])
     t = time.monotonic()
@@ -580,7 +588,7 @@ def test_starttls_stalled_handshake_timeout(mxshield, backend, certs):
     assert closed, "stalled handshake still connected after 6 s (handshake_timeout = 2)"
     assert 1.5 <= took <= 4, "closed after %.2f s" % took
     _assert_survived(mx, backend, certs, bystander, 0, implicit=False)
-    backend.wait_for(lambda: backend.sessions[1].closed, 3, "the stalled session's backend leg closed")
+    backend.wait_for(lambda: all(s.closed for s in stalled), 3, "the stalled session's backend legs closed")
 
 
 @pytest.mark.parametrize("where", ["partial-hello", "after-hello"])
