@@ -507,9 +507,9 @@ def test_txn_line_with_300_long_recipients_in_text_format(mxshield, backend):
 # a session's id is in its "sid" field, never in the msg text
 # --------------------------------------------------------------------------
 
-# msg texts that still begin with "sid=": files under rework, to move to
-# log_sid()/log_sid_client() (proxy/log.h); strike each once converted.
-SID_IN_MSG_KNOWN = []    # every session event carries its sid as a field
+# msg texts allowed to begin with "sid=": none, every session event
+# carries its sid as a field (log_sid()/log_sid_client(), proxy/log.h).
+SID_IN_MSG_KNOWN = []
 
 
 def _sid_in_msg_unknown(lines):
