@@ -55,6 +55,9 @@ ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 	}
 	len = reply_ehlo_filter(r, n, &o, out, sizeof(out), &res);
 	if (len == 0) {
+		log_sid_client(CFG_LOG_WARN, "backend", s->id, s->ip, "EHLO "
+		    "reply cannot be filtered (malformed, or over 64 KiB once "
+		    "filtered): not relayed");
 		sess_backend_lost(s, "421 4.4.2 Backend reply not usable, try "
 		    "again later", "EHLO reply cannot be filtered");
 		return -1;
@@ -133,24 +136,24 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 		}
 		break;
 	case CMD_AUTH:
+		if (code == 235 && s->auth_cand == NULL &&
+		    sess_auth_need_identity(s->cfg)) {
+			/* a login mxshield could not attribute (an
+			 * OAUTHBEARER token without a=, a malformed
+			 * message a lenient backend took) while a
+			 * control needs the identity: never an
+			 * anonymous authenticated session */
+			sess_backend_lost(s, "421 4.7.0 Authentication "
+			    "not attributable, closing connection",
+			    "AUTH accepted by the backend without an "
+			    "identity mxshield could read");
+			return;
+		}
 		sess_set_backend_reply(s, p, r, n);
 		if (code == 334) {
 			sess_enter(s, PH_AUTH);
 		} else {
 			sess_enter(s, PH_COMMAND);
-			if (code == 235 && s->auth_cand == NULL &&
-			    sess_auth_need_identity(s->cfg)) {
-				/* a login mxshield could not attribute (an
-				 * OAUTHBEARER token without a=, a malformed
-				 * message a lenient backend took) while a
-				 * control needs the identity: never an
-				 * anonymous authenticated session */
-				sess_backend_lost(s, "421 4.7.0 Authentication "
-				    "not attributable, closing connection",
-				    "AUTH accepted by the backend without an "
-				    "identity mxshield could read");
-				return;
-			}
 			if (code == 235) {
 				/* the identity is bound only now, by the
 				 * backend that owns the passwords */

@@ -723,7 +723,7 @@ class _SessState:
         ir = parts[1] if len(parts) > 1 else None
         with self.be._cond:
             self.sess.auth_lines.append(b"AUTH " + arg)
-        if mech not in (b"PLAIN", b"LOGIN", b"XOAUTH2", b"CRAM-MD5",
+        if mech not in (b"PLAIN", b"LOGIN", b"XOAUTH2", b"OAUTHBEARER", b"CRAM-MD5",
                         b"SCRAM-SHA-1", b"SCRAM-SHA-256"):
             self.reply("AUTH", b"504 5.5.4 Unrecognized authentication type")
             return
@@ -749,7 +749,7 @@ class _SessState:
             else:
                 self.scram_first(ir)
             return
-        if mech in (b"PLAIN", b"XOAUTH2"):
+        if mech in (b"PLAIN", b"XOAUTH2", b"OAUTHBEARER"):
             if ir is None:
                 self.auth_state = "plain"
                 self.reply("AUTH", b"334 ")

@@ -276,3 +276,38 @@ def test_unreadable_mechanism_relayed_when_no_control_needs_the_identity(mxshiel
     assert r.raw == REFUSED_504
     assert backend.sessions[0].auth_lines == [b"AUTH DIGEST-MD5"]
     assert mxshield.logs("auth") == []
+
+
+def ehlo_auth_line(r):
+    return [l for l in r.lines if l.upper().startswith("AUTH")]
+
+
+@pytest.mark.parametrize("control", sorted(IDENTITY_CONTROLS))
+def test_ehlo_offers_only_mechanisms_whose_identity_is_read(mxshield, auth_backend, control):
+    auth_backend.capabilities = AUTH_CAPS[:-1] + ["AUTH PLAIN DIGEST-MD5 GSSAPI CRAM-MD5"]
+    c = mxshield(IDENTITY_CONTROLS[control]).client()
+    assert c.reply().code == 220
+    assert ehlo_auth_line(c.cmd("EHLO client.example.net")) == ["AUTH PLAIN CRAM-MD5"]
+
+
+def test_ehlo_offers_every_mechanism_when_no_control_needs_the_identity(mxshield, auth_backend):
+    auth_backend.capabilities = AUTH_CAPS[:-1] + ["AUTH PLAIN DIGEST-MD5 GSSAPI CRAM-MD5"]
+    c = mxshield.client()
+    assert c.reply().code == 220
+    assert ehlo_auth_line(c.cmd("EHLO client.example.net")) == ["AUTH PLAIN DIGEST-MD5 GSSAPI CRAM-MD5"]
+
+
+def test_login_accepted_without_a_readable_identity_is_not_kept(mxshield, auth_backend):
+    """OAUTHBEARER without a=: the token names the user, mxshield cannot
+    read it, the backend says 235. With hijack detection on, the session
+    never goes on unattributed: 421 4.7.0 and closed, nothing relayed."""
+    auth_backend.capabilities = AUTH_CAPS[:-1] + ["AUTH PLAIN OAUTHBEARER"]
+    mx = mxshield(IDENTITY_CONTROLS["hijack"])
+    c = mx.session()
+    r = c.cmd("AUTH OAUTHBEARER " + b64("n,,\x01auth=Bearer opaque-token\x01\x01"))
+    assert (r.code, r.enh) == (421, "4.7.0"), r
+    c.expect_closed(3)
+    auth_backend.wait_all_closed()
+    assert not any(v in ("MAIL", "RCPT", "DATA") for v in auth_backend.all_verbs())
+    (sess,) = mx.wait_log(lambda l: l.get("event") == "session", what="session line")
+    assert "without an identity" in sess["reason"], sess
