@@ -155,17 +155,22 @@ def test_overlong_auth_line_gets_one_reply(mxshield, backend):
     assert backend.sessions[0].verbs()[-1] == "NOOP"
 
 
-@pytest.mark.parametrize("bad", [b"dXN\rlcg==\r\n", b"dXN\0lcg==\r\n"], ids=["bare-cr", "nul"])
+@pytest.mark.parametrize("bad", [b"dXN\rlcg==\r\n", b"dXN\0lcg==\r\n",
+                                 b"dXNlcg==\nQUIT\r\n"],
+                         ids=["bare-cr", "nul", "bare-lf"])
 def test_refused_line_inside_auth_cancels_the_exchange(mxshield, backend, bad):
-    """A bare CR or a NUL inside AUTH LOGIN: refused with 500, the
-    exchange is over (the backend gets "*"), and the next line is a
-    command again: QUIT is answered 221, never relayed as a user name."""
+    """A bare CR, a NUL or a bare LF inside AUTH LOGIN: the line up to
+    its CRLF gets exactly one 500 5.5.2 (the "QUIT" behind a bare LF is
+    part of it, not a command), the exchange is over (the backend gets
+    "*"), and the next line is a command again: QUIT is answered 221,
+    never relayed as a user name."""
     mx = _auth_mx(mxshield, backend)
     c = mx.session()
     assert c.cmd("AUTH LOGIN").code == 334
     c.send(bad)
     r = c.reply()
     assert (r.code, r.enh) == (500, "5.5.2"), r
+    c.assert_quiet()
     r = c.cmd("QUIT")
     assert r.code == 221, r
     (s,) = backend.sessions
