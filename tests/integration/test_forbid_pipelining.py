@@ -11,7 +11,9 @@ import time
 
 import pytest
 
+import tlsutil
 from smtpkit import dot_stuff, make_message, strip_received
+from tlsutil import certs_fixture  # noqa: F401 (the certs fixture)
 
 SYNC = (554, "5.5.0")
 LENIENT = {"limits": {"forbid_unauth_pipelining": False}}
@@ -188,3 +190,23 @@ def test_off_restores_the_lenient_behaviour(mxshield, backend):
     (m,) = backend.wait_messages(1)
     assert strip_received(m.data) == dot_stuff(content)
     assert not any("unauthorized pipelining" in l.get("msg", "") for l in mx.log_lines())
+
+
+def test_starttls_injection_still_discarded(mxshield, backend, certs):
+    """STARTTLS is not one of the commands that end a group here: what a
+    client pipelines behind it in plaintext is still thrown away and
+    logged (README "TLS"), with forbid_unauth_pipelining on."""
+    mx = mxshield(tlsutil.tls_config(certs, "starttls"))
+    c = mx.client()
+    assert c.reply().code == 220
+    assert "STARTTLS" in c.ehlo().lines
+    c.send(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+    r = c.reply()
+    assert (r.code, r.enh) == (220, "2.0.0"), r
+    assert tlsutil.starttls(c, certs.client_context()) == b""
+    c.ehlo("x.example.net")
+    assert c.cmd("QUIT").code == 221
+    backend.wait_all_closed()
+    assert not any(b"injected@evil" in x for x in backend.all_commands())
+    mx.wait_log(lambda l: l.get("event") == "tls" and "discarded" in l.get("msg", ""),
+                what="the injection line")
