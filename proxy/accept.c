@@ -357,6 +357,9 @@ admit_and_connect(struct session *s)
 		side_start_read(&s->client);
 	} else {
 		sess_set_timer(s);
+		/* a client that talks before the greeting is refused */
+		if (s->cfg->limits.forbid_unauth_pipelining)
+			side_start_read(&s->client);
 	}
 	s->bc.sid = s->id;
 	s->bc.ip = s->ip;

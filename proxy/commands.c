@@ -94,7 +94,8 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 	s->ehlo = (c->verb == CMD_EHLO);
 	s->pc.helo = v;
 	s->pc.helo_seen = true;
-	s->flags &= ~SF_NEED_EHLO;
+	/* PIPELINING only once this EHLO's reply offers it */
+	s->flags &= ~(SF_NEED_EHLO | SF_PIPELINING);
 	/* the backend leg reads these for XCLIENT and for replays */
 	s->bc.helo = s->helo;
 	s->bc.helo_line = s->helo_line;
@@ -716,6 +717,63 @@ transcript_cmd(struct session *s, const char *p, size_t n)
 	sess_transcript(s, "client", p, n);
 }
 
+/*
+ * last_in_group - the verb of line must be the last command of a
+ * pipelined group (RFC 2920 3.1: EHLO, DATA, VRFY, EXPN, NOOP; HELO as
+ * EHLO's older form; after QUIT nothing is read anyway). Returns its
+ * name, or NULL.
+ */
+static const char *
+last_in_group(const char *line, size_t len)
+{
+	static const char *const last[] = {
+		"EHLO", "HELO", "DATA", "VRFY", "EXPN", "NOOP",
+	};
+
+	if (len < 4 || (len > 4 && line[4] != ' '))
+		return NULL;
+	for (size_t i = 0; i < sizeof(last) / sizeof(last[0]); i++)
+		if (strncasecmp(line, last[i], 4) == 0)
+			return last[i];
+	return NULL;
+}
+
+/*
+ * pipelining_refused - limits.forbid_unauth_pipelining: the command
+ * line that ends at p[used] was followed, in what the client had sent
+ * before it could see the reply, by more bytes (p[used..len)), where
+ * RFC 2920 forbids it: after a command that must end a group, or after
+ * any command while the client was not offered PIPELINING (no EHLO yet,
+ * HELO, an EHLO reply without it). Postfix 3.9 decides the same on
+ * what it has read when it takes a command. One comparison per command
+ * line, nothing per message byte. Returns 1 when the session is ending.
+ */
+static int
+pipelining_refused(struct session *s, enum cmd_line_rc rc,
+    const struct span *line, const char *p, size_t used, size_t len)
+{
+	const char *verb;
+	char why[96];
+
+	if (used >= len || !s->cfg->limits.forbid_unauth_pipelining ||
+	    s->phase != PH_COMMAND)
+		return 0;
+	verb = rc == LINE_OK ? last_in_group(line->p, line->len) : NULL;
+	if (verb != NULL && strcmp(verb, "DATA") == 0)
+		snprintf(why, sizeof(why), "message content sent with DATA "
+		    "before the 354");
+	else if (verb != NULL)
+		snprintf(why, sizeof(why), "commands sent after %s before "
+		    "its reply", verb);
+	else if (!(s->flags & SF_PIPELINING))
+		snprintf(why, sizeof(why), "commands pipelined while "
+		    "PIPELINING was not offered");
+	else
+		return 0;
+	sess_sync_error(s, why, p + used, len - used);
+	return 1;
+}
+
 /* One command line (or a refused one) from p; returns bytes used. */
 size_t
 sess_command_input(struct session *s, const char *p, size_t len)
@@ -740,6 +798,8 @@ sess_command_input(struct session *s, const char *p, size_t len)
 	if (rc == LINE_NEED_MORE)
 		return n;
 	sess_set_timer(s);
+	if (pipelining_refused(s, rc, &line, p, n, len))
+		return n;
 	/* inside an AUTH exchange a refused line ends the exchange: the
 	 * client hears our one reply, the backend's half is cancelled with
 	 * "*" and its answer swallowed (RFC 4954 4) */

@@ -177,6 +177,9 @@ static const struct key limits_keys[] = {
 	/* RFC 5321 4.5.3.1.8: 100 recipients at least */
 	KINT(C, "max_recipients", limits.max_recipients, 100, 1000000, 1000),
 	KENUM(C, "bare_lf", limits.bare_lf, bare_names, CFG_BARE_REJECT),
+	/* as Postfix 3.9's smtpd_forbid_unauth_pipelining */
+	KBOOL(C, "forbid_unauth_pipelining", limits.forbid_unauth_pipelining,
+	    1),
 	KEND
 };
 

@@ -117,6 +117,8 @@ struct config {
 		int		 max_junk_commands;	/* 100 */
 		int		 max_recipients;	/* 1000 */
 		enum cfg_bare_lf bare_lf;		/* reject */
+		int		 forbid_unauth_pipelining; /* 1: 554 5.5.0
+							   and close */
 	} limits;
 
 	struct cfg_strlist	 local_domains;		/* lower case */

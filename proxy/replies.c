@@ -62,6 +62,8 @@ ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 		    "again later", "EHLO reply cannot be filtered");
 		return -1;
 	}
+	if (res.seen & CAP_PIPELINING)
+		s->flags |= SF_PIPELINING;
 	if (res.nremoved > 0)
 		log_sid(CFG_LOG_DEBUG, "backend", s->id, "EHLO capabilities "
 		    "not offered to the client: %s", res.removed);

@@ -83,6 +83,33 @@ sess_set_reason(struct session *s, const char *reason)
 		snprintf(s->close_why, sizeof(s->close_why), "%s", reason);
 }
 
+/*
+ * sess_sync_error - the client did not wait for a reply where RFC 2920
+ * says it must (limits.forbid_unauth_pipelining, as Postfix 3.9's
+ * smtpd_forbid_unauth_pipelining): why says where, p[0..n) is what it
+ * had sent too early (its start is logged, made printable). It gets
+ * 554 5.5.0 in place of the reply it did not wait for, and is
+ * disconnected; nothing more of it is read or relayed. Before the
+ * greeting, the greeting is never sent.
+ */
+void
+sess_sync_error(struct session *s, const char *why, const char *p, size_t n)
+{
+	char reason[160], seen[49];
+	size_t i;
+
+	for (i = 0; i < n && i < sizeof(seen) - 1; i++)
+		seen[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '.';
+	seen[i] = '\0';
+	snprintf(reason, sizeof(reason), "unauthorized pipelining: %s", why);
+	log_sid_client(CFG_LOG_INFO, "limit", s->id, s->ip, "%s; sent "
+	    "early: \"%s%s\"", reason, seen, n > i ? "..." : "");
+	if (s->phase == PH_CONNECT)
+		sess_cut_after(s, NULL, reason);
+	sess_queue_close(s, "554 5.5.0 Error: SMTP protocol synchronization",
+	    reason);
+}
+
 /* ------------------------------------------------------------ queue */
 
 /*
@@ -457,7 +484,7 @@ client_start_tls(struct session *s)
 	free(s->helo_line);
 	s->helo = s->helo_line = NULL;
 	s->ehlo = 0;
-	s->flags &= ~SF_AUTH;
+	s->flags &= ~(SF_AUTH | SF_PIPELINING);
 	sess_auth_forget(s);
 	s->pc.helo_seen = false;
 	memset(&s->pc.helo, 0, sizeof(s->pc.helo));
@@ -582,9 +609,21 @@ parse(struct session *s, const char *buf, size_t len)
 {
 	size_t off = 0, used;
 
-	while (off < len && sess_input_allowed(s)) {
+	while (off < len) {
 		const char *p = buf + off;
 		size_t n = len - off;
+
+		/* a client that talks before the greeting (plaintext; a
+		 * TLS handshake is no talk) */
+		if (s->phase == PH_CONNECT &&
+		    s->cfg->limits.forbid_unauth_pipelining &&
+		    (s->client.tls == NULL || s->client.tls_ready)) {
+			sess_sync_error(s, "commands sent before the greeting",
+			    p, n);
+			break;
+		}
+		if (!sess_input_allowed(s))
+			break;
 
 		if (s->phase == PH_PROXY)
 			used = sess_proxy_input(s, p, n);
@@ -718,9 +757,11 @@ sess_update_reading(struct session *s)
 	/* waiting on the backend or on our own queue. A plaintext client
 	 * is still read a little ahead (bounded), which saves stopping
 	 * and restarting the socket around every DATA; never after QUIT,
-	 * never before the greeting, and not under TLS, whose input
-	 * buffer is bounded by one read. */
-	if (s->phase < PH_QUIT && s->phase != PH_CONNECT &&
+	 * not under TLS, whose input buffer is bounded by one read, and
+	 * before the greeting only to catch a client that talks first
+	 * (limits.forbid_unauth_pipelining). */
+	if (s->phase < PH_QUIT && (s->phase != PH_CONNECT ||
+	    s->cfg->limits.forbid_unauth_pipelining) &&
 	    s->client.tls == NULL && s->client.in_len < READ_AHEAD &&
 	    s->client.queued <= WQ_HIGH &&
 	    (s->backend == NULL || backend_queued(s->backend) <= WQ_HIGH))

@@ -144,6 +144,8 @@ struct pending {
 #define SF_FLUSHING	0x0100	/* inside sess_flush() */
 #define SF_IN_INPUT	0x0200	/* inside sess_client_input() */
 #define SF_BK_GONE	0x0400	/* no leg any more: replies are owed 421 */
+#define SF_PIPELINING	0x0800	/* the client's last EHLO reply offered
+				   PIPELINING */
 
 struct session {
 	uint64_t	 id;
@@ -214,6 +216,8 @@ void	sess_hang_up(struct session *s, const char *text, const char *reason);
 void	sess_queue_close(struct session *s, const char *text,
 	    const char *reason);
 void	sess_set_reason(struct session *s, const char *reason);
+void	sess_sync_error(struct session *s, const char *why, const char *p,
+	    size_t n);
 void	sess_set_backend_reply(struct session *s, struct pending *p,
 	    const char *r, size_t n);
 void	sess_backend_lost(struct session *s, const char *text,

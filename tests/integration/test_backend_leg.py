@@ -70,8 +70,11 @@ def test_backend_gone_after_354_ends_the_session(mxshield, backend):
 def test_client_that_never_reads_is_closed_after_command_timeout(mxshield, backend):
     """Megabytes of pipelined EHLOs and no reading: once the replies
     pile up, the write makes no progress; after command_timeout both
-    legs close (Postfix's smtpd_timeout covers writes too)."""
-    mx = mxshield({"limits": {"command_timeout": 2}})
+    legs close (Postfix's smtpd_timeout covers writes too). The client
+    pipelines without PIPELINING on purpose: forbid_unauth_pipelining is
+    off so that the replies pile up."""
+    mx = mxshield({"limits": {"command_timeout": 2,
+                              "forbid_unauth_pipelining": False}})
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect(("127.0.0.1", mx.port))
@@ -106,7 +109,9 @@ def test_xclient_pipelined_commands_wait_for_xclient(mxshield, backend):
     one EHLO of ours, one XCLIENT, and only then the client's commands,
     each answered by its own reply."""
     backend.capabilities = backend.capabilities + [XCLIENT_CAP]
-    mx = mxshield({"backend": {"client_info": "xclient"}})
+    # EHLOs pipelined on purpose: forbid_unauth_pipelining off
+    mx = mxshield({"backend": {"client_info": "xclient"},
+                   "limits": {"forbid_unauth_pipelining": False}})
     c = mx.client(source="127.0.0.2")
     assert c.reply().code == 220
     c.send(b"EHLO a.example.net\r\nEHLO b.example.net\r\nMAIL FROM:<s@example.net>\r\n")
@@ -150,17 +155,22 @@ def test_overlong_auth_line_gets_one_reply(mxshield, backend):
     assert backend.sessions[0].verbs()[-1] == "NOOP"
 
 
-@pytest.mark.parametrize("bad", [b"dXN\rlcg==\r\n", b"dXN\0lcg==\r\n"], ids=["bare-cr", "nul"])
+@pytest.mark.parametrize("bad", [b"dXN\rlcg==\r\n", b"dXN\0lcg==\r\n",
+                                 b"dXNlcg==\nQUIT\r\n"],
+                         ids=["bare-cr", "nul", "bare-lf"])
 def test_refused_line_inside_auth_cancels_the_exchange(mxshield, backend, bad):
-    """A bare CR or a NUL inside AUTH LOGIN: refused with 500, the
-    exchange is over (the backend gets "*"), and the next line is a
-    command again: QUIT is answered 221, never relayed as a user name."""
+    """A bare CR, a NUL or a bare LF inside AUTH LOGIN: the line up to
+    its CRLF gets exactly one 500 5.5.2 (the "QUIT" behind a bare LF is
+    part of it, not a command), the exchange is over (the backend gets
+    "*"), and the next line is a command again: QUIT is answered 221,
+    never relayed as a user name."""
     mx = _auth_mx(mxshield, backend)
     c = mx.session()
     assert c.cmd("AUTH LOGIN").code == 334
     c.send(bad)
     r = c.reply()
     assert (r.code, r.enh) == (500, "5.5.2"), r
+    c.assert_quiet()
     r = c.cmd("QUIT")
     assert r.code == 221, r
     (s,) = backend.sessions
@@ -199,7 +209,9 @@ def test_backend_lost_before_starttls_reply(mxshield, backend, certs):
     answering NOOP: the client gets one 421 and the connection closes,
     never the 220 of a TLS it can no longer use."""
     backend.close_on = {"NOOP"}
-    mx = mxshield(tlsutil.tls_config(certs, "starttls"))
+    # NOOP must end a pipelined group: forbid_unauth_pipelining off
+    mx = mxshield(conftest.merge(tlsutil.tls_config(certs, "starttls"),
+                                 {"limits": {"forbid_unauth_pipelining": False}}))
     c = mx.session()
     c.send(b"NOOP\r\nSTARTTLS\r\n")
     r = c.reply()
@@ -216,7 +228,8 @@ def test_max_errors_applies_inside_a_pipelined_batch(mxshield, backend):
     """max_errors = 5; EHLO, seven unknown verbs and QUIT in one write:
     five 502s, then 421 4.7.0 and the connection closes; nothing after
     the limit is parsed or relayed (the backend never sees the QUIT)."""
-    mx = mxshield({"limits": {"max_errors": 5}})
+    # EHLO pipelined on purpose: forbid_unauth_pipelining off
+    mx = mxshield({"limits": {"max_errors": 5, "forbid_unauth_pipelining": False}})
     c = mx.client()
     assert c.reply().code == 220
     c.send(b"EHLO client.example.net\r\n" + b"FOO\r\n" * 7 + b"QUIT\r\n")
@@ -236,7 +249,8 @@ def test_nothing_after_the_junk_limit_is_relayed(mxshield, backend):
     """max_junk_commands = 2; four NOOPs and a MAIL in one write: two
     250s, then 421 4.7.0; the third NOOP and the MAIL never reach the
     backend."""
-    mx = mxshield({"limits": {"max_junk_commands": 2}})
+    # NOOPs pipelined on purpose: forbid_unauth_pipelining off
+    mx = mxshield({"limits": {"max_junk_commands": 2, "forbid_unauth_pipelining": False}})
     c = mx.session()
     c.send(b"NOOP\r\n" * 4 + b"MAIL FROM:<s@example.net>\r\n")
     for _ in range(2):

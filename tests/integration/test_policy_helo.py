@@ -104,7 +104,10 @@ def test_bare_ip_refused_at_helo_not_relayed(mxshield, backend):
 
 
 def test_pipelined_refused_helo_then_mail_rcpt(mxshield, backend):
-    mx = start(mxshield, cfg({"reject_bare_ip": True, "reject_at": "helo"}))
+    # EHLO pipelined on purpose: forbid_unauth_pipelining off, so that
+    # the refused HELO's effect on what follows is what is tested
+    mx = start(mxshield, cfg({"reject_bare_ip": True, "reject_at": "helo"},
+                             limits={"forbid_unauth_pipelining": False}))
     c = client(mx, "127.0.0.3")
     c.send("EHLO 1.2.3.4\r\nMAIL FROM:<x@example.net>\r\nRCPT TO:<user@example.com>\r\n"
            "DATA\r\n")

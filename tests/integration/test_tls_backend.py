@@ -182,7 +182,10 @@ def test_backend_starttls_early_talker(mxshield, backend, certs):
     in plaintext (nor be mixed into mxshield's own EHLO/STARTTLS)."""
     tls_backend(backend, certs)
     backend.delay = {"STARTTLS": 0.3}
-    mx = start(mxshield, certs)
+    # an early talker is refused at once with forbid_unauth_pipelining
+    # (test_forbid_pipelining.py); off here, so that the backend's TLS
+    # set-up runs while the early EHLO waits
+    mx = start(mxshield, certs, limits={"forbid_unauth_pipelining": False})
     c = mx.client()
     c.send(b"EHLO early.example.net\r\n")
     g = c.reply()
