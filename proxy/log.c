@@ -462,6 +462,9 @@ static const char *const level_names[] = { "error", "warn", "info", "debug" };
  * vlog - one event line: level, then sid and client when given (NULL
  * for none), then the formatted msg (cut at 2 KiB).
  */
+static void vlog(enum cfg_log_level, const char *, const uint64_t *,
+    const char *, const char *, va_list) __attribute__((format(printf, 5, 0)));
+
 static void
 vlog(enum cfg_log_level level, const char *event, const uint64_t *sid,
     const char *client, const char *fmt, va_list ap)
