@@ -101,7 +101,7 @@ on_client_timer(uv_timer_t *t)
 {
 	struct session *s = ((struct side *)t->data)->owner;
 
-	if (s->phase == PH_CLOSED)
+	if (!side_clock_due(t->data) || s->phase == PH_CLOSED)
 		return;
 	if (s->phase == PH_PROXY) {
 		log_sid_client(CFG_LOG_INFO, "proxy", s->id, s->ip, "no PROXY "
@@ -163,8 +163,7 @@ sess_set_timer(struct session *s)
 		secs = s->cfg->limits.data_timeout;
 	else
 		secs = s->cfg->limits.command_timeout;
-	uv_timer_start(&s->client.timer, on_client_timer,
-	    (uint64_t)secs * 1000, 0);
+	side_clock_set(&s->client, (uint64_t)secs * 1000, on_client_timer);
 }
 
 /* ------------------------------------------------------------ life */
@@ -313,7 +312,7 @@ sess_proxy_input(struct session *s, const char *p, size_t n)
 		net_addr_format(&s->addr, s->ip, sizeof(s->ip));
 	}
 	sess_enter(s, PH_CONNECT);
-	uv_timer_stop(&s->client.timer);
+	side_clock_stop(&s->client);
 	admit_and_connect(s);
 	return (size_t)rc;
 }

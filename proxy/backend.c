@@ -53,6 +53,8 @@ on_timer(uv_timer_t *t)
 {
 	struct backend *b = ((struct side *)t->data)->owner;
 
+	if (!side_clock_due(t->data))
+		return;		/* moved on, or stopped, since it was armed */
 	switch (b->state) {
 	case BK_CONNECT:
 	case BK_GREETING:
@@ -96,7 +98,7 @@ bk_arm(struct backend *b, int restart)
 	case BK_READY:
 	case BK_BODY:
 		if (b->aw_n == 0) {
-			uv_timer_stop(&b->side.timer);
+			side_clock_stop(&b->side);
 			return;
 		}
 		secs = b->aw[b->aw_head] == AW_FINAL ?
@@ -104,15 +106,15 @@ bk_arm(struct backend *b, int restart)
 		    cfg->backend.reply_timeout;
 		break;
 	case BK_CLOSED:
-		uv_timer_stop(&b->side.timer);
+		side_clock_stop(&b->side);
 		return;
 	default:
 		secs = cfg->backend.reply_timeout;
 		break;
 	}
-	if (!restart && uv_is_active((uv_handle_t *)&b->side.timer))
+	if (!restart && side_clock_running(&b->side))
 		return;
-	uv_timer_start(&b->side.timer, on_timer, (uint64_t)secs * 1000, 0);
+	side_clock_set(&b->side, (uint64_t)secs * 1000, on_timer);
 }
 
 /* ------------------------------------------------------------ failure */

@@ -750,7 +750,7 @@ sess_update_reading(struct session *s)
 			return;
 		}
 		side_start_read(&s->client);
-		if (!uv_is_active((uv_handle_t *)&s->client.timer))
+		if (!side_clock_running(&s->client))
 			sess_set_timer(s);
 		return;
 	}
@@ -772,5 +772,5 @@ sess_update_reading(struct session *s)
 	 * replies wait for it to read them (a write must make progress
 	 * within command_timeout, as Postfix's smtpd_timeout) */
 	if (s->phase < PH_QUIT && s->client.queued == 0)
-		uv_timer_stop(&s->client.timer);
+		side_clock_stop(&s->client);
 }

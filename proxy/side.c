@@ -540,6 +540,50 @@ scratch_flush(struct sideio *io)
 		write_failed(to, r);
 }
 
+/* ------------------------------------------------------------ clock */
+
+void
+side_clock_set(struct side *d, uint64_t ms, uv_timer_cb cb)
+{
+	uint64_t due = uv_now(d->timer.loop) + ms;
+
+	d->deadline = due;
+	if (d->armed != 0 && d->armed <= due && d->clock_cb == cb)
+		return;		/* it fires first and moves on to due */
+	d->clock_cb = cb;
+	d->armed = due;
+	uv_timer_start(&d->timer, cb, ms, 0);
+}
+
+void
+side_clock_stop(struct side *d)
+{
+	d->deadline = 0;
+}
+
+int
+side_clock_due(struct side *d)
+{
+	uint64_t now = uv_now(d->timer.loop);
+
+	d->armed = 0;
+	if (d->deadline == 0)
+		return 0;
+	if (now < d->deadline) {
+		d->armed = d->deadline;
+		uv_timer_start(&d->timer, d->clock_cb, d->deadline - now, 0);
+		return 0;
+	}
+	d->deadline = 0;
+	return 1;
+}
+
+int
+side_clock_running(const struct side *d)
+{
+	return d->deadline != 0;
+}
+
 /* scratch_forget - drop what is batched for d (it is being closed). */
 void
 scratch_forget(struct side *d)

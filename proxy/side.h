@@ -52,7 +52,11 @@ struct sideio {
 
 struct side {
 	uv_tcp_t	 tcp;		/* freed only after its close callback */
-	uv_timer_t	 timer;		/* the owner's clock */
+	uv_timer_t	 timer;		/* the owner's clock: side_clock_*() */
+	uv_timer_cb	 clock_cb;	/* what the clock calls when due */
+	uint64_t	 deadline;	/* loop time the clock is due; 0: off */
+	uint64_t	 armed;		/* loop time the libuv timer fires at;
+					   0: not armed */
 	struct sideio	*io;		/* borrowed: the loop's buffers */
 	const struct side_ops *ops;	/* borrowed */
 	void		*owner;		/* NULL once detached: nothing is
@@ -84,6 +88,20 @@ int	side_start_tls(struct side *d, struct tls_ctx *ctx, int as_client);
 void	side_tls_pump(struct side *d);
 int	side_append_in(struct side *d, const char *p, size_t n, size_t cap);
 void	side_consume_in(struct side *d, size_t n);
+/*
+ * The side's clock, lazy: side_clock_set() only moves a deadline, and
+ * the libuv timer is started only when that deadline is earlier than
+ * the one armed (or none is), so a busy session costs no timer-heap
+ * work per command or reply. side_clock_stop() clears the deadline
+ * and leaves an armed timer to fire for nothing. The callback given
+ * to side_clock_set() starts with side_clock_due(): 0 when the
+ * deadline is not reached (the timer is armed again for the rest) or
+ * was cleared, 1 when the timeout is real.
+ */
+void	side_clock_set(struct side *d, uint64_t ms, uv_timer_cb cb);
+void	side_clock_stop(struct side *d);
+int	side_clock_due(struct side *d);
+int	side_clock_running(const struct side *d);
 void	scratch_put(struct side *to, const char *p, size_t n);
 void	scratch_flush(struct sideio *io);
 void	scratch_forget(struct side *d);

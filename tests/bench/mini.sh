@@ -14,7 +14,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-/usr/sbin/smtp-sink -c -C -t 100 -m 2048 "127.0.0.1:$SINK_PORT" 4096 >/dev/null 2>&1 &
+# smtp-sink refuses to run as root without a user to switch to
+as=(); [ "$(id -u)" = 0 ] && as=(-u nobody)
+/usr/sbin/smtp-sink "${as[@]}" -c -C -t 100 -m 2048 "127.0.0.1:$SINK_PORT" 4096 >/dev/null 2>&1 &
 pids+=($!)
 sed -e "s/@BACKEND_PORT@/$SINK_PORT/" -e "s/@PORT@/$PORT/" "$HERE/bench.conf.in" >"$RUN/m.conf"
 "$BIN" -c "$RUN/m.conf" 2>"$RUN/m.log" &
