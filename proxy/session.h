@@ -168,7 +168,8 @@ struct session {
 	char		 ip[48];
 	int		 port;
 	const struct cfg_listen *listener;
-	struct net_addr	 local;		/* where the client connected to */
+	struct net_addr	 local;		/* where the client connected to; read
+					   only for client_info = "proxy" */
 	int		 local_port;
 	char		 tls_info[96];	/* "TLSv1.2 cipher" once up */
 	char		 bk_tls[96];	/* the backend leg's, once up */
