@@ -127,7 +127,9 @@ def test_reference_config_names_every_key():
                 "match_envelope", "match_from_header", "require_tls", "add_header", "aliases",
                 "identity", "addresses", "hijack", "max_messages", "window", "state_file",
                 "size_limits", "max", "except", "spoof", "threshold", "action", "warning_file",
-                "weights", "format", "level", "transcript", "mode", "control", "socket"):
+                "weights", "format", "level", "transcript", "mode", "control", "socket",
+                "relay_protection", "relay_protection_mode", "count", "exempt",
+                "forbid_unauth_pipelining", "proxy_timeout"):
         assert "%s =" % key in text, key
 
 
