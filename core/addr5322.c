@@ -170,7 +170,7 @@ words(struct ap *a, struct run *r)
 {
 	unsigned char	c;
 	size_t		s;
-	int		last = 0, seen;	/* 0 none, 1 word, 2 dot */
+	int		last = 0, seen, gap = 0; /* last: 0 none, 1 word, 2 dot */
 
 	memset(r, 0, sizeof(*r));
 	for (;;) {
@@ -178,7 +178,7 @@ words(struct ap *a, struct run *r)
 		if (cfws(a, &seen) < 0)
 			return -1;
 		if (seen && last != 0)
-			r->cfws_in = 1;
+			gap = 1;
 		if (a->i >= a->len)
 			break;
 		c = (unsigned char)a->p[a->i];
@@ -201,6 +201,9 @@ words(struct ap *a, struct run *r)
 		if (last == 0)
 			r->start = s;
 		r->end = a->i;
+		if (gap)
+			r->cfws_in = 1;
+		gap = 0;
 		if (c == '.') {
 			if (last == 0)
 				r->dotfirst = 1;
@@ -216,7 +219,6 @@ words(struct ap *a, struct run *r)
 		}
 	}
 	r->dotlast = last == 2;
-	/* Trailing CFWS of the run must not count as inside it. */
 	return 0;
 }
 

@@ -27,7 +27,8 @@ enum al_rc {
 #define AL_DOMAIN_LIT	0x08	/* domain-literal "[...]" */
 #define AL_ANGLE	0x10	/* written as an angle-addr "<...>" */
 #define AL_OBS		0x20	/* obsolete syntax: "." in the phrase,
-				   CFWS around "." or "@" in the addr-spec */
+				   CFWS between the words of the local
+				   part or the atoms of the domain */
 #define AL_UTF8		0x40	/* non-ASCII octets (RFC 6532) */
 
 struct al_mailbox {
