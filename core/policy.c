@@ -263,6 +263,7 @@ policy_stage_name(enum policy_stage s)
 	case POLICY_AT_MAIL:	return "mail";
 	case POLICY_AT_RCPT:	return "rcpt";
 	case POLICY_AT_AUTH:	return "auth";
+	case POLICY_AT_DATA:	return "data";
 	}
 	return "?";
 }

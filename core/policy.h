@@ -60,6 +60,8 @@ enum policy_stage {
 	POLICY_AT_RCPT,
 	POLICY_AT_AUTH,		/* hijack detection's 535 to a disabled
 				   identity (given by the proxy) */
+	POLICY_AT_DATA,		/* after the final dot, decided on the
+				   held header section */
 };
 
 /* Which check a verdict comes from ("check" in the JSON log). */
@@ -144,6 +146,7 @@ struct policy_cfg {
 
 	struct {
 		bool				 enabled;
+		bool				 check_from_header;
 		const struct policy_shield_entry *entries;
 		size_t				 nentries;
 	} ip_shield;
@@ -152,6 +155,7 @@ struct policy_cfg {
 		bool			 require_for_local_senders;
 		bool			 except_to_local;
 		bool			 match_envelope;
+		bool			 match_from_header;
 		const struct policy_alias *aliases;
 		size_t			 naliases;
 	} auth;
@@ -297,6 +301,43 @@ enum policy_action	policy_rcpt_skip(const struct policy_cfg *cfg,
 			    const struct policy_client *cl,
 			    const struct policy_txn *txn,
 			    const struct smtp_cmd *rcpt, unsigned skip,
+			    struct policy_verdict *out);
+
+/*
+ * policy_from_header - the checks of the From: field of a held header
+ * section sec[0..len) (dot-stuffed wire format, as core/hdr.c reads
+ * it), given after the final dot with 550 5.7.1. In order:
+ *  1. ip_shield.check_from_header (ip_shield on, not authenticated):
+ *     every From: address whose domain IP Shield entries cover (as at
+ *     MAIL) must come from their networks: else "Sorry, <addr> <FROM
+ *     header> not allowed to send mail from <ip>". A message without
+ *     From: is not restricted.
+ *  2. auth.match_from_header (authenticated): every From: address must
+ *     be one the identity may use at MAIL FROM (itself, its local part
+ *     at a local domain for an identity without "@", its aliases): else
+ *     "Sorry, <addr> <FROM header> not owned by the authenticated
+ *     user". A message without From: fails.
+ * The address checked is the real one (local@domain, source route
+ * dropped), never the display name, encoded or not. A check that needs
+ * the From: field fails closed when it is absent (check 2 only),
+ * appears more than once, cannot be parsed, holds no address (an empty
+ * group) or holds more than POLICY_FROM_MAX_MAILBOXES addresses, or is
+ * longer than POLICY_FROM_MAX_BYTES unfolded; each with its own reason.
+ * Trusted clients are exempt. Returns out->action: PASS or REJECT
+ * (at POLICY_AT_DATA).
+ */
+#define POLICY_FROM_MAX_BYTES		4096
+#define POLICY_FROM_MAX_MAILBOXES	32
+enum policy_action	policy_from_header(const struct policy_cfg *cfg,
+			    const struct policy_client *cl, const char *sec,
+			    size_t len, struct policy_verdict *out);
+
+/* policy_from_header_skip - policy_from_header() with the checks in
+ * skip (POLICY_CK_IP_SHIELD, POLICY_CK_AUTH) passed over, as
+ * policy_mail_skip(). */
+enum policy_action	policy_from_header_skip(const struct policy_cfg *cfg,
+			    const struct policy_client *cl, const char *sec,
+			    size_t len, unsigned skip,
 			    struct policy_verdict *out);
 
 /* policy_is_trusted - is a inside one of trusted_networks? */

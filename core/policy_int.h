@@ -47,4 +47,22 @@ void	policy_reason_untrusted(struct policy_verdict *v, struct span s);
 const char	*policy_client_ip(const struct policy_client *cl, char *buf,
 		    size_t cap);
 
+/*
+ * policy_addr_owned - may identity id send as local@domain (local
+ * unquoted, domain as written)? The identity itself (case-insensitive),
+ * its local part at a local domain for an id without "@", or one of
+ * its auth.aliases. Empty parts: never. Shared by the envelope and the
+ * From: header checks.
+ */
+bool	policy_addr_owned(const struct policy_cfg *cfg, const char *id,
+	    struct span local, struct span domain);
+
+/*
+ * policy_shield_outside - is domain covered by an IP Shield entry
+ * while the client is in none of the networks of the entries that
+ * cover it (their union)? No entry covers it: false.
+ */
+bool	policy_shield_outside(const struct policy_cfg *cfg,
+	    const struct policy_client *cl, struct span domain);
+
 #endif

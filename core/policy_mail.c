@@ -80,14 +80,11 @@ alias_owns(const struct policy_alias *al, struct span local,
 	return false;
 }
 
-/* May identity id use mail's sender address? Fails closed. */
-static bool
-sender_owned(const struct policy_cfg *cfg, const char *id,
-    const struct smtp_cmd *mail)
+/* policy_int.h. Fails closed. */
+bool
+policy_addr_owned(const struct policy_cfg *cfg, const char *id,
+    struct span local, struct span domain)
 {
-	struct span	local = policy_local_unquote(mail->local);
-	struct span	domain = mail->domain;
-
 	if (local.len == 0 || domain.len == 0)
 		return false;
 	if (id_owns(cfg, id, local, domain))
@@ -102,6 +99,15 @@ sender_owned(const struct policy_cfg *cfg, const char *id,
 			return true;
 	}
 	return false;
+}
+
+/* May identity id use mail's sender address? Fails closed. */
+static bool
+sender_owned(const struct policy_cfg *cfg, const char *id,
+    const struct smtp_cmd *mail)
+{
+	return policy_addr_owned(cfg, id, policy_local_unquote(mail->local),
+	    mail->domain);
 }
 
 /*
@@ -146,33 +152,42 @@ mail_submission(const struct policy_client *cl, struct policy_verdict *out)
 }
 
 /*
- * ip_shield: every entry whose pattern covers the sender's domain adds
- * its networks; the client must be in one of them (the union: an
- * exact entry and $LOCALDOMAIN$ both allow). No entry: unrestricted.
+ * policy_int.h: every entry whose pattern covers the domain adds its
+ * networks; the client must be in one of them (the union: an exact
+ * entry and $LOCALDOMAIN$ both allow). No entry: unrestricted.
  */
-static bool
-mail_ip_shield(const struct policy_cfg *cfg, const struct policy_client *cl,
-    const struct smtp_cmd *mail, struct policy_verdict *out)
+bool
+policy_shield_outside(const struct policy_cfg *cfg,
+    const struct policy_client *cl, struct span domain)
 {
 	size_t		 matched = 0;
 	bool		 inside = false;
-	char		 buf[64];
-	const char	*ip;
 
-	if (!cfg->ip_shield.enabled || cl->auth_id != NULL || mail->null_path)
-		return false;
 	for (size_t i = 0; i < cfg->ip_shield.nentries; i++) {
 		const struct policy_shield_entry *e =
 		    &cfg->ip_shield.entries[i];
 
-		if (!policy_domain_matches(cfg, e->domain, mail->domain))
+		if (!policy_domain_matches(cfg, e->domain, domain))
 			continue;
 		matched++;
 		for (size_t j = 0; j < e->nnets; j++)
 			if (net_match(&e->nets[j], &cl->addr))
 				inside = true;
 	}
-	if (matched == 0 || inside)
+	return matched > 0 && !inside;
+}
+
+/* ip_shield at MAIL: the envelope sender's domain (policy_shield_outside). */
+static bool
+mail_ip_shield(const struct policy_cfg *cfg, const struct policy_client *cl,
+    const struct smtp_cmd *mail, struct policy_verdict *out)
+{
+	char		 buf[64];
+	const char	*ip;
+
+	if (!cfg->ip_shield.enabled || cl->auth_id != NULL || mail->null_path)
+		return false;
+	if (!policy_shield_outside(cfg, cl, mail->domain))
 		return false;
 	ip = policy_client_ip(cl, buf, sizeof(buf));
 	policy_refuse(out, POLICY_REJECT, POLICY_AT_MAIL, POLICY_CK_IP_SHIELD,

@@ -320,8 +320,6 @@ static const struct not_yet {
 	enum ny_when	 when;
 	const char	*allowed;	/* NY_NOT_IN: "a|b" */
 } not_yet[] = {
-	{ "ip_shield.check_from_header",	NY_NOT_IN, "false" },
-	{ "auth.match_from_header",		NY_NOT_IN, "false" },
 	{ "size_limits",			NY_NONEMPTY, NULL },
 	{ "spoof.enabled",			NY_NOT_IN, "false" },
 };

@@ -17,6 +17,7 @@
 #include "proxy/backend.h"
 #include "proxy/data.h"
 #include "proxy/log.h"
+#include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "proxy/txn.h"
@@ -267,7 +268,37 @@ finish_ok(struct session *s)
 	backend_end(s->backend);
 }
 
-/* The header section is complete: ask the backend for DATA. */
+/* A refusal heard by pol_from_header(): into the transaction's verdicts. */
+static void
+on_header_verdict(void *arg, const struct policy_verdict *v, int enforced)
+{
+	pol_note(arg, v, enforced);
+}
+
+/*
+ * header_policy - the checks of the held header section (the From:
+ * header). An enforced refusal becomes the message's sticky reply,
+ * given after the final dot; its verdict is already noted. Returns 1
+ * when refused.
+ */
+static int
+header_policy(struct session *s, size_t hlen)
+{
+	struct policy_verdict v;
+
+	if (!pol_from_header(s->cfg, s->w->srv->pol, &s->pc, s->hold, hlen,
+	    on_header_verdict, s, &v))
+		return 0;
+	set_error(s, v.code, v.text, v.reason);
+	s->txn.error_noted = 1;
+	return 1;
+}
+
+/*
+ * The header section is complete: decide on it, then ask the backend
+ * for DATA. A refusal here reaches the backend only as RSET (after the
+ * final dot, finish_error()): it never saw DATA.
+ */
 static void
 header_complete(struct session *s)
 {
@@ -278,6 +309,14 @@ header_complete(struct session *s)
 		hlen = s->hold_len;
 	hdr_message_id(s->hold, hlen, s->txn.message_id,
 	    sizeof(s->txn.message_id));
+	if (header_policy(s, hlen)) {
+		data_hold_free(s);
+		if (s->flags & SF_DATA_DONE)
+			finish_error(s);
+		else
+			sess_enter(s, PH_DATA_DISCARD);
+		return;
+	}
 	sess_enter(s, PH_DATA_WAIT);
 	backend_data_begin(s->backend);
 }

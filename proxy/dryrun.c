@@ -173,6 +173,28 @@ envelope(struct dry *d, const struct smtp_cmd *c, int is_mail)
 	return 0;
 }
 
+/* dryrun_int.h: the From: header checks, as envelope() walks MAIL. */
+int
+dry_header(struct dry *d, const char *sec, size_t len)
+{
+	struct policy_verdict v;
+
+	if (pol_from_header(d->cfg, d->pol, &d->pc, sec, len,
+	    on_envelope_verdict, d, &v)) {
+		struct policy_verdict seen[sizeof(d->notes) /
+		    sizeof(d->notes[0])];
+		size_t nseen = d->nnotes;
+
+		memcpy(seen, d->notes, nseen * sizeof(seen[0]));
+		dry_say_local(d, v.text);
+		for (size_t i = 0; i < nseen; i++)
+			say_verdict(d, &seen[i], 0);
+		say_verdict(d, &v, 1);
+		return 1;
+	}
+	return 0;
+}
+
 /* "MAIL FROM:" and "<a@b>", or the argument as written when it starts
  * with "<" (parameters may follow). NULL when memory is short. */
 static char *

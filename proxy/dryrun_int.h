@@ -71,4 +71,13 @@ FILE	*dry_msg_open(const char *path, int *unix_text, FILE *err);
  */
 int	 dry_data(struct dry *d, FILE *f, int unix_text);
 
+/*
+ * dry_header - the checks of the held header section sec[0..len) (the
+ * From: header) through pol_from_header(), as the live session asks
+ * them. Returns 1 when the message is refused (reply and verdicts
+ * printed); 0 when it goes on (a monitored refusal is noted for the
+ * reply to the final dot).
+ */
+int	 dry_header(struct dry *d, const char *sec, size_t len);
+
 #endif

@@ -163,10 +163,10 @@ msg_scan(struct dry *d, struct msg *m, int *code)
 
 /*
  * msg_header - what the held header section tells: its size and the
- * Message-ID the log would carry. The checks of the From: header will
- * be asked here, with the section in m->hold.
+ * Message-ID the log would carry; then the checks of the From: header
+ * (dry_header()). Returns 1 when they refuse the message.
  */
-static void
+static int
 msg_header(struct dry *d, const struct msg *m)
 {
 	size_t hlen = m->ds.hdr_end == DSCAN_HDR_UNKNOWN ? m->hold_len :
@@ -181,6 +181,7 @@ msg_header(struct dry *d, const struct msg *m)
 		dry_say(d, "  ", "message_id: %s", mid);
 	else
 		dry_say(d, "  ", "message_id: none");
+	return dry_header(d, m->hold, hlen);
 }
 
 /* msg_trace - what mxshield adds in front of the header section. */
@@ -267,7 +268,8 @@ dry_data(struct dry *d, FILE *f, int unix_text)
 		    "code=%d reason=%s", code, m.why);
 		goto out;
 	}
-	msg_header(d, &m);
+	if (msg_header(d, &m))
+		goto out;
 	msg_trace(d);
 	dry_say_relayed(d, 250, "reply to the final dot");
 	ok = 1;

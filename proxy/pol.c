@@ -45,6 +45,7 @@ pol_build(const struct config *cfg)
 	    POLICY_AT_HELO : cfg->helo.reject_at == CFG_AT_MAIL ?
 	    POLICY_AT_MAIL : POLICY_AT_RCPT;
 	pc->ip_shield.enabled = cfg->ip_shield.enabled;
+	pc->ip_shield.check_from_header = cfg->ip_shield.check_from_header;
 	for (size_t i = 0; i < cfg->ip_shield.nentries; i++) {
 		se[i].domain = cfg->ip_shield.entries[i].domain;
 		se[i].nets = cfg->ip_shield.entries[i].nets.v;
@@ -56,6 +57,7 @@ pol_build(const struct config *cfg)
 	    cfg->auth.require_for_local_senders;
 	pc->auth.except_to_local = cfg->auth.except_to_local;
 	pc->auth.match_envelope = cfg->auth.match_envelope;
+	pc->auth.match_from_header = cfg->auth.match_from_header;
 	for (size_t i = 0; i < cfg->auth.naliases; i++) {
 		al[i].identity = cfg->auth.aliases[i].identity;
 		al[i].addresses = cfg->auth.aliases[i].addresses.v;
@@ -146,6 +148,29 @@ pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
 		else
 			a = policy_rcpt_skip(pol, pc, ptxn, c, skip, out);
 		if (a != POLICY_REJECT)
+			return 0;
+		if (skip & POLICY_CK_BIT(out->check))
+			mxs_panic("check %s refused again",
+			    policy_check_name(out->check));
+		enforced = pol_enforce_cfg(cfg, out);
+		fn(arg, out, enforced);
+		if (enforced)
+			return 1;
+		skip |= POLICY_CK_BIT(out->check);
+	}
+}
+
+int
+pol_from_header(const struct config *cfg, const struct policy_cfg *pol,
+    const struct policy_client *pc, const char *sec, size_t len,
+    pol_verdict_fn *fn, void *arg, struct policy_verdict *out)
+{
+	unsigned skip = 0;
+	int enforced;
+
+	for (;;) {
+		if (policy_from_header_skip(pol, pc, sec, len, skip, out) !=
+		    POLICY_REJECT)
 			return 0;
 		if (skip & POLICY_CK_BIT(out->check))
 			mxs_panic("check %s refused again",

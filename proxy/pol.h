@@ -57,6 +57,16 @@ int	pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
 	    const struct policy_client *pc, struct policy_txn *ptxn,
 	    const struct smtp_cmd *c, int is_mail, pol_verdict_fn *fn,
 	    void *arg, struct policy_verdict *out);
+/*
+ * pol_from_header - the checks of the From: header on a held header
+ * section sec[0..len) (policy_from_header()), each control in its own
+ * mode, walked as pol_envelope() walks MAIL and RCPT. Returns 1 when a
+ * refusal is carried out (*out holds it), 0 when the message goes on.
+ * Used by the live session and the dry run.
+ */
+int	pol_from_header(const struct config *cfg, const struct policy_cfg *pol,
+	    const struct policy_client *pc, const char *sec, size_t len,
+	    pol_verdict_fn *fn, void *arg, struct policy_verdict *out);
 void	pol_note(struct session *s, const struct policy_verdict *v, int enforced);
 void	pol_log(struct session *s, const struct policy_verdict *v, int enforced);
 

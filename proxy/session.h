@@ -107,6 +107,8 @@ struct txn {
 	int		 error_code;
 	char		 error_why[160];	/* why, in words; "" when the
 					   backend gave the error */
+	int		 error_noted;	/* error is a policy verdict,
+					   already in verdicts */
 	struct txn_verdict *verdicts;	/* owned, policy verdicts */
 	size_t		 nverdicts;
 	struct policy_txn ptxn;		/* policy facts for the RCPTs */

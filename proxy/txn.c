@@ -69,6 +69,8 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		return;
 	while (el > 0 && (err[el - 1] == '\n' || err[el - 1] == '\r'))
 		el--;
+	if (t->error_noted)
+		err = NULL;	/* a policy refusal: in verdicts already */
 	if (br == NULL && err != NULL && t->error_why[0] == '\0') {
 		/* the backend refused our DATA: its reply, not a verdict */
 		br = err;

@@ -184,6 +184,11 @@ GOOD = {
         '         require_fqdn = true; reject_at = "mail"; };\n'
         'ip_shield = { enabled = true; entries = ( { domain = "*.example.com"; networks = [ "10.0.0.0/8" ]; } ); };\n'
         'auth = { require_for_local_senders = true; except_to_local = true; match_envelope = true; };\n',
+    "From: header checks switched on":
+        'local_domains = [ "example.com" ];\n'
+        'ip_shield = { enabled = true; check_from_header = true; mode = "monitor";\n'
+        '  entries = ( { domain = "$LOCALDOMAIN$"; networks = [ "10.0.0.0/8" ]; } ); };\n'
+        'auth = { match_envelope = true; match_from_header = true; };\n',
     "backend by host name (resolved at start)":
         'backend = { address = "localhost"; port = 2525; };\n',
     "a public backend address on the listener's port":
@@ -363,8 +368,6 @@ def test_bad_file_fails(tmp_path, name):
 
 # Each value that would switch on a feature not built yet.
 NOT_YET = [
-    ("auth = { match_from_header = true; };\n", "auth.match_from_header"),
-    ("ip_shield = { check_from_header = true; };\n", "ip_shield.check_from_header"),
     ("size_limits = ( { max = 2000000; except = [ \"boss@example.com\" ]; } );\n", "size_limits"),
     ("spoof = { enabled = true; };\n", "spoof.enabled"),
 ]

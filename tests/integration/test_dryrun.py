@@ -540,3 +540,39 @@ def test_replay_auth_mismatch_and_bare_lf(mxshield, backend, tmp_path):
         live = replay(mx, source, out, message)
         assert_same(out, live)
     assert backend.messages == []
+
+
+def test_message_from_header_checks(tmp_path):
+    """The dry run asks the From: header checks of the live session on
+    --message: refused with the live reply, or passed; monitored in
+    ip_shield.mode = "monitor"."""
+    shield = {"local_domains": LOCAL, "ip_shield": {
+        "enabled": True, "check_from_header": True,
+        "entries": [{"domain": "$LOCALDOMAIN$", "networks": ["192.168.0.*"]}]}}
+    conf = write_conf(tmp_path, shield)
+    spoof = tmp_path / "spoof.eml"
+    spoof.write_bytes(b'From: "eve" <ceo@example.com>\r\nSubject: x\r\n\r\nbody\r\n')
+    rc, out, _ = dry(conf, *message_args(spoof))
+    assert rc == 1, out
+    reply, details = step(out, MESSAGE_STEP % spoof)
+    assert reply == ("550 5.7.1 Sorry, ceo@example.com <FROM header> not allowed to send "
+                     "mail from 203.0.113.9"), out
+    verdict_line(details, check="ip_shield", action="reject", code="550")
+    ok = tmp_path / "ok.eml"
+    ok.write_bytes(b'From: "ceo@example.com" <eve@example.net>\r\nSubject: x\r\n\r\nbody\r\n')
+    rc, out, _ = dry(conf, *message_args(ok))
+    assert rc == 0, out
+    assert step(out, MESSAGE_STEP % ok)[0].startswith("250 "), out
+    two = tmp_path / "two.eml"
+    two.write_bytes(b"From: a@example.net\r\nFrom: b@example.net\r\n\r\nbody\r\n")
+    rc, out, _ = dry(conf, *message_args(two))
+    assert rc == 1, out
+    assert step(out, MESSAGE_STEP % two)[0] == ("550 5.7.1 Sorry, <FROM header> cannot be "
+                                                "checked: more than one From field"), out
+    shield["ip_shield"]["mode"] = "monitor"
+    conf = write_conf(tmp_path, shield)
+    rc, out, _ = dry(conf, *message_args(spoof))
+    assert rc == 0, out
+    reply, details = step(out, MESSAGE_STEP % spoof)
+    assert reply.startswith("250 "), out
+    verdict_line(details, check="ip_shield", action="monitor", code="550")
