@@ -105,7 +105,7 @@ struct txn {
 					   "rcpt" "data" (after our 354) */
 	char		*error;		/* owned: sticky DATA error reply */
 	int		 error_code;
-	char		 error_why[160];	/* why, in words; "" when the
+	char		 error_why[POLICY_REASON_MAX];	/* why, in words; "" when the
 					   backend gave the error */
 	int		 error_noted;	/* error is a policy verdict,
 					   already in verdicts */
