@@ -263,6 +263,7 @@ policy_stage_name(enum policy_stage s)
 	case POLICY_AT_MAIL:	return "mail";
 	case POLICY_AT_RCPT:	return "rcpt";
 	case POLICY_AT_AUTH:	return "auth";
+	case POLICY_AT_DATA:	return "data";
 	}
 	return "?";
 }
@@ -278,6 +279,7 @@ policy_check_name(enum policy_check c)
 	case POLICY_CK_SUBMISSION:	return "submission";
 	case POLICY_CK_HIJACK:		return "hijack";
 	case POLICY_CK_RELAY:		return "relay";
+	case POLICY_CK_SIZE:		return "size";
 	}
 	return "?";
 }
