@@ -129,7 +129,7 @@ def test_reference_config_names_every_key():
                 "size_limits", "max", "except", "spoof", "threshold", "action", "warning_file",
                 "weights", "format", "level", "transcript", "mode", "control", "socket",
                 "relay_protection", "relay_protection_mode", "count", "exempt",
-                "forbid_unauth_pipelining", "proxy_timeout"):
+                "forbid_unauth_pipelining", "proxy_timeout", "size_limits_mode"):
         assert "%s =" % key in text, key
 
 
@@ -184,6 +184,9 @@ GOOD = {
         '         require_fqdn = true; reject_at = "mail"; };\n'
         'ip_shield = { enabled = true; entries = ( { domain = "*.example.com"; networks = [ "10.0.0.0/8" ]; } ); };\n'
         'auth = { require_for_local_senders = true; except_to_local = true; match_envelope = true; };\n',
+    "size limits with exemptions":
+        'size_limits = ( { max = 2000000; except = [ "boss@example.com", "@partner.example.net" ]; },\n'
+        '                { max = 50000000; } );\nsize_limits_mode = "monitor";\n',
     "backend by host name (resolved at start)":
         'backend = { address = "localhost"; port = 2525; };\n',
     "a public backend address on the listener's port":
@@ -365,7 +368,6 @@ def test_bad_file_fails(tmp_path, name):
 NOT_YET = [
     ("auth = { match_from_header = true; };\n", "auth.match_from_header"),
     ("ip_shield = { check_from_header = true; };\n", "ip_shield.check_from_header"),
-    ("size_limits = ( { max = 2000000; except = [ \"boss@example.com\" ]; } );\n", "size_limits"),
     ("spoof = { enabled = true; };\n", "spoof.enabled"),
 ]
 
