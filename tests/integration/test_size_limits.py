@@ -298,3 +298,27 @@ def test_check_config_refuses_bad_size_limits(tmp_path, text, line, key, what):
     p, rc, out = check_config(tmp_path, text)
     assert rc == 1, out
     assert ("%s:%d: %s: %s" % (p, line, key, what)) in out, out
+
+
+def test_dry_run_applies_size_limits(tmp_path):
+    from test_dryrun import dry, result, step, verdict_line, write_conf
+    conf = write_conf(tmp_path, {"local_domains": ["example.com"],
+                                 "size_limits": [{"max": 1000, "except": ["boss@example.com"]}]})
+    rc, out, _ = dry(conf, "--client", "192.0.2.1", "--helo", "client.example.net",
+                     "--from", "<a@example.net> SIZE=5000", "--rcpt", "rcpt@example.com")
+    reply, details = step(out, "MAIL FROM:<a@example.net> SIZE=5000")
+    assert reply == TOO_BIG, out
+    verdict_line(details, check="size", action="reject", stage="mail", code="552")
+    assert rc == 1 and "refused at MAIL" in result(out), out
+    msg = tmp_path / "big.eml"
+    msg.write_bytes(big(3000))
+    rc, out, _ = dry(conf, "--client", "192.0.2.1", "--helo", "client.example.net",
+                     "--from", "a@example.net", "--rcpt", "rcpt@example.com",
+                     "--message", str(msg))
+    assert rc == 1 and TOO_BIG in out, out
+    assert "check=size action=reject stage=data code=552" in out, out
+    # to the boss: exempt
+    rc, out, _ = dry(conf, "--client", "192.0.2.1", "--helo", "client.example.net",
+                     "--from", "a@example.net", "--rcpt", "boss@example.com",
+                     "--message", str(msg))
+    assert rc == 0 and TOO_BIG not in out, out
