@@ -3,7 +3,8 @@
  * 4.1.3, 4.1.4), IP Shield on MAIL FROM, authentication rules for local
  * senders and for the envelope sender of an authenticated session, the
  * submission listener's AUTH requirement (RFC 6409 4.3), and relay
- * protection at RCPT (what Postfix's reject_unauth_destination does).
+ * protection at RCPT (what Postfix's reject_unauth_destination does),
+ * and size limits with exemptions (policy_size_*, core/policy_size.c).
  * The proxy asks at each phase; each answer is a verdict it carries out
  * (or only logs, when that check is in monitor mode). Pure: no I/O, no
  * clock, no globals; allocates nothing. Every pointer below is borrowed
@@ -39,6 +40,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/net.h"
 #include "core/smtp_cmd.h"
@@ -60,8 +62,9 @@ enum policy_stage {
 	POLICY_AT_RCPT,
 	POLICY_AT_AUTH,		/* hijack detection's 535 to a disabled
 				   identity (given by the proxy) */
-	POLICY_AT_DATA,		/* after the final dot, decided on the
-				   held header section */
+	POLICY_AT_DATA,		/* after the final dot: size limits, the
+				   From: header checks on the held header
+				   section */
 };
 
 /* Which check a verdict comes from ("check" in the JSON log). */
@@ -73,6 +76,7 @@ enum policy_check {
 	POLICY_CK_SUBMISSION,
 	POLICY_CK_HIJACK,
 	POLICY_CK_RELAY,	/* relay_protection */
+	POLICY_CK_SIZE,		/* size_limits */
 };
 
 /* A set of checks, for the skip argument: POLICY_CK_BIT(POLICY_CK_HELO). */
@@ -120,6 +124,15 @@ struct policy_alias {
 	size_t			 naddresses;
 };
 
+/* size_limits[]: a limit in octets and the addresses exempt from it. */
+struct policy_size_limit {
+	uint64_t		 max;		/* > 0 */
+	char *const		*except;	/* "boss@example.com" (exact) or
+						   "@partner.example.net" (that
+						   domain), as auth.aliases */
+	size_t			 nexcept;
+};
+
 /*
  * The settings, filled once by the proxy from its configuration and
  * owned by it. String arrays are char *const * so that a char ** from
@@ -159,6 +172,11 @@ struct policy_cfg {
 		const struct policy_alias *aliases;
 		size_t			 naliases;
 	} auth;
+
+	struct {
+		const struct policy_size_limit *entries;
+		size_t			 nentries;	/* 0: no limit */
+	} size;
 };
 
 /* The session's facts, kept by the proxy. */
@@ -339,6 +357,62 @@ enum policy_action	policy_from_header_skip(const struct policy_cfg *cfg,
 			    const struct policy_client *cl, const char *sec,
 			    size_t len, unsigned skip,
 			    struct policy_verdict *out);
+
+/*
+ * policy_size_limit - the size limit of a message, in octets; 0 when no
+ * size_limits entry applies. Each entry is a limit with its own
+ * exemptions; an entry exempts the message when one of its except
+ * addresses covers (see policy_mailbox_matches)
+ *  - the authenticated identity cl->auth_id ("jdoe", without "@",
+ *    standing for jdoe at every local domain, as auth.match_envelope
+ *    reads it), or
+ *  - the envelope sender, only when the session authenticated or the
+ *    client is in trusted_networks (an envelope alone is forgeable), or
+ *  - one of the recipients (mail TO an exempt address may be big).
+ * The limit is the smallest max among the entries that do not exempt
+ * it. sender: the MAIL FROM path ("" for <>), NULL when unknown (EHLO);
+ * rcpts: the accepted recipients' paths, nrcpts of them (may be 0).
+ * *which, when not NULL, gets the index of the entry that gives the
+ * limit (unchanged when 0 is returned).
+ */
+uint64_t	policy_size_limit(const struct policy_cfg *cfg,
+		    const struct policy_client *cl, const char *sender,
+		    char *const *rcpts, size_t nrcpts, size_t *which);
+
+/*
+ * policy_size_mail - MAIL FROM's SIZE= (RFC 1870) against the sender's
+ * limit (policy_size_limit() without recipients: they come later):
+ * above it, REJECT 552 5.3.4 at MAIL. No SIZE=, a malformed one (the
+ * backend answers that), or no limit: PASS. Not exempt for trusted
+ * clients: trust only lets the envelope sender count. Returns
+ * out->action.
+ */
+enum policy_action	policy_size_mail(const struct policy_cfg *cfg,
+			    const struct policy_client *cl,
+			    const struct smtp_cmd *mail,
+			    struct policy_verdict *out);
+
+/*
+ * policy_size_data - the counted size of a message (after dot-
+ * unstuffing; while it streams, the octets counted so far) against
+ * policy_size_limit() with sender and recipients: above it, REJECT 552
+ * 5.3.4 "Message size exceeds fixed limit" at DATA. Returns
+ * out->action.
+ */
+enum policy_action	policy_size_data(const struct policy_cfg *cfg,
+			    const struct policy_client *cl, const char *sender,
+			    char *const *rcpts, size_t nrcpts, uint64_t size,
+			    struct policy_verdict *out);
+
+/*
+ * policy_mailbox_matches - does pattern (an auth.aliases or
+ * size_limits.except address: "user@domain", the local part compared
+ * case-insensitively, or "@domain", any local part at that domain, not
+ * its subdomains) cover local@domain? local as written (quotes are
+ * removed as policy_local_unquote() does); empty parts match nothing.
+ */
+bool	policy_mailbox_matches(const char *pattern, struct span local,
+	    struct span domain);
 
 /* policy_is_trusted - is a inside one of trusted_networks? */
 bool	policy_is_trusted(const struct policy_cfg *cfg,

@@ -606,3 +606,39 @@ reply_queue_id(const char *r, size_t n)
 	}
 	return span_make(NULL, 0);
 }
+
+/*
+ * reply_ehlo_size - see smtp_reply.h. The first line is the greeting,
+ * never a capability; the first SIZE line decides.
+ */
+int64_t
+reply_ehlo_size(const char *in, size_t len)
+{
+	struct reply_line rl;
+	size_t off = 0, i;
+	int64_t v;
+	int first = 1;
+
+	while (off < len && next_line(in, len, &off, &rl)) {
+		if (first) {
+			first = 0;
+			continue;
+		}
+		if (cap_of(rl.text) != CAP_SIZE)
+			continue;
+		i = kw_len(rl.text);
+		while (i < rl.text.len && rl.text.p[i] == ' ')
+			i++;
+		if (i == rl.text.len)
+			return 0;
+		v = 0;
+		for (; i < rl.text.len && is_digit((unsigned char)rl.text.p[i]);
+		    i++) {
+			if (v > (INT64_MAX - 9) / 10)
+				return 0;
+			v = v * 10 + (rl.text.p[i] - '0');
+		}
+		return i == rl.text.len ? v : 0;
+	}
+	return -1;
+}

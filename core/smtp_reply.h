@@ -7,6 +7,9 @@
 #ifndef MXS_SMTP_REPLY_H
 #define MXS_SMTP_REPLY_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "core/span.h"
 
 enum reply_rc {
@@ -130,6 +133,15 @@ struct ehlo_result {
 size_t		reply_ehlo_filter(const char *in, size_t len,
 		    const struct ehlo_opts *o, char *out, size_t cap,
 		    struct ehlo_result *res);
+
+/*
+ * reply_ehlo_size - the SIZE an EHLO reply (as reply_ehlo_filter()
+ * takes it) announces (RFC 1870 4): -1 when no capability line is SIZE,
+ * 0 when SIZE has no value, 0 or anything but digits (no fixed limit
+ * announced), else its value. Lines after one that is malformed are not
+ * read.
+ */
+int64_t		reply_ehlo_size(const char *in, size_t len);
 
 /* The longest queue id reply_queue_id() returns. */
 #define REPLY_QID_MAX	64

@@ -294,6 +294,8 @@ static const struct key top_keys[] = {
 	KGROUP("hijack", hijack_keys),
 	KLIST(C, "size_limits", size_limits, nsize_limits,
 	    struct cfg_size_limit, size_limit_keys),
+	KENUM(C, "size_limits_mode", size_limits_mode, mode_names,
+	    CFG_MODE_ENFORCE),
 	KGROUP("spoof", spoof_keys),
 	KGROUP("log", log_keys),
 	KENUM(C, "mode", mode, mode_names, CFG_MODE_ENFORCE),
@@ -320,7 +322,6 @@ static const struct not_yet {
 	enum ny_when	 when;
 	const char	*allowed;	/* NY_NOT_IN: "a|b" */
 } not_yet[] = {
-	{ "size_limits",			NY_NONEMPTY, NULL },
 	{ "spoof.enabled",			NY_NOT_IN, "false" },
 };
 /* ---- end of NOT SUPPORTED YET ---------------------------------------- */
@@ -1226,6 +1227,7 @@ dynamic_defaults(struct loader *ld, struct config *cfg)
 		{ "auth.mode", &cfg->auth.mode },
 		{ "hijack.mode", &cfg->hijack.mode },
 		{ "relay_protection_mode", &cfg->relay_protection_mode },
+		{ "size_limits_mode", &cfg->size_limits_mode },
 	};
 	const config_setting_t	*root = config_root_setting(&ld->cf);
 	char			 host[256];

@@ -174,6 +174,7 @@ struct config {
 
 	struct cfg_size_limit	*size_limits;
 	size_t			 nsize_limits;
+	enum cfg_mode		 size_limits_mode;	/* default: mode */
 
 	struct {
 		int			 enabled;

@@ -58,6 +58,36 @@ set_error_header_size(struct session *s)
 static void data_begin(struct session *s);
 
 /*
+ * size_check - size_limits on the octets counted so far (after dot-
+ * unstuffing, without our own Received: line): the first time they
+ * pass the message's limit, the verdict is noted for the log and, when
+ * enforced, becomes the sticky 552 5.3.4; the caller then drops the
+ * rest (RSET while the header section is held, the backend leg once
+ * the body streams). In monitor mode the message goes on.
+ */
+static void
+size_check(struct session *s)
+{
+	struct policy_verdict v;
+	int enforced;
+
+	if (s->txn.size_max == 0 || s->txn.size_seen ||
+	    s->txn.error != NULL || s->dscan.out_bytes <= s->txn.size_max)
+		return;
+	s->txn.size_seen = 1;
+	if (policy_size_data(s->w->srv->pol, &s->pc, s->txn.mail_from,
+	    s->txn.rcpts, s->txn.nrcpts, s->dscan.out_bytes, &v) !=
+	    POLICY_REJECT)
+		return;
+	enforced = pol_enforce(s, &v);
+	pol_note(s, &v, enforced);
+	if (!enforced)
+		return;
+	set_error(s, v.code, v.text, v.reason);
+	s->txn.error_noted = 1;
+}
+
+/*
  * data_decide - the reply to DATA, once every earlier reply is known:
  * 354 only when the backend accepted MAIL and at least one RCPT (RFC
  * 2920 3.1: the answer the server would give), 451 when the header
@@ -93,6 +123,10 @@ data_begin(struct session *s)
 	dscan_init(&s->dscan, s->cfg->limits.bare_lf == CFG_BARE_NORMALIZE ?
 	    DSCAN_NORMALIZE : DSCAN_REJECT);
 	snprintf(s->txn.where, sizeof(s->txn.where), "data");
+	/* every RCPT's reply is known by now (data_decide) */
+	s->txn.size_max = policy_size_limit(s->w->srv->pol, &s->pc,
+	    s->txn.mail_from, s->txn.rcpts, s->txn.nrcpts, NULL);
+	s->txn.size_seen = 0;
 }
 
 static void
@@ -332,6 +366,7 @@ hold_input(struct session *s, const char *p, size_t n)
 	if (done)
 		s->flags |= SF_DATA_DONE;
 	scan_errors(s);
+	size_check(s);
 	if (s->txn.error != NULL) {
 		data_hold_free(s);
 		if (done)
@@ -381,6 +416,7 @@ body_input(struct session *s, const char *p, size_t n)
 	if (done)
 		s->flags |= SF_DATA_DONE;
 	scan_errors(s);
+	size_check(s);
 	if (s->txn.error != NULL) {
 		abort_leg(s, s->txn.error);
 		if (s->phase == PH_CLOSED)
@@ -491,6 +527,7 @@ data_go(struct session *s, int code, const char *r, size_t n)
 		e[el] = '\0';
 		free(s->txn.error);
 		s->txn.error = e;
+		s->txn.error_noted = 0;
 		s->txn.error_code = code;
 		s->txn.error_why[0] = '\0';	/* the backend's, not ours */
 		if (s->flags & SF_DATA_DONE)

@@ -487,6 +487,9 @@ step_mail(struct dry *d, const struct hj_look *h)
 	}
 	if (envelope(d, &c, 1))
 		goto out;
+	free(d->from_path);
+	d->from_path = c.null_path ? mxs_memdup("", 0) :
+	    mxs_memdup(c.path.p, c.path.len);
 	if (d->auth_id != NULL && d->cfg->hijack.enabled &&
 	    (h->state == HJ_DISABLED || h->state == HJ_LIMIT)) {
 		sess_hijack_verdict(&v, POLICY_AT_MAIL, d->auth_id, 0);
@@ -522,6 +525,19 @@ step_rcpt(struct dry *d, const char *rcpt)
 	dry_say_relayed(d, 250, "reply");
 	d->rcpt_sent++;
 	ok = 1;
+	{
+		char **nr = realloc(d->rcpts_ok, (d->nrcpts_ok + 1) *
+		    sizeof(*nr));
+
+		if (nr != NULL) {
+			d->rcpts_ok = nr;
+			nr[d->nrcpts_ok] = c.postmaster ?
+			    mxs_memdup("postmaster", 10) :
+			    mxs_memdup(c.path.p, c.path.len);
+			if (nr[d->nrcpts_ok] != NULL)
+				d->nrcpts_ok++;
+		}
+	}
 out:
 	free(line);
 	return ok;
@@ -657,6 +673,10 @@ done:
 		    DRY_ACCEPTED);
 	if (mf != NULL)
 		fclose(mf);
+	free(d.from_path);
+	for (size_t i = 0; i < d.nrcpts_ok; i++)
+		free(d.rcpts_ok[i]);
+	free(d.rcpts_ok);
 	pol_free(d.pol);
 	return d.stop != NULL ? DRY_REFUSED : DRY_ACCEPTED;
 }

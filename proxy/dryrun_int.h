@@ -36,6 +36,9 @@ struct dry {
 	 * a deferred HELO refusal, an exemption): printed after its reply */
 	struct policy_verdict	 notes[4];
 	size_t			 nnotes;
+	char			*from_path;	/* owned: MAIL's path, "" for <> */
+	char			**rcpts_ok;	/* owned: relayed RCPTs' paths, */
+	size_t			 nrcpts_ok;	/* for size_limits */
 };
 
 /*

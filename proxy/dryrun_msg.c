@@ -18,6 +18,7 @@
 #include "core/received.h"
 #include "proxy/dryrun_int.h"
 #include "proxy/data.h"
+#include "proxy/pol.h"
 
 /*
  * The message file as a client would send it after DATA. A file with
@@ -225,6 +226,32 @@ msg_trace(struct dry *d)
 	}
 }
 
+/*
+ * msg_size - size_limits on the counted size, as data.c's size_check()
+ * (with the sender and the recipients relayed). Returns 0 when the
+ * message is refused.
+ */
+static int
+msg_size(struct dry *d, const struct msg *m)
+{
+	struct policy_verdict v;
+	int enforced;
+
+	if (policy_size_data(d->pol, &d->pc, d->from_path, d->rcpts_ok,
+	    d->nrcpts_ok, m->ds.out_bytes, &v) != POLICY_REJECT)
+		return 1;
+	enforced = pol_enforce_cfg(d->cfg, &v);
+	if (enforced)
+		dry_say_local(d, v.text);
+	dry_say(d, "  ", "verdict: check=%s action=%s stage=%s code=%d "
+	    "reason=%s", policy_check_name(v.check), enforced ? "reject" :
+	    "monitor", policy_stage_name(v.at), v.code, v.reason);
+	if (!enforced)
+		dry_say(d, "  ", "(mode = monitor: logged, not carried out; "
+		    "the reply would be: %s)", v.text);
+	return !enforced;
+}
+
 /* DATA and the message (proxy/dryrun_int.h). */
 int
 dry_data(struct dry *d, FILE *f, int unix_text)
@@ -268,6 +295,8 @@ dry_data(struct dry *d, FILE *f, int unix_text)
 		    "code=%d reason=%s", code, m.why);
 		goto out;
 	}
+	if (!msg_size(d, &m))
+		goto out;
 	if (msg_header(d, &m))
 		goto out;
 	msg_trace(d);

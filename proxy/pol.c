@@ -20,9 +20,13 @@ pol_build(const struct config *cfg)
 	struct policy_cfg *pc = calloc(1, sizeof(*pc));
 	struct policy_shield_entry *se = NULL;
 	struct policy_alias *al = NULL;
+	struct policy_size_limit *sl = NULL;
 
 	if (pc == NULL)
 		return NULL;
+	if (cfg->nsize_limits > 0 &&
+	    (sl = calloc(cfg->nsize_limits, sizeof(*sl))) == NULL)
+		goto fail;
 	if (cfg->ip_shield.nentries > 0 &&
 	    (se = calloc(cfg->ip_shield.nentries, sizeof(*se))) == NULL)
 		goto fail;
@@ -65,8 +69,16 @@ pol_build(const struct config *cfg)
 	}
 	pc->auth.aliases = al;
 	pc->auth.naliases = cfg->auth.naliases;
+	for (size_t i = 0; i < cfg->nsize_limits; i++) {
+		sl[i].max = (uint64_t)cfg->size_limits[i].max;
+		sl[i].except = cfg->size_limits[i].except.v;
+		sl[i].nexcept = cfg->size_limits[i].except.n;
+	}
+	pc->size.entries = sl;
+	pc->size.nentries = cfg->nsize_limits;
 	return pc;
 fail:
+	free(sl);
 	free(se);
 	free(al);
 	free(pc);
@@ -80,6 +92,7 @@ pol_free(struct policy_cfg *pc)
 		return;
 	free((void *)pc->ip_shield.entries);
 	free((void *)pc->auth.aliases);
+	free((void *)pc->size.entries);
 	free(pc);
 }
 
@@ -103,6 +116,8 @@ pol_mode(const struct config *cfg, enum policy_check c)
 		return cfg->hijack.mode;
 	case POLICY_CK_RELAY:
 		return cfg->relay_protection_mode;
+	case POLICY_CK_SIZE:
+		return cfg->size_limits_mode;
 	case POLICY_CK_NONE:
 		break;
 	}
@@ -138,6 +153,7 @@ pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
     const struct smtp_cmd *c, int is_mail, pol_verdict_fn *fn, void *arg,
     struct policy_verdict *out)
 {
+	struct policy_verdict sv;
 	enum policy_action a;
 	unsigned skip = 0;
 	int enforced;
@@ -148,7 +164,7 @@ pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
 		else
 			a = policy_rcpt_skip(pol, pc, ptxn, c, skip, out);
 		if (a != POLICY_REJECT)
-			return 0;
+			break;
 		if (skip & POLICY_CK_BIT(out->check))
 			mxs_panic("check %s refused again",
 			    policy_check_name(out->check));
@@ -158,6 +174,23 @@ pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
 			return 1;
 		skip |= POLICY_CK_BIT(out->check);
 	}
+	/* size_limits: SIZE= at MAIL, for trusted clients too (trust only
+	 * lets their envelope sender count as an exemption) */
+	if (is_mail && policy_size_mail(pol, pc, c, &sv) == POLICY_REJECT) {
+		enforced = pol_enforce_cfg(cfg, &sv);
+		fn(arg, &sv, enforced);
+		if (enforced) {
+			*out = sv;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+uint64_t
+pol_size_ehlo(const struct policy_cfg *pol, const struct policy_client *pc)
+{
+	return policy_size_limit(pol, pc, NULL, NULL, 0, NULL);
 }
 
 int

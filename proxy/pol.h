@@ -31,7 +31,8 @@ void	pol_client_init(struct policy_client *pc, const struct policy_cfg *pol,
 /*
  * pol_enforce - whether to carry out v (a refusal): 0 when the control
  * of v->check is in monitor mode (helo.mode, ip_shield.mode, auth.mode
- * for auth and submission, hijack.mode, relay_protection_mode; each
+ * for auth and submission, hijack.mode, relay_protection_mode,
+ * size_limits_mode; each
  * defaults to the top-level mode). Either way the verdict is recorded
  * for the transaction's log line (pol_note) or, for HELO and AUTH,
  * logged now as an event "policy".
@@ -49,7 +50,9 @@ int	pol_enforce_cfg(const struct config *cfg,
  * are at most as many rounds as checks. fn(arg, v, enforced) hears every
  * refusal (enforced or monitored). Returns 1 when a refusal is carried
  * out (*out holds it), 0 when the command goes on (*out holds the last
- * verdict: PASS, or DEFER). Used by the live session and the dry run.
+ * verdict: PASS, or DEFER). A MAIL that passes is then held against
+ * size_limits (its SIZE=, policy_size_mail(); trusted clients too), in
+ * size_limits_mode. Used by the live session and the dry run.
  */
 typedef void	pol_verdict_fn(void *arg, const struct policy_verdict *v,
 		    int enforced);
@@ -67,6 +70,15 @@ int	pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
 int	pol_from_header(const struct config *cfg, const struct policy_cfg *pol,
 	    const struct policy_client *pc, const char *sec, size_t len,
 	    pol_verdict_fn *fn, void *arg, struct policy_verdict *out);
+
+/*
+ * pol_size_ehlo - the size limit a session may see in EHLO's SIZE
+ * before MAIL: the smallest max of size_limits whose except does not
+ * cover the authenticated identity (none yet: every entry); 0 when no
+ * entry applies. Recipients may still exempt a message later.
+ */
+uint64_t	pol_size_ehlo(const struct policy_cfg *pol,
+		    const struct policy_client *pc);
 void	pol_note(struct session *s, const struct policy_verdict *v, int enforced);
 void	pol_log(struct session *s, const struct policy_verdict *v, int enforced);
 

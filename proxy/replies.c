@@ -16,7 +16,9 @@
 #include "proxy/commands.h"
 #include "proxy/hijack.h"
 #include "proxy/log.h"
+#include "proxy/pol.h"
 #include "proxy/replies.h"
+#include "proxy/server.h"
 #include "proxy/session.h"
 #include "proxy/txn.h"
 
@@ -37,11 +39,26 @@ ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 	struct ehlo_result res;
 	size_t len;
 
-	static const char *const add_starttls[] = { "STARTTLS", NULL };
-	struct ehlo_opts o = { CAP_ALLOWED, NULL, NULL };
+	const char *add[3] = { NULL, NULL, NULL };
+	char sizekw[32];
+	size_t nadd = 0;
+	uint64_t lim;
+	int64_t bk;
+	struct ehlo_opts o = { CAP_ALLOWED, add, NULL };
 
+	/* size_limits: SIZE shows the smaller of the backend's fixed limit
+	 * and ours for this session (RFC 1870 4) */
+	if ((lim = pol_size_ehlo(s->w->srv->pol, &s->pc)) != 0) {
+		bk = reply_ehlo_size(r, n);
+		if (bk > 0 && (uint64_t)bk < lim)
+			lim = (uint64_t)bk;
+		o.keep &= ~CAP_SIZE;
+		snprintf(sizekw, sizeof(sizekw), "SIZE %llu",
+		    (unsigned long long)lim);
+		add[nadd++] = sizekw;
+	}
 	if (s->client.tls == NULL && s->listener->tls == CFG_TLS_STARTTLS)
-		o.add = add_starttls;
+		add[nadd++] = "STARTTLS";
 	if (s->client.tls == NULL && s->cfg->auth.require_tls)
 		o.keep &= ~CAP_AUTH;
 	if (sess_auth_need_identity(s->cfg)) {

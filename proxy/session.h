@@ -107,8 +107,11 @@ struct txn {
 	int		 error_code;
 	char		 error_why[POLICY_REASON_MAX];	/* why, in words; "" when the
 					   backend gave the error */
-	int		 error_noted;	/* error is a policy verdict,
-					   already in verdicts */
+	int		 error_noted;	/* the sticky error is a policy verdict
+					   already in verdicts (size, From:) */
+	uint64_t	 size_max;	/* size_limits for this message, set at
+					   our 354; 0: none */
+	int		 size_seen;	/* size_max was passed (and noted) */
 	struct txn_verdict *verdicts;	/* owned, policy verdicts */
 	size_t		 nverdicts;
 	struct policy_txn ptxn;		/* policy facts for the RCPTs */

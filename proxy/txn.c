@@ -112,7 +112,7 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		log_int(&l, "score", v->score);
 		log_array_obj_end(&l);
 	}
-	if (err != NULL) {
+	if (err != NULL && !t->error_noted) {
 		/* mxshield's own refusal of the message (DESIGN.md "Hostile
 		 * input": bare line ends, NUL, header size, memory) */
 		log_array_obj_begin(&l);

@@ -129,7 +129,7 @@ def test_reference_config_names_every_key():
                 "size_limits", "max", "except", "spoof", "threshold", "action", "warning_file",
                 "weights", "format", "level", "transcript", "mode", "control", "socket",
                 "relay_protection", "relay_protection_mode", "count", "exempt",
-                "forbid_unauth_pipelining", "proxy_timeout"):
+                "forbid_unauth_pipelining", "proxy_timeout", "size_limits_mode"):
         assert "%s =" % key in text, key
 
 
@@ -189,6 +189,9 @@ GOOD = {
         'ip_shield = { enabled = true; check_from_header = true; mode = "monitor";\n'
         '  entries = ( { domain = "$LOCALDOMAIN$"; networks = [ "10.0.0.0/8" ]; } ); };\n'
         'auth = { match_envelope = true; match_from_header = true; };\n',
+    "size limits with exemptions":
+        'size_limits = ( { max = 2000000; except = [ "boss@example.com", "@partner.example.net" ]; },\n'
+        '                { max = 50000000; } );\nsize_limits_mode = "monitor";\n',
     "backend by host name (resolved at start)":
         'backend = { address = "localhost"; port = 2525; };\n',
     "a public backend address on the listener's port":
@@ -368,7 +371,6 @@ def test_bad_file_fails(tmp_path, name):
 
 # Each value that would switch on a feature not built yet.
 NOT_YET = [
-    ("size_limits = ( { max = 2000000; except = [ \"boss@example.com\" ]; } );\n", "size_limits"),
     ("spoof = { enabled = true; };\n", "spoof.enabled"),
 ]
 

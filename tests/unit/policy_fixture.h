@@ -3,7 +3,7 @@
  * one configuration (local domains, trusted and own networks, IP Shield
  * entries, aliases) that each test switches parts of on, a session
  * maker, a command parser wrapper and a verdict comparison. Included by
- * test_policy.c, test_policy_helo.c and test_policy_from.c only.
+ * the core/policy unit tests (test_policy*.c) only.
  */
 #ifndef MXS_TEST_POLICY_FIXTURE_H
 #define MXS_TEST_POLICY_FIXTURE_H

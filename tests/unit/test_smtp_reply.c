@@ -531,6 +531,36 @@ test_names(void **state)
 	assert_string_equal(reply_rc_name((enum reply_rc)42), "?");
 }
 
+static void
+test_ehlo_size(void **state)
+{
+	static const struct { const char *in; int64_t size; } cases[] = {
+		{ "250-mx.example\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n",
+		    10240000 },
+		{ "250-mx.example\r\n250 size 52428800\r\n", 52428800 },
+		{ "250-mx.example\r\n250 SIZE\r\n", 0 },
+		{ "250-mx.example\r\n250 SIZE 0\r\n", 0 },
+		{ "250-mx.example\r\n250 SIZE 12x\r\n", 0 },
+		{ "250-mx.example\r\n250 SIZE 99999999999999999999999\r\n",
+		    0 },
+		{ "250-mx.example\r\n250 SIZEX 100\r\n", -1 },
+		{ "250-mx.example\r\n250 8BITMIME\r\n", -1 },
+		{ "250 SIZE 100\r\n", -1 },	/* the greeting line */
+		{ "250-mx.example\r\n250-SIZE 100", -1 },	/* no CRLF */
+		{ "", -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t got = reply_ehlo_size(cases[i].in,
+		    strlen(cases[i].in));
+
+		if (got != cases[i].size)
+			print_error("cases[%zu]: %lld\n", i, (long long)got);
+		assert_int_equal(got, cases[i].size);
+	}
+}
+
 int
 main(void)
 {
@@ -539,6 +569,7 @@ main(void)
 		cmocka_unit_test(test_ehlo_filter),
 		cmocka_unit_test(test_ehlo_removed_bounded),
 		cmocka_unit_test(test_queue_id),
+		cmocka_unit_test(test_ehlo_size),
 		cmocka_unit_test(test_names),
 	};
 
