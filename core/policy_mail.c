@@ -67,16 +67,9 @@ static bool
 alias_owns(const struct policy_alias *al, struct span local,
     struct span domain)
 {
-	for (size_t i = 0; i < al->naddresses; i++) {
-		const char *a = al->addresses[i];
-
-		if (a == NULL)
-			continue;
-		if (a[0] == '@' && dom_eq(domain, a + 1))
+	for (size_t i = 0; i < al->naddresses; i++)
+		if (policy_mailbox_matches(al->addresses[i], local, domain))
 			return true;
-		if (a[0] != '@' && addr_eq(a, local, domain))
-			return true;
-	}
 	return false;
 }
 
