@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/b64.h"
 #include "core/ew.h"
 
 #define REPL	0xfffdu		/* U+FFFD REPLACEMENT CHARACTER */
@@ -261,22 +262,6 @@ q_text(const char *p, size_t n, octet_fn *fn, void *ctx)
 	return 0;
 }
 
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * RFC 2047 4.1 (base64 of RFC 2045 6.8). Padding may be missing or
  * short (EW_F_PADDING into *flags, when not NULL); padding followed by
@@ -296,7 +281,7 @@ b_text(const char *p, size_t n, octet_fn *fn, void *ctx, unsigned *flags)
 			pad++;
 			continue;
 		}
-		if (pad > 0 || (v = b64val(c)) < 0)
+		if (pad > 0 || (v = b64_value(c)) < 0)
 			return -1;
 		acc = acc << 6 | (uint32_t)v;
 		if (++k == 4) {

@@ -12,28 +12,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/b64.h"
 #include "core/sasl.h"
 
 #define MECH_MAX	20	/* RFC 4422 3.1 */
 
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 int
 sasl_b64_decode(const char *in, size_t len, char *out, size_t cap,
@@ -49,12 +34,12 @@ sasl_b64_decode(const char *in, size_t len, char *out, size_t cap,
 			pad = 2;
 	}
 	for (size_t i = 0; i < len - pad; i++)
-		if (b64val((unsigned char)in[i]) < 0)
+		if (b64_value((unsigned char)in[i]) < 0)
 			return SASL_B64_INVALID;
 	/* pad bits must be zero: the last symbol carries 4 or 2 bits */
-	if (pad == 2 && (b64val((unsigned char)in[len - 3]) & 0x0f) != 0)
+	if (pad == 2 && (b64_value((unsigned char)in[len - 3]) & 0x0f) != 0)
 		return SASL_B64_INVALID;
-	if (pad == 1 && (b64val((unsigned char)in[len - 2]) & 0x03) != 0)
+	if (pad == 1 && (b64_value((unsigned char)in[len - 2]) & 0x03) != 0)
 		return SASL_B64_INVALID;
 	need = len / 4 * 3 - pad;
 	if (need > cap)
@@ -66,7 +51,7 @@ sasl_b64_decode(const char *in, size_t len, char *out, size_t cap,
 
 		for (k = 0; k < 4; k++) {
 			int d = in[i + k] == '=' ? 0 :
-			    b64val((unsigned char)in[i + k]);
+			    b64_value((unsigned char)in[i + k]);
 			v = v << 6 | (uint32_t)d;
 		}
 		for (k = 0; k < 3 && o < need; k++)
