@@ -460,15 +460,20 @@ by_time(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-char *
-hijack_list(size_t *len)
+/*
+ * report - one line per identity keep() chooses, in cmp order, written
+ * by line() under the table lock; the text for the control socket.
+ * NULL when memory is short.
+ */
+static char *
+report(int (*keep)(struct hj_entry *, int64_t),
+    int (*cmp)(const void *, const void *),
+    void (*line)(struct sbuf *, const struct hj_entry *), size_t *len)
 {
 	struct sbuf b = { NULL, 0, 0, 0 };
 	struct hj_entry **v = NULL, *e;
+	int64_t now = (int64_t)time(NULL);
 	size_t nv = 0;
-	char ts[40];
-	struct tm tm;
-	time_t t;
 
 	hj_sb_put(&b, "", 0);
 	if (hj.on) {
@@ -476,26 +481,14 @@ hijack_list(size_t *len)
 		v = calloc(hj.n ? hj.n : 1, sizeof(*v));
 		for (size_t i = 0; v != NULL && i < HJ_BUCKETS; i++)
 			for (e = hj.bucket[i]; e != NULL; e = e->hnext)
-				if (e->disabled)
+				if (keep(e, now))
 					v[nv++] = e;
 		if (v == NULL)
 			b.oom = 1;
 		if (nv > 1)
-			qsort(v, nv, sizeof(*v), by_time);
-		for (size_t i = 0; i < nv; i++) {
-			t = (time_t)v[i]->disabled_at;
-			if (gmtime_r(&t, &tm) == NULL ||
-			    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
-			    &tm) == 0)
-				snprintf(ts, sizeof(ts), "@%lld",
-				    (long long)v[i]->disabled_at);
-			hj_sb_id(&b, v[i]);
-			hj_sb_str(&b, " ");
-			hj_sb_str(&b, ts);
-			if (v[i]->monitor)
-				hj_sb_str(&b, " monitor");
-			hj_sb_str(&b, "\n");
-		}
+			qsort(v, nv, sizeof(*v), cmp);
+		for (size_t i = 0; i < nv; i++)
+			line(&b, v[i]);
 		pthread_mutex_unlock(&hj.lock);
 		free(v);
 	}
@@ -505,6 +498,38 @@ hijack_list(size_t *len)
 	}
 	*len = b.len;
 	return b.p;
+}
+
+static int
+keep_disabled(struct hj_entry *e, int64_t now)
+{
+	(void)now;
+	return e->disabled;
+}
+
+/* "ID TIME[ monitor]" */
+static void
+line_disabled(struct sbuf *b, const struct hj_entry *e)
+{
+	char ts[40];
+	struct tm tm;
+	time_t t = (time_t)e->disabled_at;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(ts, sizeof(ts), "@%lld", (long long)e->disabled_at);
+	hj_sb_id(b, e);
+	hj_sb_str(b, " ");
+	hj_sb_str(b, ts);
+	if (e->monitor)
+		hj_sb_str(b, " monitor");
+	hj_sb_str(b, "\n");
+}
+
+char *
+hijack_list(size_t *len)
+{
+	return report(keep_disabled, by_time, line_disabled, len);
 }
 
 /* Highest count first, then by identity: a busy account is on top. */
@@ -519,48 +544,32 @@ by_count(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+static int
+keep_counted(struct hj_entry *e, int64_t now)
+{
+	return hjwin_expire(&e->w, now, hj.window) > 0 || e->disabled;
+}
+
+/* "ID COUNT LIMIT[ disabled[ monitor]][ exempt]" */
+static void
+line_counted(struct sbuf *b, const struct hj_entry *e)
+{
+	char num[48];
+
+	hj_sb_id(b, e);
+	snprintf(num, sizeof(num), " %u %u", e->w.n, hj.max);
+	hj_sb_str(b, num);
+	if (e->disabled)
+		hj_sb_str(b, e->monitor ? " disabled monitor" : " disabled");
+	if (e->exempt)
+		hj_sb_str(b, " exempt");
+	hj_sb_str(b, "\n");
+}
+
 char *
 hijack_counters(size_t *len)
 {
-	struct sbuf b = { NULL, 0, 0, 0 };
-	struct hj_entry **v = NULL, *e;
-	int64_t now = (int64_t)time(NULL);
-	size_t nv = 0;
-	char num[48];
-
-	hj_sb_put(&b, "", 0);
-	if (hj.on) {
-		pthread_mutex_lock(&hj.lock);
-		v = calloc(hj.n ? hj.n : 1, sizeof(*v));
-		for (size_t i = 0; v != NULL && i < HJ_BUCKETS; i++)
-			for (e = hj.bucket[i]; e != NULL; e = e->hnext)
-				if (hjwin_expire(&e->w, now, hj.window) > 0 ||
-				    e->disabled)
-					v[nv++] = e;
-		if (v == NULL)
-			b.oom = 1;
-		if (nv > 1)
-			qsort(v, nv, sizeof(*v), by_count);
-		for (size_t i = 0; i < nv; i++) {
-			hj_sb_id(&b, v[i]);
-			snprintf(num, sizeof(num), " %u %u", v[i]->w.n, hj.max);
-			hj_sb_str(&b, num);
-			if (v[i]->disabled)
-				hj_sb_str(&b, v[i]->monitor ?
-				    " disabled monitor" : " disabled");
-			if (v[i]->exempt)
-				hj_sb_str(&b, " exempt");
-			hj_sb_str(&b, "\n");
-		}
-		pthread_mutex_unlock(&hj.lock);
-		free(v);
-	}
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	*len = b.len;
-	return b.p;
+	return report(keep_counted, by_count, line_counted, len);
 }
 
 /* ------------------------------------------------------------ start, stop */
