@@ -38,6 +38,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -398,6 +399,38 @@ smtputf8_enable = no
                     end += 1
                 return [x for x in lines[start:end + 1] if x.pid == pid]
         return []
+
+
+def running(request, setup):
+    """A module fixture's body: a private Postfix, made ready by
+    setup(pf) (pf.configure(...) and more), started (a second try with
+    new ports when one was taken meanwhile), yielded, then stopped; kept
+    on disk when a test of the module failed or it did not stop cleanly.
+    Skips with the reason when this machine cannot run one."""
+    why = PrivatePostfix.prerequisites()
+    if why:
+        pytest.skip("no private Postfix instance: " + why)
+    failed_before = request.session.testsfailed
+    for attempt in range(2):
+        pf = PrivatePostfix()
+        setup(pf)
+        err = pf.start()
+        if not err:
+            break
+        problems = pf.stop()
+        if attempt == 0 and "Address already in use" in err:
+            pf.remove()             # a free port was taken meanwhile: new ports
+            continue
+        not_started("private Postfix instance did not start (kept %s): %s %s"
+                    % (pf.root, err, problems))
+    yield pf
+    problems = pf.stop()
+    if request.session.testsfailed > failed_before or problems:
+        sys.stderr.write("\nkept private Postfix instance %s (maillog, Maildir)\n" % pf.root)
+    else:
+        pf.remove()
+    if problems:
+        pytest.fail("private Postfix teardown: " + "\n".join(problems), pytrace=False)
 
 
 def not_started(msg):

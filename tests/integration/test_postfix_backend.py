@@ -35,12 +35,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 import postfixkit
-from postfixkit import DOMAIN, HOSTNAME, POSTFIX, PrivatePostfix
+from postfixkit import DOMAIN, HOSTNAME, POSTFIX
 from smtpkit import RECEIVED_RE, make_message, wait_for
 
 SWAKS = shutil.which("swaks")
@@ -53,34 +52,13 @@ def postfix(request):
     if not os.path.exists(POSTFIX):
         pytest.fail("postfix is not installed (%s missing; make test installs it: "
                     "tools/deps.sh test)" % POSTFIX, pytrace=False)
-    why = PrivatePostfix.prerequisites()
-    if why:
-        pytest.skip("no private Postfix instance: " + why)
-    failed_before = request.session.testsfailed
-    for attempt in range(2):
-        pf = PrivatePostfix()
+    def setup(pf):
         pf.configure({
             "plain": [],
             "xclient": ["smtpd_authorized_xclient_hosts=127.0.0.0/8"],
             "haproxy": ["smtpd_upstream_proxy_protocol=haproxy"],
         })
-        err = pf.start()
-        if not err:
-            break
-        problems = pf.stop()
-        if attempt == 0 and "Address already in use" in err:
-            pf.remove()             # a free port was taken meanwhile: new ports
-            continue
-        msg = "private Postfix instance did not start (kept %s): %s %s" % (pf.root, err, problems)
-        postfixkit.not_started(msg)
-    yield pf
-    problems = pf.stop()
-    if request.session.testsfailed > failed_before or problems:
-        sys.stderr.write("\nkept private Postfix instance %s (maillog, Maildir)\n" % pf.root)
-    else:
-        pf.remove()
-    if problems:
-        pytest.fail("private Postfix teardown: " + "\n".join(problems), pytrace=False)
+    yield from postfixkit.running(request, setup)
 
 
 def _msg():

@@ -32,12 +32,11 @@ skipped with the reason otherwise.
 
 import os
 import re
-import sys
 
 import pytest
 
 import postfixkit
-from postfixkit import DOMAIN, PrivatePostfix
+from postfixkit import DOMAIN
 from smtpkit import make_message
 
 CLIENT_IP = "127.0.0.2"
@@ -71,31 +70,10 @@ def _use_postscreen(pf, name):
 
 @pytest.fixture(scope="module")
 def postfix(request):
-    why = PrivatePostfix.prerequisites()
-    if why:
-        pytest.skip("no private Postfix instance: " + why)
-    failed_before = request.session.testsfailed
-    for attempt in range(2):
-        pf = PrivatePostfix()
+    def setup(pf):
         pf.configure(LISTENERS)
         _use_postscreen(pf, "screen")
-        err = pf.start()
-        if not err:
-            break
-        problems = pf.stop()
-        if attempt == 0 and "Address already in use" in err:
-            pf.remove()
-            continue
-        msg = "private Postfix instance did not start (kept %s): %s %s" % (pf.root, err, problems)
-        postfixkit.not_started(msg)
-    yield pf
-    problems = pf.stop()
-    if request.session.testsfailed > failed_before or problems:
-        sys.stderr.write("\nkept private Postfix instance %s (maillog, Maildir)\n" % pf.root)
-    else:
-        pf.remove()
-    if problems:
-        pytest.fail("private Postfix teardown: " + "\n".join(problems), pytrace=False)
+    yield from postfixkit.running(request, setup)
 
 
 def _greeted(mx):
