@@ -52,6 +52,7 @@
 #include "proxy/backend.h"
 #include "proxy/config.h"
 #include "proxy/side.h"
+#include "proxy/spoofw.h"
 
 struct worker;
 
@@ -115,6 +116,10 @@ struct txn {
 	struct txn_verdict *verdicts;	/* owned, policy verdicts */
 	size_t		 nverdicts;
 	struct policy_txn ptxn;		/* policy facts for the RCPTs */
+	int		 mail_route;	/* MAIL FROM had a source route */
+	struct spoofw	 spoof;		/* the spoof score, at header end */
+	size_t		 spoof_vidx;	/* its verdict is verdicts[spoof_vidx
+					   - 1]; 0: not noted */
 	const char	*abort_reason;	/* borrowed, set only while the
 					   line is written: what ended it */
 };
