@@ -128,7 +128,7 @@ read_warning(const char *file, char **out, size_t *olen, char *why,
 		goto fail;
 	}
 	if ((bad = esc_utf8_valid(buf, n)) < n) {
-		snprintf(why, cap, "%s is not valid UTF-8 (octet %zu)", file,
+		snprintf(why, cap, "%s is not valid UTF-8 (at offset %zu)", file,
 		    bad);
 		goto fail;
 	}
