@@ -7,6 +7,7 @@
  * section goes out edited in one pass (core/hdr_edit.c): our trace and
  * identity lines, the spoof score (proxy/spoofw.c).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "core/esc.h"
 #include "core/hdr.h"
 #include "core/hdr_edit.h"
+#include "core/mime_append.h"
 #include "core/received.h"
 #include "proxy/accept.h"
 #include "proxy/backend.h"
@@ -182,6 +184,22 @@ emit_body(void *ctx, const char *p, size_t n)
 		backend_body(s->backend, p, n);
 }
 
+/*
+ * emit_out - body bytes on their way out: through core/mime_append when
+ * the spoof warning is being appended (its output through emit_body),
+ * else straight to the backend.
+ */
+static void
+emit_out(void *ctx, const char *p, size_t n)
+{
+	struct session *s = ctx;
+
+	if (s->txn.ma != NULL)
+		ma_feed(s->txn.ma, p, n, emit_body, s);
+	else
+		emit_body(s, p, n);
+}
+
 static void
 emit_none(void *ctx, const char *p, size_t n)
 {
@@ -283,6 +301,50 @@ finish_error(struct session *s)
 	}
 }
 
+/* More words for the spoof verdict's reason: where the warning went. */
+static void
+spoof_reason_add(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+spoof_reason_add(struct session *s, const char *fmt, ...)
+{
+	struct policy_verdict *v;
+	size_t n;
+	va_list ap;
+
+	if (s->txn.spoof_vidx == 0 || s->txn.spoof_vidx > s->txn.nverdicts)
+		return;
+	v = &s->txn.verdicts[s->txn.spoof_vidx - 1].v;
+	n = strlen(v->reason);
+	va_start(ap, fmt);
+	vsnprintf(v->reason + n, sizeof(v->reason) - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * append_end - the end of the body: core/mime_append flushes what it
+ * held and appends the warning where it is still due; the outcome goes
+ * into the spoof verdict's reason. Frees the appender. May end the
+ * session (a write failure).
+ */
+static void
+append_end(struct session *s)
+{
+	enum ma_outcome o;
+
+	if (s->txn.ma == NULL)
+		return;
+	o = ma_finish(s->txn.ma, emit_body, s);
+	if (o == MA_APPENDED)
+		spoof_reason_add(s, "; appended to %u part(s)",
+		    ma_parts(s->txn.ma));
+	else
+		spoof_reason_add(s, "; not appended: %s", ma_outcome_text(o));
+	free(s->txn.ma);
+	s->txn.ma = NULL;
+}
+
 /* The message went to the backend whole: wait for its final reply. */
 static void
 finish_ok(struct session *s)
@@ -291,6 +353,9 @@ finish_ok(struct session *s)
 
 	if (s->backend == NULL || s->phase != PH_DATA_BODY)
 		return;		/* the leg failed while the body went out */
+	append_end(s);
+	if (s->backend == NULL || s->phase != PH_DATA_BODY)
+		return;		/* it failed on the warning's bytes */
 	s->txn.size = s->dscan.out_bytes;
 	p = sess_push(s, PK_FINAL, CMD_DATA);
 	if (p == NULL || (p->txn = malloc(sizeof(*p->txn))) == NULL) {
@@ -443,7 +508,7 @@ body_input(struct session *s, const char *p, size_t n)
 	size_t used;
 	int done = 0;
 
-	used = dscan_feed(&s->dscan, p, n, emit_body, s, &done);
+	used = dscan_feed(&s->dscan, p, n, emit_out, s, &done);
 	if (done)
 		s->flags |= SF_DATA_DONE;
 	scan_errors(s);
@@ -494,6 +559,33 @@ data_input(struct session *s, const char *p, size_t n)
 	if (s->phase != PH_CLOSED && s->dscan.lines != lines)
 		sess_set_timer(s);
 	return used;
+}
+
+/*
+ * append_begin - spoof.action = "append" at or above the threshold: the
+ * body will stream through core/mime_append (txn.ma, owned; freed at
+ * the end of the body, or with the transaction on any other path). A
+ * signed message is never changed: headers only, said in the log.
+ */
+static void
+append_begin(struct session *s, size_t hlen)
+{
+	struct mime_append *ma;
+
+	if (!spoofw_appends(s->cfg, &s->txn.spoof))
+		return;
+	if ((ma = malloc(ma_size())) == NULL) {
+		spoof_reason_add(s, "; not appended: out of memory");
+		return;
+	}
+	if (ma_init(ma, s->hold, hlen, s->cfg->spoof.warning_text,
+	    s->cfg->spoof.warning_len) == MA_SIGNED) {
+		free(ma);
+		spoof_reason_add(s, "; signed message: warning in the header "
+		    "only");
+		return;
+	}
+	s->txn.ma = ma;
 }
 
 /* The length of the header fields in the held bytes. */
@@ -548,9 +640,10 @@ put_header(struct session *s)
 	e.strip = strip;
 	e.prepend = lines;
 	e.prepend_len = n;
+	append_begin(s, hlen);
 	hdr_edit(s->hold, hlen, &e, emit_body, s);
 	if (s->hold_len > hlen)
-		emit_body(s, s->hold + hlen, s->hold_len - hlen);
+		emit_out(s, s->hold + hlen, s->hold_len - hlen);
 }
 
 /*

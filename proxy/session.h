@@ -55,6 +55,7 @@
 #include "proxy/spoofw.h"
 
 struct worker;
+struct mime_append;
 
 #define MAX_PENDING	128		/* queued client commands */
 #define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
@@ -120,6 +121,8 @@ struct txn {
 	struct spoofw	 spoof;		/* the spoof score, at header end */
 	size_t		 spoof_vidx;	/* its verdict is verdicts[spoof_vidx
 					   - 1]; 0: not noted */
+	struct mime_append *ma;		/* owned: appending the warning while
+					   the body streams; NULL: not */
 	const char	*abort_reason;	/* borrowed, set only while the
 					   line is written: what ended it */
 };

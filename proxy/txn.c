@@ -32,6 +32,7 @@ txn_clear(struct txn *t)
 	free(t->rcpts);
 	free(t->error);
 	free(t->verdicts);
+	free(t->ma);		/* plain memory: nothing inside to release */
 	memset(t, 0, sizeof(*t));
 }
 

@@ -444,3 +444,83 @@ def test_config_good_warning_file_and_keys(tmp_path):
                                      "mode": "monitor", "subject_prefix": "[SPOOF] ",
                                      "weights": {"bad_date": 0, "source_route": 25}})
     assert rc == 0, err
+
+
+# --------------------------------------------------------------------------
+# append: the built-in text, signed messages, every way a body can end
+# --------------------------------------------------------------------------
+
+BUILTIN = (b"WARNING: information in the headers of this message suggests that\r\n"
+           b"it may be spoofed: the sender may not be who the message says it is.\r\n"
+           b"Its authenticity should be verified before you act on it.\r\n")
+
+
+def test_action_append_builtin_text(mxshield, backend):
+    mx = start(mxshield, conf(threshold=10, action="append"))
+    c = session(mx, OUT)
+    content = message(body=b"Hello.\r\n", **SPOOFED)
+    assert send(c, content).code == 250
+    got = delivered(backend)
+    head = score_line(13, SPOOFED_SIGNS) + b"X-Spoof-Flag: YES\r\n"
+    assert got.startswith(head + content), got
+    assert got.endswith(BUILTIN), got
+    assert got.count(b"WARNING:") == 1, got
+    _, v = spoof_verdict(mx)
+    assert v["reason"] == SPOOFED_SIGNS + "; appended to 1 part(s)", v
+    quit(c)
+
+
+def test_action_append_signed_message_gets_headers_only(mxshield, backend):
+    mx = start(mxshield, conf(threshold=10, action="append"))
+    c = session(mx, OUT)
+    body = (b"--sig\r\nContent-Type: text/plain\r\n\r\nSigned text.\r\n"
+            b"--sig\r\nContent-Type: application/pgp-signature\r\n\r\n"
+            b"-----BEGIN PGP SIGNATURE-----\r\nabc\r\n-----END PGP SIGNATURE-----\r\n"
+            b"--sig--\r\n")
+    content = message(extra=["MIME-Version: 1.0",
+                             'Content-Type: multipart/signed; boundary="sig"; '
+                             'protocol="application/pgp-signature"'],
+                      body=body, **SPOOFED)
+    assert send(c, content).code == 250
+    assert delivered(backend) == (score_line(13, SPOOFED_SIGNS) + b"X-Spoof-Flag: YES\r\n" +
+                                  content)
+    _, v = spoof_verdict(mx)
+    assert v["action"] == "tag", v
+    assert v["reason"] == SPOOFED_SIGNS + "; signed message: warning in the header only", v
+    quit(c)
+
+
+def test_append_body_refused_midway_then_next_message(mxshield, backend):
+    # a bare LF deep in the body: the leg is dropped mid-DATA, the
+    # appender freed with the transaction; the next message is appended
+    mx = start(mxshield, conf(threshold=10, action="append"))
+    c = session(mx, OUT)
+    bad = message(body=b"x" * 70000 + b"\r\nbare\nLF\r\n", **SPOOFED)
+    r = c.cmd("MAIL FROM:<eve@example.net>")
+    assert r.code == 250, r
+    assert c.cmd("RCPT TO:<user@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    c.send(bad + b".\r\n")
+    r = c.reply()
+    assert (r.code, r.enh) == (550, "5.5.2"), r
+    assert backend.messages == []
+    c2 = session(mx, OUT)
+    ok = message(body=b"Hello.\r\n", **SPOOFED)
+    assert send(c2, ok).code == 250
+    assert delivered(backend).endswith(BUILTIN)
+    quit(c2)
+
+
+def test_append_client_gone_mid_body(mxshield, backend):
+    mx = start(mxshield, conf(threshold=10, action="append"))
+    c = session(mx, OUT)
+    r = c.cmd("MAIL FROM:<eve@example.net>")
+    assert r.code == 250, r
+    assert c.cmd("RCPT TO:<user@example.com>").code == 250
+    assert c.cmd("DATA").code == 354
+    c.send(message(body=b"y" * 50000 + b"\r\n", **SPOOFED))
+    assert_relayed(backend, "DATA")     # the body streams, appender in place
+    c.close()
+    mx.wait_log(lambda l: l.get("event") == "txn" and l.get("result") == "aborted",
+                what="aborted txn")
+    assert backend.messages == []
