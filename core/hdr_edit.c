@@ -95,5 +95,6 @@ hdr_edit(const char *sec, size_t len, const struct hdr_edit *e,
 		}
 		last = pos;
 	}
-	put(emit, ctx, sec + last, len - last);
+	if (len > last)
+		put(emit, ctx, sec + last, len - last);
 }

@@ -578,8 +578,9 @@ append_begin(struct session *s, size_t hlen)
 		spoof_reason_add(s, "; not appended: out of memory");
 		return;
 	}
-	if (ma_init(ma, s->hold, hlen, s->cfg->spoof.warning_text,
-	    s->cfg->spoof.warning_len) == MA_SIGNED) {
+	if (ma_init(ma, s->hold != NULL ? s->hold : "", hlen,
+	    s->cfg->spoof.warning_text, s->cfg->spoof.warning_len) ==
+	    MA_SIGNED) {
 		free(ma);
 		spoof_reason_add(s, "; signed message: warning in the header "
 		    "only");
@@ -641,7 +642,8 @@ put_header(struct session *s)
 	e.prepend = lines;
 	e.prepend_len = n;
 	append_begin(s, hlen);
-	hdr_edit(s->hold, hlen, &e, emit_body, s);
+	/* an empty message holds nothing (s->hold NULL) */
+	hdr_edit(s->hold != NULL ? s->hold : "", hlen, &e, emit_body, s);
 	if (s->hold_len > hlen)
 		emit_out(s, s->hold + hlen, s->hold_len - hlen);
 }

@@ -524,3 +524,19 @@ def test_append_client_gone_mid_body(mxshield, backend):
     mx.wait_log(lambda l: l.get("event") == "txn" and l.get("result") == "aborted",
                 what="aborted txn")
     assert backend.messages == []
+
+
+@pytest.mark.parametrize("action", ["append", "subject"])
+def test_empty_message(mxshield, backend, action):
+    # nothing after DATA: no Received, Message-ID or Date (5 + 2 + 2)
+    mx = start(mxshield, conf(threshold=9, action=action))
+    c = session(mx, OUT)
+    assert send(c, b"").code == 250
+    got = delivered(backend)
+    head = score_line(9, "no_received,bad_message_id,bad_date") + b"X-Spoof-Flag: YES\r\n"
+    assert got.startswith(head), got
+    if action == "subject":
+        assert got == head + b"Subject: [Possible spoof]\r\n", got
+    _, v = spoof_verdict(mx)
+    assert (v["action"], v["score"]) == ("tag", 9), v
+    quit(c)
