@@ -137,3 +137,21 @@ esc_printable(char *out, size_t cap, const char *p, size_t len)
 	out[n] = '\0';
 	return n;
 }
+
+size_t
+esc_utf8_valid(const char *p, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((n = utf8_len(u + i, len - i)) == 0)
+			return i;
+		i += n;
+	}
+	return len;
+}

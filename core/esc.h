@@ -1,6 +1,7 @@
 /*
  * core/esc.h - making untrusted text safe for a log line or a header:
- * JSON string escaping and a printable-ASCII sanitiser, both bounded.
+ * JSON string escaping and a printable-ASCII sanitiser, both bounded,
+ * and the UTF-8 check they rely on.
  */
 #ifndef MXS_ESC_H
 #define MXS_ESC_H
@@ -25,5 +26,14 @@ size_t	esc_json(char *out, size_t cap, const char *p, size_t len);
  * Returns the bytes written.
  */
 size_t	esc_printable(char *out, size_t cap, const char *p, size_t len);
+
+/*
+ * esc_utf8_valid - is p[0..len) well-formed UTF-8 (RFC 3629 4: no
+ * overlong forms, no surrogates, nothing above U+10FFFF)? NUL octets
+ * count as valid (the caller refuses them if it must). Returns the
+ * offset of the first octet that is not part of a well-formed
+ * character, or len when all are.
+ */
+size_t	esc_utf8_valid(const char *p, size_t len);
 
 #endif

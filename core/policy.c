@@ -280,6 +280,7 @@ policy_check_name(enum policy_check c)
 	case POLICY_CK_HIJACK:		return "hijack";
 	case POLICY_CK_RELAY:		return "relay";
 	case POLICY_CK_SIZE:		return "size";
+	case POLICY_CK_SPOOF:		return "spoof";
 	}
 	return "?";
 }

@@ -52,7 +52,8 @@ enum policy_action {
 	POLICY_REJECT,		/* reply text now; do not relay */
 	POLICY_DEFER,		/* relay now; the refusal (text) is given
 				   at stage `at` (HELO checks only) */
-	POLICY_TAG,		/* add score to the message (not yet used) */
+	POLICY_TAG,		/* the message is delivered marked (the spoof
+				   score at or above its threshold) */
 };
 
 /* An SMTP stage: where a verdict is given. */
@@ -77,6 +78,8 @@ enum policy_check {
 	POLICY_CK_HIJACK,
 	POLICY_CK_RELAY,	/* relay_protection */
 	POLICY_CK_SIZE,		/* size_limits */
+	POLICY_CK_SPOOF,	/* the spoof score (core/spoof.h; verdicts
+				   built by the proxy) */
 };
 
 /* A set of checks, for the skip argument: POLICY_CK_BIT(POLICY_CK_HELO). */
@@ -103,7 +106,7 @@ struct policy_verdict {
 	char			enh[POLICY_ENH_MAX];	/* "5.7.0" */
 	char			text[POLICY_TEXT_MAX];
 	char			reason[POLICY_REASON_MAX];
-	int			score;	/* 0 until the spoof score */
+	int			score;	/* the spoof score; 0 elsewhere */
 };
 
 /* ip_shield.entries[]: a domain pattern and the networks it may use. */

@@ -198,6 +198,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 		s->txn.mail_from = c->null_path ? mxs_memdup("", 0) :
 		    mxs_memdup(c->path.p, c->path.len);
+		s->txn.mail_route = c->had_route;
 	}
 	if (fresh && check_envelope(s, c, 1)) {
 		snprintf(s->txn.where, sizeof(s->txn.where), "mail");

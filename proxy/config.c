@@ -55,7 +55,8 @@ enum check {
 	CK_BACKEND,	/* an IP address, or a host name (see not_yet[]) */
 	CK_MAILBOX,	/* "local@domain" or "@domain"; domain lower case */
 	CK_IDENTITY,	/* an AUTH identity: printable, may hold spaces */
-	CK_PATH		/* a file name: not empty */
+	CK_PATH,	/* a file name: not empty */
+	CK_PREFIX	/* text for a header field: printable ASCII, spaces */
 };
 
 #define F_REQUIRED	0x1	/* no default: the key must be given */
@@ -258,6 +259,9 @@ static const struct key spoof_keys[] = {
 	KSTR(C, "warning_file", spoof.warning_file, NULL, CK_PATH,
 	    F_EMPTY_UNSET),
 	KWEIGHTS(C, "weights", spoof.weights, spoof.nweights),
+	KENUM(C, "mode", spoof.mode, mode_names, CFG_MODE_ENFORCE),
+	KSTR(C, "subject_prefix", spoof.subject_prefix, "[Possible spoof] ",
+	    CK_PREFIX, 0),
 	KEND
 };
 
@@ -322,7 +326,7 @@ static const struct not_yet {
 	enum ny_when	 when;
 	const char	*allowed;	/* NY_NOT_IN: "a|b" */
 } not_yet[] = {
-	{ "spoof.enabled",			NY_NOT_IN, "false" },
+	{ NULL,					NY_NOT_IN, NULL }	/* the end */
 };
 /* ---- end of NOT SUPPORTED YET ---------------------------------------- */
 
@@ -724,6 +728,14 @@ check_string(enum check ck, char *v)
 		if (strlen(v) >= PATH_MAX)
 			return "too long";
 		return NULL;
+	case CK_PREFIX:
+		if (v[0] == '\0' || strlen(v) > 100)
+			return "must be 1 to 100 characters";
+		for (char *p = v; *p != '\0'; p++)
+			if (*p < 0x20 || *p > 0x7e)
+				return "must be printable ASCII (a header field "
+				    "holds it)";
+		return NULL;
 	}
 	return NULL;
 }
@@ -752,7 +764,7 @@ check_not_yet(struct loader *ld, const config_setting_t *s, const char *path)
 	int		 isbool;
 
 	path_pattern(path, pat, sizeof(pat));
-	for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++) {
+	for (size_t i = 0; not_yet[i].path != NULL; i++) {
 		const struct not_yet *ny = &not_yet[i];
 		const char *v;
 
@@ -1167,6 +1179,7 @@ cfg_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free_keys(top_keys, cfg);
+	free(cfg->spoof.warning_text);
 	for (size_t i = 0; i < cfg->nlocs; i++) {
 		free(cfg->locs[i].path);
 		free(cfg->locs[i].file);
@@ -1228,6 +1241,7 @@ dynamic_defaults(struct loader *ld, struct config *cfg)
 		{ "hijack.mode", &cfg->hijack.mode },
 		{ "relay_protection_mode", &cfg->relay_protection_mode },
 		{ "size_limits_mode", &cfg->size_limits_mode },
+		{ "spoof.mode", &cfg->spoof.mode },
 	};
 	const config_setting_t	*root = config_root_setting(&ld->cf);
 	char			 host[256];
@@ -1562,6 +1576,18 @@ dotted_hint(const char *file, int lineno, char *out, size_t cap)
 	free(line);
 }
 
+/* A problem cfg_spoof_settle() found, at the line of its key. */
+static void
+spoof_err(void *arg, const char *path, const char *msg)
+{
+	struct loader *ld = arg;
+	const config_setting_t *s = at(ld, path);
+
+	if (s == NULL)
+		s = at(ld, "spoof");
+	ld_err(ld, s, path, "%s", msg);
+}
+
 static char *
 dir_of(const char *path)
 {
@@ -1645,6 +1671,8 @@ cfg_load(const char *path, char *err, size_t cap)
 	apply_defaults(&ld, top_keys, cfg);
 	walk_group(&ld, config_root_setting(&ld.cf), top_keys, cfg, "");
 	dynamic_defaults(&ld, cfg);
+	if (cfg_spoof_settle(cfg, spoof_err, &ld) < 0)
+		ld.oom = 1;
 	if (ld.nerr == 0)
 		cross_checks(&ld, cfg);
 	if ((cfg->path = strdup(path)) == NULL)

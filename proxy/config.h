@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "core/net.h"
+#include "core/spoof.h"
 
 enum cfg_tls { CFG_TLS_NONE = 0, CFG_TLS_STARTTLS, CFG_TLS_IMPLICIT };
 enum cfg_client_info { CFG_CI_NONE = 0, CFG_CI_RECEIVED, CFG_CI_XCLIENT,
@@ -178,11 +179,20 @@ struct config {
 
 	struct {
 		int			 enabled;
-		int			 threshold;	/* 10 */
+		int			 threshold;	/* 10; 1..SPOOF_MAX */
 		enum cfg_spoof_action	 action;	/* append */
 		char			*warning_file;	/* NULL ("" too): built-in text */
-		struct cfg_weight	*weights;
+		struct cfg_weight	*weights;	/* as written: sign names */
 		size_t			 nweights;
+		enum cfg_mode		 mode;		/* default: mode */
+		char			*subject_prefix; /* "[Possible spoof] " */
+		/* derived at load: the warning to append (warning_file's
+		 * content, checked, or the built-in text; owned), and the
+		 * weight of each enum spoof_sign (spoof_default_weights
+		 * where weights names none) */
+		char			*warning_text;
+		size_t			 warning_len;
+		int			 sign_weights[SPOOF_NSIGNS];
 	} spoof;
 
 	struct {
@@ -237,5 +247,18 @@ int		 cfg_where(const struct config *cfg, const char *path,
  */
 int		 cfg_own_listener(const struct config *cfg,
 		    const struct net_addr *a, int port);
+
+/*
+ * cfg_spoof_settle - the spoof settings a key alone cannot check
+ * (proxy/config_spoof.c): spoof.threshold no higher than SPOOF_MAX,
+ * each spoof.weights name a sign of core/spoof.c with a weight
+ * 0..SPOOF_MAX, and the warning text (spoof.warning_file read and
+ * checked when spoof is enabled, else the built-in one) into
+ * cfg->spoof.warning_text. Each problem goes to err(arg, key path,
+ * message); the caller adds file:line. Returns the number of problems,
+ * -1 when memory is short.
+ */
+typedef void	cfg_spoof_err_fn(void *arg, const char *path, const char *msg);
+int	cfg_spoof_settle(struct config *cfg, cfg_spoof_err_fn *err, void *arg);
 
 #endif

@@ -3,8 +3,11 @@
  * mxshield's own 354, the held header section, the backend's DATA, the
  * streamed body, and the reply after the client's final dot. The client
  * bytes go through core/dscan only; the backend never receives a bare
- * CR or LF, and never a final dot for a message we refused.
+ * CR or LF, and never a final dot for a message we refused. The header
+ * section goes out edited in one pass (core/hdr_edit.c): our trace and
+ * identity lines, the spoof score (proxy/spoofw.c).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,8 @@
 
 #include "core/esc.h"
 #include "core/hdr.h"
+#include "core/hdr_edit.h"
+#include "core/mime_append.h"
 #include "core/received.h"
 #include "proxy/accept.h"
 #include "proxy/backend.h"
@@ -20,6 +25,7 @@
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "proxy/spoofw.h"
 #include "proxy/txn.h"
 
 void
@@ -178,6 +184,22 @@ emit_body(void *ctx, const char *p, size_t n)
 		backend_body(s->backend, p, n);
 }
 
+/*
+ * emit_out - body bytes on their way out: through core/mime_append when
+ * the spoof warning is being appended (its output through emit_body),
+ * else straight to the backend.
+ */
+static void
+emit_out(void *ctx, const char *p, size_t n)
+{
+	struct session *s = ctx;
+
+	if (s->txn.ma != NULL)
+		ma_feed(s->txn.ma, p, n, emit_body, s);
+	else
+		emit_body(s, p, n);
+}
+
 static void
 emit_none(void *ctx, const char *p, size_t n)
 {
@@ -279,6 +301,50 @@ finish_error(struct session *s)
 	}
 }
 
+/* More words for the spoof verdict's reason: where the warning went. */
+static void
+spoof_reason_add(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+spoof_reason_add(struct session *s, const char *fmt, ...)
+{
+	struct policy_verdict *v;
+	size_t n;
+	va_list ap;
+
+	if (s->txn.spoof_vidx == 0 || s->txn.spoof_vidx > s->txn.nverdicts)
+		return;
+	v = &s->txn.verdicts[s->txn.spoof_vidx - 1].v;
+	n = strlen(v->reason);
+	va_start(ap, fmt);
+	vsnprintf(v->reason + n, sizeof(v->reason) - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * append_end - the end of the body: core/mime_append flushes what it
+ * held and appends the warning where it is still due; the outcome goes
+ * into the spoof verdict's reason. Frees the appender. May end the
+ * session (a write failure).
+ */
+static void
+append_end(struct session *s)
+{
+	enum ma_outcome o;
+
+	if (s->txn.ma == NULL)
+		return;
+	o = ma_finish(s->txn.ma, emit_body, s);
+	if (o == MA_APPENDED)
+		spoof_reason_add(s, "; appended to %u part(s)",
+		    ma_parts(s->txn.ma));
+	else
+		spoof_reason_add(s, "; not appended: %s", ma_outcome_text(o));
+	free(s->txn.ma);
+	s->txn.ma = NULL;
+}
+
 /* The message went to the backend whole: wait for its final reply. */
 static void
 finish_ok(struct session *s)
@@ -287,6 +353,9 @@ finish_ok(struct session *s)
 
 	if (s->backend == NULL || s->phase != PH_DATA_BODY)
 		return;		/* the leg failed while the body went out */
+	append_end(s);
+	if (s->backend == NULL || s->phase != PH_DATA_BODY)
+		return;		/* it failed on the warning's bytes */
 	s->txn.size = s->dscan.out_bytes;
 	p = sess_push(s, PK_FINAL, CMD_DATA);
 	if (p == NULL || (p->txn = malloc(sizeof(*p->txn))) == NULL) {
@@ -329,6 +398,33 @@ header_policy(struct session *s, size_t hlen)
 }
 
 /*
+ * spoof_policy - the spoof score of the held header section, once the
+ * From: checks let it pass: its verdict always joins the transaction's
+ * verdicts (pass, tag, reject, or monitor); what the message gets is
+ * kept in txn.spoof for data_go(). An enforced reject becomes the
+ * message's sticky reply. Returns 1 when refused.
+ */
+static int
+spoof_policy(struct session *s, size_t hlen)
+{
+	struct spoofw *sw = &s->txn.spoof;
+	size_t before = s->txn.nverdicts;
+
+	spoofw_decide(s->cfg, s->w->srv->pol, &s->pc, s->txn.mail_from,
+	    s->txn.mail_route, s->hold, hlen, sw);
+	if (sw->what == SPOOFW_OFF)
+		return 0;
+	pol_note(s, &sw->v, sw->enforced);
+	if (s->txn.nverdicts > before)
+		s->txn.spoof_vidx = s->txn.nverdicts;
+	if (sw->what != SPOOFW_REJECT)
+		return 0;
+	set_error(s, sw->v.code, sw->v.text, sw->v.reason);
+	s->txn.error_noted = 1;
+	return 1;
+}
+
+/*
  * The header section is complete: decide on it, then ask the backend
  * for DATA. A refusal here reaches the backend only as RSET (after the
  * final dot, finish_error()): it never saw DATA.
@@ -343,7 +439,7 @@ header_complete(struct session *s)
 		hlen = s->hold_len;
 	hdr_message_id(s->hold, hlen, s->txn.message_id,
 	    sizeof(s->txn.message_id));
-	if (header_policy(s, hlen)) {
+	if (header_policy(s, hlen) || spoof_policy(s, hlen)) {
 		data_hold_free(s);
 		if (s->flags & SF_DATA_DONE)
 			finish_error(s);
@@ -412,7 +508,7 @@ body_input(struct session *s, const char *p, size_t n)
 	size_t used;
 	int done = 0;
 
-	used = dscan_feed(&s->dscan, p, n, emit_body, s, &done);
+	used = dscan_feed(&s->dscan, p, n, emit_out, s, &done);
 	if (done)
 		s->flags |= SF_DATA_DONE;
 	scan_errors(s);
@@ -466,39 +562,90 @@ data_input(struct session *s, const char *p, size_t n)
 }
 
 /*
- * put_header_authenticated - auth.add_header: the held section goes out
- * without any X-Authenticated-Sender field the client wrote (nobody can
- * forge it), and with ours first when the session authenticated.
+ * append_begin - spoof.action = "append" at or above the threshold: the
+ * body will stream through core/mime_append (txn.ma, owned; freed at
+ * the end of the body, or with the transaction on any other path). A
+ * signed message is never changed: headers only, said in the log.
  */
 static void
-put_header_authenticated(struct session *s)
+append_begin(struct session *s, size_t hlen)
 {
-	static const char name[] = "X-Authenticated-Sender";
+	struct mime_append *ma;
+
+	if (!spoofw_appends(s->cfg, &s->txn.spoof))
+		return;
+	if ((ma = malloc(ma_size())) == NULL) {
+		spoof_reason_add(s, "; not appended: out of memory");
+		return;
+	}
+	if (ma_init(ma, s->hold != NULL ? s->hold : "", hlen,
+	    s->cfg->spoof.warning_text, s->cfg->spoof.warning_len) ==
+	    MA_SIGNED) {
+		free(ma);
+		spoof_reason_add(s, "; signed message: warning in the header "
+		    "only");
+		return;
+	}
+	s->txn.ma = ma;
+}
+
+/* The length of the header fields in the held bytes. */
+static size_t
+held_header_len(const struct session *s)
+{
 	size_t hlen = s->dscan.hdr_end == DSCAN_HDR_UNKNOWN ? s->hold_len :
 	    (size_t)s->dscan.hdr_end;
-	size_t pos = 0, last = 0;
-	struct hdr_field f;
 
-	if (hlen > s->hold_len)
-		hlen = s->hold_len;
-	if ((s->flags & SF_AUTH) && s->auth_id != NULL) {
-		char id[300], line[400];
-		int n;
+	return hlen > s->hold_len ? s->hold_len : hlen;
+}
 
-		esc_printable(id, sizeof(id), s->auth_id, strlen(s->auth_id));
-		n = snprintf(line, sizeof(line), "%s: %s\r\n", name, id);
-		if (n > 0 && (size_t)n < sizeof(line))
-			backend_body(s->backend, line, (size_t)n);
-	}
-	while (hdr_next(s->hold, hlen, &pos, &f) == 1) {
-		if (span_ieq(f.name, name)) {
-			/* send what came before this field, skip the field */
-			backend_body(s->backend, s->hold + last,
-			    (size_t)(f.raw.p - (s->hold + last)));
-			last = pos;
+/*
+ * put_header - the held section goes out in one pass (core/hdr_edit.c):
+ * fields only mxshield may write are removed whatever the client wrote
+ * (X-Authenticated-Sender with auth.add_header; X-Spoof-Score and
+ * X-Spoof-Flag while the spoof score is carried out), ours go first,
+ * and the Subject gets spoof.subject_prefix when the verdict says so.
+ * Then the held bytes after the header fields. May end the session (a
+ * write failure): the caller checks.
+ */
+static void
+put_header(struct session *s)
+{
+	const char *strip[3];
+	char lines[1024];
+	size_t hlen = held_header_len(s), n = 0;
+	struct hdr_edit e;
+	const struct spoofw *sw = &s->txn.spoof;
+
+	memset(&e, 0, sizeof(e));
+	if (s->cfg->auth.add_header) {
+		strip[e.nstrip++] = "X-Authenticated-Sender";
+		if ((s->flags & SF_AUTH) && s->auth_id != NULL) {
+			char id[300];
+			int k;
+
+			esc_printable(id, sizeof(id), s->auth_id,
+			    strlen(s->auth_id));
+			k = snprintf(lines, sizeof(lines), "X-Authenticated-"
+			    "Sender: %s\r\n", id);
+			if (k > 0 && (size_t)k < sizeof(lines))
+				n = (size_t)k;
 		}
 	}
-	backend_body(s->backend, s->hold + last, s->hold_len - last);
+	if (sw->what == SPOOFW_SCORE || sw->what == SPOOFW_TAG) {
+		strip[e.nstrip++] = spoofw_fields[0];
+		strip[e.nstrip++] = spoofw_fields[1];
+		n += spoofw_lines(sw, lines + n, sizeof(lines) - n);
+		e.subject_prefix = spoofw_subject(s->cfg, sw);
+	}
+	e.strip = strip;
+	e.prepend = lines;
+	e.prepend_len = n;
+	append_begin(s, hlen);
+	/* an empty message holds nothing (s->hold NULL) */
+	hdr_edit(s->hold != NULL ? s->hold : "", hlen, &e, emit_body, s);
+	if (s->hold_len > hlen)
+		emit_out(s, s->hold + hlen, s->hold_len - hlen);
 }
 
 /*
@@ -554,10 +701,8 @@ data_go(struct session *s, int code, const char *r, size_t n)
 		if (rl > 0)
 			backend_body(s->backend, rc, rl);
 	}
-	if (s->backend != NULL && s->cfg->auth.add_header)
-		put_header_authenticated(s);
-	else if (s->backend != NULL)
-		backend_body(s->backend, s->hold, s->hold_len);
+	if (s->backend != NULL)
+		put_header(s);
 	data_hold_free(s);
 	if (s->phase != PH_DATA_WAIT || s->backend == NULL)
 		return;		/* the leg failed on the way: session ending */

@@ -490,6 +490,7 @@ step_mail(struct dry *d, const struct hj_look *h)
 	free(d->from_path);
 	d->from_path = c.null_path ? mxs_memdup("", 0) :
 	    mxs_memdup(c.path.p, c.path.len);
+	d->from_route = c.had_route;
 	if (d->auth_id != NULL && d->cfg->hijack.enabled &&
 	    (h->state == HJ_DISABLED || h->state == HJ_LIMIT)) {
 		sess_hijack_verdict(&v, POLICY_AT_MAIL, d->auth_id, 0);

@@ -37,6 +37,7 @@ struct dry {
 	struct policy_verdict	 notes[4];
 	size_t			 nnotes;
 	char			*from_path;	/* owned: MAIL's path, "" for <> */
+	int			 from_route;	/* it had a source route */
 	char			**rcpts_ok;	/* owned: relayed RCPTs' paths, */
 	size_t			 nrcpts_ok;	/* for size_limits */
 };

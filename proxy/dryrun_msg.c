@@ -4,7 +4,7 @@
  * core/dscan in the steps data.c takes, data_scan_error() for the
  * protocol refusals (bare CR or LF, NUL, header section size; enforced
  * in every mode), then the stages of the held header section (one
- * function each: what it says, what mxshield adds). Input: the file's
+ * function each: what it says, the spoof score, what mxshield adds). Input: the file's
  * content, untrusted; only ever printed with control octets masked.
  */
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "proxy/dryrun_int.h"
 #include "proxy/data.h"
 #include "proxy/pol.h"
+#include "proxy/spoofw.h"
 
 /*
  * The message file as a client would send it after DATA. A file with
@@ -185,6 +186,59 @@ msg_header(struct dry *d, const struct msg *m)
 	return dry_header(d, m->hold, hlen);
 }
 
+/*
+ * msg_spoof - the spoof score of the header section, through
+ * spoofw_decide() as data.c asks it: the verdict with its score and
+ * signs. Returns 0 when it refuses the message.
+ */
+static int
+msg_spoof(struct dry *d, const struct msg *m, struct spoofw *sw)
+{
+	size_t hlen = m->ds.hdr_end == DSCAN_HDR_UNKNOWN ? m->hold_len :
+	    (size_t)m->ds.hdr_end;
+
+	if (hlen > m->hold_len)
+		hlen = m->hold_len;
+	spoofw_decide(d->cfg, d->pol, &d->pc, d->from_path, d->from_route,
+	    m->hold, hlen, sw);
+	if (sw->what == SPOOFW_OFF)
+		return 1;
+	if (sw->what == SPOOFW_REJECT)
+		dry_say_local(d, sw->v.text);
+	dry_say(d, "  ", "verdict: check=spoof action=%s score=%d/%d "
+	    "threshold=%d reason=%s", pol_action_name(&sw->v, sw->enforced),
+	    sw->score, SPOOF_MAX, d->cfg->spoof.threshold, sw->v.reason);
+	if (sw->what == SPOOFW_LOG && sw->v.action != POLICY_PASS)
+		dry_say(d, "  ", "(mode = monitor: logged, not carried out%s%s)",
+		    sw->v.action == POLICY_REJECT ? "; the reply would be: " :
+		    "", sw->v.action == POLICY_REJECT ? sw->v.text : "");
+	return sw->what != SPOOFW_REJECT;
+}
+
+/* What the spoof score adds (spoofw_lines(), as data.c writes them). */
+static void
+msg_spoof_trace(struct dry *d, const struct spoofw *sw)
+{
+	static const char *const how[] = { "the warning appended to the "
+	    "body (spoof.action = append)", "headers only (spoof.action = "
+	    "header)", "the Subject prefixed (spoof.action = subject)",
+	    "" };
+	char lines[512], *p = lines, *e;
+
+	if (spoofw_lines(sw, lines, sizeof(lines)) == 0)
+		return;
+	dry_say(d, "  ", "adds (any X-Spoof-Score or X-Spoof-Flag the client "
+	    "wrote is removed):");
+	while ((e = strstr(p, "\r\n")) != NULL) {
+		*e = '\0';
+		dry_say(d, "    ", "%s", p);
+		p = e + 2;
+	}
+	if (sw->what == SPOOFW_TAG)
+		dry_say(d, "  ", "tags the message: %s",
+		    how[d->cfg->spoof.action]);
+}
+
 /* msg_trace - what mxshield adds in front of the header section. */
 static void
 msg_trace(struct dry *d)
@@ -257,6 +311,7 @@ int
 dry_data(struct dry *d, FILE *f, int unix_text)
 {
 	struct msg m;
+	struct spoofw sw;
 	const char *e;
 	int code, ok = 0;
 
@@ -299,7 +354,10 @@ dry_data(struct dry *d, FILE *f, int unix_text)
 		goto out;
 	if (msg_header(d, &m))
 		goto out;
+	if (!msg_spoof(d, &m, &sw))
+		goto out;
 	msg_trace(d);
+	msg_spoof_trace(d, &sw);
 	dry_say_relayed(d, 250, "reply to the final dot");
 	ok = 1;
 out:

@@ -118,6 +118,8 @@ pol_mode(const struct config *cfg, enum policy_check c)
 		return cfg->relay_protection_mode;
 	case POLICY_CK_SIZE:
 		return cfg->size_limits_mode;
+	case POLICY_CK_SPOOF:
+		return cfg->spoof.mode;
 	case POLICY_CK_NONE:
 		break;
 	}
@@ -216,6 +218,16 @@ pol_from_header(const struct config *cfg, const struct policy_cfg *pol,
 	}
 }
 
+const char *
+pol_action_name(const struct policy_verdict *v, int enforced)
+{
+	if (v->action == POLICY_PASS)
+		return "pass";
+	if (!enforced)
+		return "monitor";
+	return v->action == POLICY_TAG ? "tag" : "reject";
+}
+
 /* pol_note - keep v for the transaction's "verdicts" (bounded). */
 void
 pol_note(struct session *s, const struct policy_verdict *v, int enforced)
@@ -248,7 +260,7 @@ pol_log(struct session *s, const struct policy_verdict *v, int enforced)
 	log_cstr(&l, "client", s->ip);
 	log_int(&l, "port", s->port);
 	log_cstr(&l, "check", policy_check_name(v->check));
-	log_cstr(&l, "action", enforced ? "reject" : "monitor");
+	log_cstr(&l, "action", pol_action_name(v, enforced));
 	log_cstr(&l, "stage", policy_stage_name(v->at));
 	log_int(&l, "code", v->code);
 	log_cstr(&l, "reason", v->reason);

@@ -32,7 +32,7 @@ void	pol_client_init(struct policy_client *pc, const struct policy_cfg *pol,
  * pol_enforce - whether to carry out v (a refusal): 0 when the control
  * of v->check is in monitor mode (helo.mode, ip_shield.mode, auth.mode
  * for auth and submission, hijack.mode, relay_protection_mode,
- * size_limits_mode; each
+ * size_limits_mode, spoof.mode; each
  * defaults to the top-level mode). Either way the verdict is recorded
  * for the transaction's log line (pol_note) or, for HELO and AUTH,
  * logged now as an event "policy".
@@ -79,6 +79,13 @@ int	pol_from_header(const struct config *cfg, const struct policy_cfg *pol,
  */
 uint64_t	pol_size_ehlo(const struct policy_cfg *pol,
 		    const struct policy_client *pc);
+/*
+ * pol_action_name - a verdict's "action" in the log: "pass" (the spoof
+ * score below its threshold, or an exemption), "monitor" for a refusal
+ * or a tag not carried out, else "reject" or "tag" (the spoof score
+ * marks the message).
+ */
+const char *pol_action_name(const struct policy_verdict *v, int enforced);
 void	pol_note(struct session *s, const struct policy_verdict *v, int enforced);
 void	pol_log(struct session *s, const struct policy_verdict *v, int enforced);
 

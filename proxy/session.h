@@ -52,8 +52,10 @@
 #include "proxy/backend.h"
 #include "proxy/config.h"
 #include "proxy/side.h"
+#include "proxy/spoofw.h"
 
 struct worker;
+struct mime_append;
 
 #define MAX_PENDING	128		/* queued client commands */
 #define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
@@ -115,6 +117,12 @@ struct txn {
 	struct txn_verdict *verdicts;	/* owned, policy verdicts */
 	size_t		 nverdicts;
 	struct policy_txn ptxn;		/* policy facts for the RCPTs */
+	int		 mail_route;	/* MAIL FROM had a source route */
+	struct spoofw	 spoof;		/* the spoof score, at header end */
+	size_t		 spoof_vidx;	/* its verdict is verdicts[spoof_vidx
+					   - 1]; 0: not noted */
+	struct mime_append *ma;		/* owned: appending the warning while
+					   the body streams; NULL: not */
 	const char	*abort_reason;	/* borrowed, set only while the
 					   line is written: what ended it */
 };

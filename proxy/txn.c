@@ -11,6 +11,7 @@
 
 #include "core/smtp_reply.h"
 #include "proxy/log.h"
+#include "proxy/pol.h"
 #include "proxy/txn.h"
 
 /* ------------------------------------------------------------ txn */
@@ -31,6 +32,7 @@ txn_clear(struct txn *t)
 	free(t->rcpts);
 	free(t->error);
 	free(t->verdicts);
+	free(t->ma);		/* plain memory: nothing inside to release */
 	memset(t, 0, sizeof(*t));
 }
 
@@ -104,8 +106,8 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 
 		log_array_obj_begin(&l);
 		log_cstr(&l, "check", policy_check_name(v->check));
-		log_cstr(&l, "action", t->verdicts[i].enforced ? "reject" :
-		    "monitor");
+		log_cstr(&l, "action", pol_action_name(v,
+		    t->verdicts[i].enforced));
 		log_int(&l, "code", v->code);
 		log_cstr(&l, "reason", v->reason);
 		log_cstr(&l, "reply", v->text);

@@ -129,7 +129,8 @@ def test_reference_config_names_every_key():
                 "size_limits", "max", "except", "spoof", "threshold", "action", "warning_file",
                 "weights", "format", "level", "transcript", "mode", "control", "socket",
                 "relay_protection", "relay_protection_mode", "count", "exempt",
-                "forbid_unauth_pipelining", "proxy_timeout", "size_limits_mode"):
+                "forbid_unauth_pipelining", "proxy_timeout", "size_limits_mode",
+                "subject_prefix"):
         assert "%s =" % key in text, key
 
 
@@ -162,7 +163,7 @@ GOOD = {
         'backend = { tls_verify = false; tls_ca_file = "/etc/ssl/ca.pem";\n'
         '            tls_server_name = "mail.internal.example"; proxy_protocol_version = 2; };\n'
         'spoof = { threshold = 5; warning_file = "/etc/mxshield/warning.txt";\n'
-        '          weights = { display_name = 5; lookalike = -2; anything_else = 0; }; };\n'
+        '          weights = { display_name_address = 5; bad_date = 0; }; };\n'
         'control = { socket = "@TMP@/control.sock"; };\n',
     "hijack detection on":
         'hijack = { enabled = true; max_messages = 3; window = 60;\n'
@@ -189,6 +190,10 @@ GOOD = {
         'ip_shield = { enabled = true; check_from_header = true; mode = "monitor";\n'
         '  entries = ( { domain = "$LOCALDOMAIN$"; networks = [ "10.0.0.0/8" ]; } ); };\n'
         'auth = { match_envelope = true; match_from_header = true; };\n',
+    "spoof score switched on":
+        'local_domains = [ "example.com" ];\n'
+        'spoof = { enabled = true; threshold = 25; action = "subject"; mode = "monitor";\n'
+        '          subject_prefix = "[SPOOF] "; weights = { source_route = 25; no_received = 0; }; };\n',
     "size limits with exemptions":
         'size_limits = ( { max = 2000000; except = [ "boss@example.com", "@partner.example.net" ]; },\n'
         '                { max = 50000000; } );\nsize_limits_mode = "monitor";\n',
@@ -336,6 +341,22 @@ BAD = {
     "spoof weight not an int": (
         'spoof = { weights = { display_name = "5"; }; };\n',
         [(1, "spoof.weights.display_name", "expected an integer")]),
+    "spoof weight of no sign": (
+        'spoof = { weights = { display_name = 5; }; };\n',
+        [(1, "spoof.weights.display_name", 'unknown sign "display_name"; the signs are: '
+          "source_route, display_name_address")]),
+    "spoof weight below 0": (
+        'spoof = { weights = { bad_date = -2; }; };\n',
+        [(1, "spoof.weights.bad_date", "-2 is out of range (0 to 25")]),
+    "spoof threshold above the cap": (
+        'spoof = { enabled = true;\n  threshold = 26; };\n',
+        [(2, "spoof.threshold", "26 is above 25: the score is capped at 25")]),
+    "spoof subject prefix not ASCII": (
+        'spoof = { subject_prefix = "[Fälschung] "; };\n',
+        [(1, "spoof.subject_prefix", "must be printable ASCII")]),
+    "spoof warning file missing": (
+        'spoof = { enabled = true;\n  warning_file = "/nonexistent/mxshield-warning.txt"; };\n',
+        [(2, "spoof.warning_file", "cannot read")]),
     "no listener": (
         "listen = ( );\n",
         [(1, "listen", "at least one listener")]),
@@ -371,7 +392,6 @@ def test_bad_file_fails(tmp_path, name):
 
 # Each value that would switch on a feature not built yet.
 NOT_YET = [
-    ("spoof = { enabled = true; };\n", "spoof.enabled"),
 ]
 
 
@@ -400,7 +420,6 @@ def test_every_problem_at_once(tmp_path):
         (5, "trusted_networks[0]", "host bits"),
         (5, "trusted_networks[1]", "not an address"),
         (6, "log.format", "not one of"),
-        (7, "spoof.enabled", "not supported yet"),
         (7, "spoof.threshold", "out of range"),
     ])
 

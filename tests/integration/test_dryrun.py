@@ -576,3 +576,50 @@ def test_message_from_header_checks(tmp_path):
     reply, details = step(out, MESSAGE_STEP % spoof)
     assert reply.startswith("250 "), out
     verdict_line(details, check="ip_shield", action="monitor", code="550")
+
+
+def test_message_spoof_score(tmp_path):
+    """The dry run asks the spoof score of the live session on --message:
+    the verdict with score, threshold and signs; the X-Spoof-* lines the
+    message would get; a reject refuses it with the live reply; monitor
+    mode only logs."""
+    spoof = {"local_domains": LOCAL, "spoof": {"enabled": True, "action": "header"}}
+    conf = write_conf(tmp_path, spoof)
+    forged = tmp_path / "forged.eml"
+    # local From from outside (8), no Received (5), no Message-ID (2), no Date (2)
+    forged.write_bytes(b"From: Chief <ceo@example.com>\r\nSubject: x\r\n\r\nbody\r\n")
+    signs = "local_from_outside,no_received,bad_message_id,bad_date"
+    rc, out, _ = dry(conf, *message_args(forged))
+    assert rc == 0, out
+    reply, details = step(out, MESSAGE_STEP % forged)
+    assert reply.startswith("250 "), out
+    v = verdict_line(details, check="spoof", action="tag")
+    assert "score=17/25 threshold=10 reason=%s" % signs in v, v
+    assert "X-Spoof-Score: 17/25 (%s)" % signs in details, details
+    assert "X-Spoof-Flag: YES" in details, details
+    clean = tmp_path / "clean.eml"
+    clean.write_bytes(b"Received: from a.example.net ([198.51.100.7]) by b.example.net;\r\n"
+                      b" Tue, 24 Nov 2026 13:33:10 +0000\r\n"
+                      b"From: <eve@example.net>\r\nDate: Tue, 24 Nov 2026 13:33:11 +0000\r\n"
+                      b"Message-ID: <1@a.example.net>\r\n\r\nbody\r\n")
+    rc, out, _ = dry(conf, *message_args(clean))
+    assert rc == 0, out
+    reply, details = step(out, MESSAGE_STEP % clean)
+    v = verdict_line(details, check="spoof", action="pass")
+    assert "score=0/25 threshold=10 reason=no sign" in v, v
+    assert "X-Spoof-Score: 0/25" in details and "X-Spoof-Flag: YES" not in details, details
+    spoof["spoof"]["action"] = "reject"
+    conf = write_conf(tmp_path, spoof)
+    rc, out, _ = dry(conf, *message_args(forged))
+    assert rc == 1, out
+    reply, details = step(out, MESSAGE_STEP % forged)
+    assert reply == "550 5.7.1 Message refused: it looks spoofed (score 17/25)", out
+    verdict_line(details, check="spoof", action="reject")
+    spoof["spoof"]["mode"] = "monitor"
+    conf = write_conf(tmp_path, spoof)
+    rc, out, _ = dry(conf, *message_args(forged))
+    assert rc == 0, out
+    reply, details = step(out, MESSAGE_STEP % forged)
+    assert reply.startswith("250 "), out
+    verdict_line(details, check="spoof", action="monitor")
+    assert not [d for d in details if "X-Spoof" in d], details

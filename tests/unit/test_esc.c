@@ -154,11 +154,39 @@ test_printable(void **state)
 	assert_int_equal(esc_printable(buf, 0, "abc", 3), 0);
 }
 
+static const struct {
+	const char	*in;
+	size_t		 len;
+	size_t		 valid;		/* offset of the first bad octet */
+} utf8_cases[] = {
+	{ "", 0, 0 },
+	{ "plain ASCII\r\n", 13, 13 },
+	{ "caf\xc3\xa9", 5, 5 },
+	{ "\xe2\x82\xac and \xf0\x9f\x98\x80", 12, 12 },
+	{ "a\xc3", 2, 1 },			/* cut sequence */
+	{ "ab\xc0\xaf", 4, 2 },		/* overlong "/" */
+	{ "\xed\xa0\x80", 3, 0 },		/* surrogate D800 */
+	{ "x\xf4\x90\x80\x80", 5, 1 },	/* above U+10FFFF */
+	{ "Gr\xfc\xdf" "e", 5, 2 },		/* Latin-1 */
+	{ "a\0b", 3, 3 },			/* NUL is the caller's */
+};
+
+static void
+test_utf8_valid(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]);
+	    i++)
+		assert_int_equal(esc_utf8_valid(utf8_cases[i].in,
+		    utf8_cases[i].len), utf8_cases[i].valid);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_json_cap0),
 		cmocka_unit_test(test_json_long),
 		cmocka_unit_test(test_printable),

@@ -708,6 +708,7 @@ test_names(void **state)
 	assert_string_equal(policy_check_name(POLICY_CK_AUTH), "auth");
 	assert_string_equal(policy_check_name(POLICY_CK_SUBMISSION),
 	    "submission");
+	assert_string_equal(policy_check_name(POLICY_CK_SPOOF), "spoof");
 	assert_string_equal(policy_helo_class_name(POLICY_HELO_LITERAL_V4),
 	    "LITERAL_V4");
 	assert_string_equal(policy_helo_class_name(POLICY_HELO_BAD_LITERAL),

@@ -1,0 +1,1285 @@
+/*
+ * core/mime_append.c - the streaming MIME-aware appender of
+ * core/mime_append.h. Input: the body of a message in wire format
+ * (CRLF, dot-stuffed), untrusted, in pieces of any size; the header
+ * section and the text given to ma_init(). It owns nothing but its
+ * struct: a line is analysed on its first MA_LINE octets, a part's
+ * Content-* field on its first MA_FIELD, and only the text part being
+ * changed is decoded (core/mime_codec.c) and encoded again.
+ * RFC 2045 5, 6 (Content-Type, Content-Transfer-Encoding), RFC 2046
+ * 5.1 (boundaries; the CRLF before a delimiter belongs to it), RFC 2183
+ * (Content-Disposition), RFC 1847 2.1 and RFC 8551 3 (signed and
+ * enveloped parts: never changed), RFC 5321 4.5.2 (dot-stuffing).
+ *
+ * A body line goes through ln_head() (its first octets, or all of it)
+ * and ln_cont() (the rest of a long line); the structure (header of a
+ * part, preamble, body, delimiter) decides whether it goes out as it
+ * came or through the decoder of the part being changed.
+ */
+#include <string.h>
+
+#include "core/ew.h"
+#include "core/mime_append.h"
+#include "core/mime_codec.h"
+
+#define MA_CSNAME	40	/* a longer charset name is unknown */
+#define MA_OUT		1024	/* output batched before emit */
+#define PAT		"</body>"
+#define PATLEN		7
+
+enum ma_ctype {
+	CT_NONE = 0,	/* no Content-Type field */
+	CT_PLAIN, CT_HTML, CT_MULTI, CT_MESSAGE, CT_PKCS7, CT_OTHER,
+	CT_BAD		/* a field that cannot be read: opaque */
+};
+enum ma_msub { MS_OTHER = 0, MS_ALT, MS_SIGNED, MS_DIGEST };
+enum ma_cte { CTE_NONE = 0, CTE_7BIT, CTE_8BIT, CTE_BINARY, CTE_QP, CTE_B64,
+	CTE_OTHER };
+enum ma_bnd { BND_NONE = 0, BND_OK, BND_BAD };
+enum ma_state {
+	ST_START,	/* before the empty line that ends the header */
+	ST_HDR,		/* header lines of a part */
+	ST_PASS,	/* lines go out as they came */
+	ST_CHANGE	/* lines of the text part being changed */
+};
+enum ma_cs { CS_ASCII, CS_UTF8, CS_TABLE, CS_NEVER };
+
+/* What a header section says (the top one or a part's). */
+struct ma_part {
+	enum ma_ctype	type;
+	enum ma_msub	sub;
+	enum ma_cte	cte;
+	enum ma_bnd	bnd;
+	int		have_ct, have_cte, have_cd;
+	int		attach;		/* Content-Disposition other than
+					   inline */
+	int		cs_given;	/* a charset parameter, maybe bad */
+	size_t		blen, cslen;
+	char		bound[MA_MAX_BOUNDARY];
+	char		cs[MA_CSNAME];
+};
+
+struct ma_level {			/* one multipart followed */
+	char		bound[MA_MAX_BOUNDARY];
+	size_t		blen;
+	int		alt;		/* multipart/alternative */
+	int		digest;		/* default child: message/rfc822 */
+	int		done;		/* its text part was chosen */
+	int		closed;		/* "--boundary--" seen */
+};
+
+struct mime_append {
+	enum ma_state	state, after_start;
+	ma_emit_fn	emit;		/* borrowed for one call */
+	void		*ctx;
+	char		obuf[MA_OUT];
+	size_t		olen;
+	int		bol;		/* output is at the start of a line */
+
+	char		lbuf[MA_LINE + 2];
+	size_t		llen;
+	int		lcont;		/* the line's head went out */
+
+	struct ma_level	lv[MA_MAX_DEPTH];
+	unsigned	depth;
+	struct ma_part	part;
+	char		fld[MA_FIELD];	/* a field, unfolded */
+	size_t		flen;
+	int		ftrunc;		/* it did not fit */
+	int		fbad;		/* a line that is no field */
+
+	/* the part being changed */
+	unsigned	cdepth;		/* levels open when it began */
+	int		html;
+	enum ma_cte	cte;
+	enum ma_cs	cskind;
+	struct ew_charset cs;
+	int		lstart;		/* next piece starts a line */
+	char		held[2];	/* the last line ending, raw */
+	size_t		heldn;
+	int		hard;		/* and it is a line break of the
+					   decoded content */
+	int		dany;		/* decoded content so far */
+	unsigned char	dlast;		/* its last octet */
+	struct qp_dec	qd;
+	struct b64_dec	bd;
+	struct qp_enc	qe;
+	struct b64_enc	be;
+	char		hold[MA_HOLD + PATLEN];	/* HTML from "</body>" on, or
+					   a partial match of it */
+	size_t		hlen;
+	int		found;		/* hold starts with "</body>" */
+	unsigned	mpos;		/* octets of PAT matched */
+
+	char		text[MA_TEXT_MAX];
+	size_t		tlen;
+	int		tascii;
+
+	unsigned	parts;
+	int		f_signed, f_charset, f_malformed;
+	int		signed_top;
+};
+
+size_t
+ma_size(void)
+{
+	return sizeof(struct mime_append);
+}
+
+/* --- output --------------------------------------------------------- */
+
+static void
+out_flush(struct mime_append *m)
+{
+	if (m->olen > 0)
+		m->emit(m->ctx, m->obuf, m->olen);
+	m->olen = 0;
+}
+
+/* p[0..n) goes out as it is (already stuffed). */
+static void
+out_raw(struct mime_append *m, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (m->olen + n > sizeof(m->obuf)) {
+		out_flush(m);
+		if (n >= sizeof(m->obuf) / 2) {
+			m->emit(m->ctx, p, n);
+			m->bol = p[n - 1] == '\n';
+			return;
+		}
+	}
+	memcpy(m->obuf + m->olen, p, n);
+	m->olen += n;
+	m->bol = p[n - 1] == '\n';
+}
+
+/* Content octets go out dot-stuffed: a "." starting a line doubled. */
+static void
+out_stuffed(void *ctx, const char *p, size_t n)
+{
+	struct mime_append	*m = ctx;
+	const char		*q;
+	size_t			 k;
+
+	while (n > 0) {
+		if (m->bol && p[0] == '.')
+			out_raw(m, ".", 1);
+		q = memchr(p, '\n', n);
+		k = q != NULL ? (size_t)(q - p) + 1 : n;
+		out_raw(m, p, k);
+		p += k;
+		n -= k;
+	}
+}
+
+/* --- header fields ---------------------------------------------------- */
+
+static int
+is_tspecial(unsigned char c)
+{
+	return c <= 32 || c >= 127 || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+}
+
+/* Skip white space and (nested) comments from i; returns the new i. */
+static size_t
+skip_cfws(const char *p, size_t n, size_t i)
+{
+	unsigned depth = 0;
+
+	for (; i < n; i++) {
+		if (depth > 0 && p[i] == '\\' && i + 1 < n)
+			i++;
+		else if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && p[i] != ' ' && p[i] != '\t' &&
+		    p[i] != '\r' && p[i] != '\n')
+			break;
+	}
+	return i;
+}
+
+static size_t
+skip_token(const char *p, size_t n, size_t i)
+{
+	while (i < n && !is_tspecial((unsigned char)p[i]))
+		i++;
+	return i;
+}
+
+/*
+ * A parameter value at *ip: a token or a quoted string, unquoted into
+ * out[0..cap). Returns its length, or cap + 1 when it did not fit or
+ * was empty or unterminated.
+ */
+static size_t
+param_value(const char *p, size_t n, size_t *ip, char *out, size_t cap)
+{
+	size_t i = *ip, k = 0, bad = 0;
+
+	if (i < n && p[i] == '"') {
+		for (i++; i < n && p[i] != '"'; i++) {
+			if (p[i] == '\\' && i + 1 < n)
+				i++;
+			if (k < cap)
+				out[k] = p[i];
+			k++;
+		}
+		bad = i >= n;
+		if (i < n)
+			i++;
+	} else {
+		size_t e = skip_token(p, n, i);
+
+		for (; i < e; i++, k++)
+			if (k < cap)
+				out[k] = p[i];
+	}
+	*ip = i;
+	return bad || k == 0 || k > cap ? cap + 1 : k;
+}
+
+static int
+lit_ieq(const char *p, size_t n, const char *lit)
+{
+	return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
+}
+
+static void
+ct_type(struct ma_part *pt, const char *t, size_t tn, const char *s,
+    size_t sn)
+{
+	if (lit_ieq(t, tn, "text") && lit_ieq(s, sn, "plain"))
+		pt->type = CT_PLAIN;
+	else if (lit_ieq(t, tn, "text") && lit_ieq(s, sn, "html"))
+		pt->type = CT_HTML;
+	else if (lit_ieq(t, tn, "multipart")) {
+		pt->type = CT_MULTI;
+		if (lit_ieq(s, sn, "alternative"))
+			pt->sub = MS_ALT;
+		else if (lit_ieq(s, sn, "signed"))
+			pt->sub = MS_SIGNED;
+		else if (lit_ieq(s, sn, "digest"))
+			pt->sub = MS_DIGEST;
+	} else if (lit_ieq(t, tn, "message"))
+		pt->type = CT_MESSAGE;
+	else if (lit_ieq(t, tn, "application") &&
+	    (lit_ieq(s, sn, "pkcs7-mime") || lit_ieq(s, sn, "x-pkcs7-mime")))
+		pt->type = CT_PKCS7;
+	else
+		pt->type = CT_OTHER;
+}
+
+/* The parameters of a Content-Type: boundary and charset. */
+static void
+ct_params(struct ma_part *pt, const char *v, size_t n, size_t i)
+{
+	char	junk[1];
+	size_t	a, k;
+
+	for (;;) {
+		i = skip_cfws(v, n, i);
+		if (i >= n || v[i] != ';')
+			return;
+		i = skip_cfws(v, n, i + 1);
+		a = i;
+		i = skip_token(v, n, i);
+		k = i - a;
+		i = skip_cfws(v, n, i);
+		if (i >= n || v[i] != '=')
+			continue;
+		i = skip_cfws(v, n, i + 1);
+		if (lit_ieq(v + a, k, "boundary") && pt->bnd == BND_NONE) {
+			pt->blen = param_value(v, n, &i, pt->bound,
+			    sizeof(pt->bound));
+			pt->bnd = pt->blen <= sizeof(pt->bound) ? BND_OK :
+			    BND_BAD;
+		} else if (lit_ieq(v + a, k, "charset") && !pt->cs_given) {
+			pt->cs_given = 1;
+			pt->cslen = param_value(v, n, &i, pt->cs,
+			    sizeof(pt->cs));
+		} else
+			(void)param_value(v, n, &i, junk, 0);
+	}
+}
+
+/* Content-Type: type "/" subtype *(";" parameter), RFC 2045 5.1. */
+static void
+ct_parse(struct ma_part *pt, const char *v, size_t n)
+{
+	size_t i, t, tn, s, sn;
+
+	i = skip_cfws(v, n, 0);
+	t = i;
+	i = skip_token(v, n, i);
+	tn = i - t;
+	i = skip_cfws(v, n, i);
+	if (tn == 0 || i >= n || v[i] != '/') {
+		pt->type = CT_BAD;
+		return;
+	}
+	i = skip_cfws(v, n, i + 1);
+	s = i;
+	i = skip_token(v, n, i);
+	sn = i - s;
+	if (sn == 0) {
+		pt->type = CT_BAD;
+		return;
+	}
+	ct_type(pt, v + t, tn, v + s, sn);
+	ct_params(pt, v, n, i);
+}
+
+static enum ma_cte
+cte_parse(const char *v, size_t n)
+{
+	size_t i = skip_cfws(v, n, 0), a = i;
+
+	i = skip_token(v, n, i);
+	if (skip_cfws(v, n, i) != n)
+		return CTE_OTHER;
+	if (lit_ieq(v + a, i - a, "7bit"))
+		return CTE_7BIT;
+	if (lit_ieq(v + a, i - a, "8bit"))
+		return CTE_8BIT;
+	if (lit_ieq(v + a, i - a, "binary"))
+		return CTE_BINARY;
+	if (lit_ieq(v + a, i - a, "quoted-printable"))
+		return CTE_QP;
+	if (lit_ieq(v + a, i - a, "base64"))
+		return CTE_B64;
+	return CTE_OTHER;
+}
+
+/* The field in m->fld is complete: what it says about the part. */
+static void
+fld_end(struct mime_append *m)
+{
+	struct ma_part	*pt = &m->part;
+	const char	*c;
+	size_t		 nl, i;
+
+	if (m->flen == 0)
+		return;
+	c = memchr(m->fld, ':', m->flen);
+	nl = c != NULL ? (size_t)(c - m->fld) : 0;
+	i = nl + 1;
+	if (lit_ieq(m->fld, nl, "content-type") && !pt->have_ct) {
+		pt->have_ct = 1;
+		if (m->ftrunc)
+			pt->type = CT_BAD;
+		else
+			ct_parse(pt, m->fld + i, m->flen - i);
+	} else if (lit_ieq(m->fld, nl, "content-transfer-encoding") &&
+	    !pt->have_cte) {
+		pt->have_cte = 1;
+		pt->cte = m->ftrunc ? CTE_OTHER :
+		    cte_parse(m->fld + i, m->flen - i);
+	} else if (lit_ieq(m->fld, nl, "content-disposition") &&
+	    !pt->have_cd) {
+		size_t s = skip_cfws(m->fld, m->flen, i);
+		size_t e = skip_token(m->fld, m->flen, s);
+
+		pt->have_cd = 1;
+		pt->attach = m->ftrunc || !lit_ieq(m->fld + s, e - s, "inline");
+	}
+	m->flen = 0;
+	m->ftrunc = 0;
+}
+
+static void
+fld_add(struct mime_append *m, const char *p, size_t n)
+{
+	if (n > sizeof(m->fld) - m->flen) {
+		n = sizeof(m->fld) - m->flen;
+		m->ftrunc = 1;
+	}
+	memcpy(m->fld + m->flen, p, n);
+	m->flen += n;
+}
+
+/* Python's email and RFC 5322 2.2 agree: printable name, then ":". */
+static int
+is_field(const char *p, size_t n)
+{
+	if (n >= 5 && memcmp(p, "From ", 5) == 0)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == ':')
+			return 1;
+		if (c < 33 || c > 126)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * A header line p[0..n) (unstuffed, no line ending); whole unless
+ * !complete, when it is the head of a longer one.
+ */
+static void
+hdr_line(struct mime_append *m, const char *p, size_t n, int complete)
+{
+	if (n > 0 && (p[0] == ' ' || p[0] == '\t')) {
+		if (m->flen > 0)
+			fld_add(m, p, n);
+	} else {
+		fld_end(m);
+		if (!is_field(p, n))
+			m->fbad = 1;
+		else if (p[0] != 'F' || n < 5 || memcmp(p, "From ", 5) != 0)
+			fld_add(m, p, n);
+	}
+	if (!complete && m->flen > 0)
+		m->ftrunc = 1;
+}
+
+static void
+part_reset(struct mime_append *m)
+{
+	memset(&m->part, 0, sizeof(m->part));
+	m->flen = 0;
+	m->ftrunc = 0;
+	m->fbad = 0;
+}
+
+/* --- the text --------------------------------------------------------- */
+
+/* The code point at text[*i], invalid UTF-8 as U+FFFD. */
+static uint32_t
+utf8_next(const char *s, size_t n, size_t *i)
+{
+	const unsigned char	*p = (const unsigned char *)s + *i;
+	size_t			 left = n - *i, k;
+	uint32_t		 cp, min;
+
+	if (p[0] < 0x80) {
+		(*i)++;
+		return p[0];
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		k = 1;
+		cp = p[0] & 0x1f;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		k = 2;
+		cp = p[0] & 0x0f;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		k = 3;
+		cp = p[0] & 0x07;
+		min = 0x10000;
+	} else {
+		(*i)++;
+		return 0xfffd;
+	}
+	if (left <= k) {
+		(*i)++;
+		return 0xfffd;
+	}
+	for (size_t j = 1; j <= k; j++) {
+		if ((p[j] & 0xc0) != 0x80) {
+			(*i)++;
+			return 0xfffd;
+		}
+		cp = cp << 6 | (p[j] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+		(*i)++;
+		return 0xfffd;
+	}
+	*i += k + 1;
+	return cp;
+}
+
+/* Keep the text: CR dropped, trailing white space of each line and
+ * trailing empty lines removed, at most MA_TEXT_MAX octets. */
+static void
+text_set(struct mime_append *m, const char *t, size_t n)
+{
+	if (n > MA_TEXT_MAX) {
+		n = MA_TEXT_MAX;
+		while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+			n--;
+	}
+	m->tlen = 0;
+	m->tascii = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == '\r')
+			continue;
+		if (t[i] == '\n')
+			while (m->tlen > 0 && (m->text[m->tlen - 1] == ' ' ||
+			    m->text[m->tlen - 1] == '\t'))
+				m->tlen--;
+		if ((unsigned char)t[i] >= 0x80)
+			m->tascii = 0;
+		m->text[m->tlen++] = t[i];
+	}
+	while (m->tlen > 0 && (m->text[m->tlen - 1] == '\n' ||
+	    m->text[m->tlen - 1] == ' ' || m->text[m->tlen - 1] == '\t'))
+		m->tlen--;
+}
+
+/* The octet of code point cp in a single-byte charset, -1 if none. */
+static int
+cs_octet(const struct ew_charset *cs, uint32_t cp)
+{
+	if (cp < 0x80)
+		return (int)cp;
+	if (cs->kind == EW_CS_LATIN1)
+		return cp <= 0xff ? (int)cp : -1;
+	if (cs->kind != EW_CS_TABLE || cp == 0xfffd)
+		return -1;
+	if (cs->first == 0xa0 && cp < 0xa0)
+		return (int)cp;
+	for (unsigned b = cs->first; b <= 0xff; b++)
+		if (cs->table[b - cs->first] == cp)
+			return (int)b;
+	return -1;
+}
+
+static int
+text_fits_table(const struct mime_append *m)
+{
+	for (size_t i = 0; i < m->tlen;)
+		if (cs_octet(&m->cs, utf8_next(m->text, m->tlen, &i)) < 0)
+			return 0;
+	return 1;
+}
+
+/* A charset the text can never be written in, even as ASCII. */
+static int
+cs_never(const char *name, size_t n)
+{
+	char	norm[MA_CSNAME];
+	size_t	k = 0;
+
+	for (size_t i = 0; i < n && k < sizeof(norm) - 1; i++)
+		if (name[i] != '-' && name[i] != '_')
+			norm[k++] = (char)(name[i] | 0x20);
+	norm[k] = '\0';
+	return strncmp(norm, "utf16", 5) == 0 ||
+	    strncmp(norm, "utf32", 5) == 0 || strcmp(norm, "utf7") == 0 ||
+	    strncmp(norm, "ucs", 3) == 0 || strncmp(norm, "unicode", 7) == 0;
+}
+
+/*
+ * Can the part take the text? Sets m->cskind and m->cs. HTML goes in
+ * as ASCII; plain text in the part's own charset.
+ */
+static int
+text_fits(struct mime_append *m, const struct ma_part *pt, int html)
+{
+	m->cskind = CS_ASCII;
+	if (pt->cs_given && pt->cslen > sizeof(pt->cs))
+		return html || m->tascii;
+	if (pt->cs_given && cs_never(pt->cs, pt->cslen))
+		return 0;
+	if (html)
+		return 1;
+	if (pt->cs_given && ew_charset_find(pt->cs, pt->cslen, &m->cs)) {
+		if (m->cs.kind == EW_CS_UTF8)
+			m->cskind = CS_UTF8;
+		else if (m->cs.kind == EW_CS_LATIN1 ||
+		    m->cs.kind == EW_CS_TABLE)
+			m->cskind = CS_TABLE;
+	}
+	if (m->tascii)
+		return 1;
+	if (pt->cte == CTE_7BIT || pt->cte == CTE_NONE)
+		return 0;
+	if (m->cskind == CS_UTF8)
+		return 1;
+	return m->cskind == CS_TABLE && text_fits_table(m);
+}
+
+/* --- the part being changed ------------------------------------------- */
+
+static void
+enc_put(struct mime_append *m, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (m->cte == CTE_QP)
+		qpe_put(&m->qe, p, n, out_stuffed, m);
+	else if (m->cte == CTE_B64)
+		b64e_put(&m->be, p, n, out_stuffed, m);
+	else
+		out_stuffed(m, p, n);
+}
+
+static void
+enc_puts(struct mime_append *m, const char *s)
+{
+	enc_put(m, s, strlen(s));
+}
+
+/* At the top the body ends with CRLF; in a multipart the delimiter's
+ * CRLF ends the last line. */
+static void
+enc_finish(struct mime_append *m)
+{
+	if (m->cte == CTE_QP)
+		qpe_finish(&m->qe, m->cdepth == 0, out_stuffed, m);
+	else if (m->cte == CTE_B64)
+		b64e_finish(&m->be, m->cdepth == 0, out_stuffed, m);
+}
+
+static char
+lc(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/*
+ * One octet of decoded HTML that may start, continue or follow a
+ * "</body>": held until the next "</body>" (what was held goes out) or
+ * the end of the part (the text goes in before the held "</body>").
+ */
+static void
+html_octet(struct mime_append *m, char c)
+{
+	if (!m->found) {
+		if (lc(c) == PAT[m->mpos]) {
+			m->hold[m->hlen++] = c;
+			if (++m->mpos == PATLEN) {
+				m->found = 1;
+				m->mpos = 0;
+			}
+			return;
+		}
+		enc_put(m, m->hold, m->hlen);
+		m->hlen = 0;
+		m->mpos = c == '<';
+		if (c == '<')
+			m->hold[m->hlen++] = c;
+		else
+			enc_put(m, &c, 1);
+		return;
+	}
+	if (m->hlen == sizeof(m->hold)) {
+		/* too much after "</body>": the text goes at the end */
+		enc_put(m, m->hold, m->hlen);
+		m->hlen = 0;
+		m->found = 0;
+		m->mpos = 0;
+		html_octet(m, c);
+		return;
+	}
+	m->hold[m->hlen++] = c;
+	if (lc(c) != PAT[m->mpos])
+		m->mpos = c == '<';
+	else if (++m->mpos == PATLEN) {
+		enc_put(m, m->hold, m->hlen - PATLEN);
+		memmove(m->hold, m->hold + m->hlen - PATLEN, PATLEN);
+		m->hlen = PATLEN;
+		m->mpos = 0;
+	}
+}
+
+static void
+html_put(struct mime_append *m, const char *p, size_t n)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!m->found && m->mpos == 0 && p[i] != '<')
+			continue;
+		enc_put(m, p + run, i - run);
+		html_octet(m, p[i]);
+		run = i + 1;
+	}
+	enc_put(m, p + run, n - run);
+}
+
+/* Decoded content of the part. */
+static void
+dec_out(void *ctx, const char *p, size_t n)
+{
+	struct mime_append *m = ctx;
+
+	if (n == 0)
+		return;
+	m->dany = 1;
+	m->dlast = (unsigned char)p[n - 1];
+	if (m->html)
+		html_put(m, p, n);
+	else
+		enc_put(m, p, n);
+}
+
+/* The held line ending turned out to be content: a line break. */
+static void
+dec_break(struct mime_append *m)
+{
+	if (m->cte == CTE_QP)
+		dec_out(m, "\r\n", 2);
+	else if (m->cte != CTE_B64)
+		dec_out(m, m->held, m->heldn);
+	m->hard = 0;
+}
+
+/* Code point cp of the text in the part's charset (text_fits checked). */
+static void
+text_cp(struct mime_append *m, uint32_t cp)
+{
+	char	b[4];
+	size_t	k = 0;
+	int	o;
+
+	if (cp < 0x80)
+		b[k++] = (char)cp;
+	else if (m->cskind != CS_UTF8) {
+		if ((o = cs_octet(&m->cs, cp)) < 0)
+			return;
+		b[k++] = (char)o;
+	} else if (cp < 0x800) {
+		b[k++] = (char)(0xc0 | cp >> 6);
+		b[k++] = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		b[k++] = (char)(0xe0 | cp >> 12);
+		b[k++] = (char)(0x80 | (cp >> 6 & 0x3f));
+		b[k++] = (char)(0x80 | (cp & 0x3f));
+	} else {
+		b[k++] = (char)(0xf0 | cp >> 18);
+		b[k++] = (char)(0x80 | (cp >> 12 & 0x3f));
+		b[k++] = (char)(0x80 | (cp >> 6 & 0x3f));
+		b[k++] = (char)(0x80 | (cp & 0x3f));
+	}
+	enc_put(m, b, k);
+}
+
+/* Plain: a line break where the content has none, an empty line, and
+ * the text's lines, each ending in CRLF. */
+static void
+text_plain(struct mime_append *m)
+{
+	if (m->dany && m->dlast != '\n')
+		enc_puts(m, "\r\n");
+	enc_puts(m, "\r\n");
+	for (size_t i = 0; i < m->tlen;) {
+		if (m->text[i] == '\n') {
+			enc_puts(m, "\r\n");
+			i++;
+		} else
+			text_cp(m, utf8_next(m->text, m->tlen, &i));
+	}
+	enc_puts(m, "\r\n");
+}
+
+/* HTML: ASCII only, escaped, lines joined by <br>, in a <div>. */
+static void
+text_html(struct mime_append *m)
+{
+	char d[16];
+
+	enc_puts(m, "\r\n<div><hr>\r\n");
+	for (size_t i = 0; i < m->tlen;) {
+		uint32_t cp;
+		size_t	 k = sizeof(d);
+
+		if (m->text[i] == '\n') {
+			enc_puts(m, "<br>\r\n");
+			i++;
+			continue;
+		}
+		cp = utf8_next(m->text, m->tlen, &i);
+		if (cp == '&')
+			enc_puts(m, "&amp;");
+		else if (cp == '<')
+			enc_puts(m, "&lt;");
+		else if (cp == '>')
+			enc_puts(m, "&gt;");
+		else if (cp == '"')
+			enc_puts(m, "&quot;");
+		else if (cp >= 0x20 && cp < 0x7f)
+			enc_put(m, (char[]){ (char)cp }, 1);
+		else if (cp >= 0xa0 && cp != 0xfffe && cp != 0xffff) {
+			d[--k] = ';';
+			do
+				d[--k] = (char)('0' + cp % 10);
+			while ((cp /= 10) > 0);
+			d[--k] = '#';
+			d[--k] = '&';
+			enc_put(m, d + k, sizeof(d) - k);
+		} else if (cp == '\t')
+			enc_puts(m, " ");
+	}
+	enc_puts(m, "\r\n</div>\r\n");
+}
+
+static void
+html_end(struct mime_append *m)
+{
+	if (m->found) {
+		text_html(m);
+		enc_put(m, m->hold, m->hlen);
+	} else {
+		enc_put(m, m->hold, m->hlen);
+		text_html(m);
+	}
+	m->hlen = 0;
+	m->found = 0;
+	m->mpos = 0;
+}
+
+static void
+chg_begin(struct mime_append *m, int html)
+{
+	m->state = ST_CHANGE;
+	m->cdepth = m->depth;
+	m->html = html;
+	m->cte = m->part.cte;
+	m->lstart = 1;
+	m->heldn = 0;
+	m->hard = 0;
+	m->dany = 0;
+	m->dlast = 0;
+	memset(&m->qd, 0, sizeof(m->qd));
+	memset(&m->bd, 0, sizeof(m->bd));
+	memset(&m->qe, 0, sizeof(m->qe));
+	memset(&m->be, 0, sizeof(m->be));
+	m->hlen = 0;
+	m->found = 0;
+	m->mpos = 0;
+}
+
+/*
+ * A piece p[0..n) of a content line (without its ending e[0..en),
+ * given when end). The ending is held: it is the delimiter's when a
+ * delimiter follows.
+ */
+static void
+chg_piece(struct mime_append *m, const char *p, size_t n, int end,
+    const char *e, size_t en)
+{
+	int soft = 0;
+
+	if (m->lstart) {
+		m->lstart = 0;
+		if (m->hard)
+			dec_break(m);
+		m->heldn = 0;
+		if (n > 0 && p[0] == '.') {
+			p++;
+			n--;
+		}
+	}
+	if (m->cte == CTE_QP)
+		soft = qpd_piece(&m->qd, p, n, end, dec_out, m);
+	else if (m->cte == CTE_B64)
+		b64d_put(&m->bd, p, n, dec_out, m);
+	else
+		dec_out(m, p, n);
+	if (!end)
+		return;
+	memcpy(m->held, e, en);
+	m->heldn = en;
+	m->hard = m->cte == CTE_QP ? !soft : m->cte != CTE_B64;
+	m->lstart = 1;
+}
+
+/* The part ends: the text goes in, the encoder is flushed. */
+static void
+chg_end(struct mime_append *m)
+{
+	if (m->cte == CTE_QP)
+		qpd_finish(&m->qd, dec_out, m);
+	else if (m->cte == CTE_B64)
+		b64d_finish(&m->bd, dec_out, m);
+	if (m->html)
+		html_end(m);
+	else
+		text_plain(m);
+	enc_finish(m);
+	m->parts++;
+	m->state = ST_PASS;
+}
+
+/* --- structure ---------------------------------------------------------- */
+
+/* Levels open (first-text-part multiparts) have found their part. */
+static void
+mark_done(struct mime_append *m)
+{
+	for (unsigned k = 0; k < m->depth; k++)
+		m->lv[k].done = 1;
+}
+
+static void
+text_enter(struct mime_append *m, int html)
+{
+	if (m->part.attach)
+		return;
+	mark_done(m);
+	if (m->part.cte == CTE_OTHER || !text_fits(m, &m->part, html)) {
+		m->f_charset = 1;
+		return;
+	}
+	chg_begin(m, html);
+}
+
+static void
+multi_enter(struct mime_append *m)
+{
+	const struct ma_part	*pt = &m->part;
+	struct ma_level		*l;
+
+	if (pt->sub == MS_SIGNED) {
+		m->f_signed = 1;
+		return;
+	}
+	if (pt->bnd != BND_OK || m->depth == MA_MAX_DEPTH) {
+		m->f_malformed = 1;
+		return;
+	}
+	l = &m->lv[m->depth++];
+	memcpy(l->bound, pt->bound, pt->blen);
+	l->blen = pt->blen;
+	l->alt = pt->sub == MS_ALT;
+	l->digest = pt->sub == MS_DIGEST;
+	l->done = 0;
+	l->closed = 0;
+}
+
+/* A header section ended: what becomes of the body that follows. */
+static void
+part_decide(struct mime_append *m)
+{
+	const struct ma_level	*pl = NULL;
+	enum ma_ctype		 type;
+
+	fld_end(m);
+	m->state = ST_PASS;
+	if (m->depth > 0) {
+		pl = &m->lv[m->depth - 1];
+		if (!pl->alt && pl->done)
+			return;
+	}
+	type = m->fbad ? CT_BAD : m->part.type;
+	if (type == CT_NONE)
+		type = pl != NULL && pl->digest ? CT_MESSAGE : CT_PLAIN;
+	switch (type) {
+	case CT_BAD:
+		m->f_malformed = 1;
+		break;
+	case CT_MULTI:
+		multi_enter(m);
+		break;
+	case CT_PKCS7:
+		m->f_signed = 1;
+		break;
+	case CT_PLAIN:
+	case CT_HTML:
+		text_enter(m, type == CT_HTML);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+only_wsp(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t')
+			return 0;
+	return 1;
+}
+
+/* Is p[0..n) (no line ending) a delimiter of l? *close for "--b--". */
+static int
+delim_match(const struct ma_level *l, const char *p, size_t n, int *close)
+{
+	size_t i = 2 + l->blen;
+
+	if (l->closed || n < i || p[0] != '-' || p[1] != '-' ||
+	    memcmp(p + 2, l->bound, l->blen) != 0)
+		return 0;
+	*close = 0;
+	if (only_wsp(p + i, n - i))
+		return 1;
+	if (n - i >= 2 && p[i] == '-' && p[i + 1] == '-' &&
+	    only_wsp(p + i + 2, n - i - 2)) {
+		*close = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The delimiter raw[0..rawn) of level k: the part before it ends. */
+static void
+delim_at(struct mime_append *m, unsigned k, int close, const char *raw,
+    size_t rawn)
+{
+	if (m->state == ST_CHANGE) {
+		chg_end(m);
+		if (m->heldn > 0)
+			out_raw(m, m->held, m->heldn);
+		else if (!m->bol)
+			out_raw(m, "\r\n", 2);
+		m->heldn = 0;
+	}
+	for (unsigned j = k + 1; j < m->depth; j++)
+		if (!m->lv[j].closed)
+			m->f_malformed = 1;
+	m->depth = k + 1;
+	out_raw(m, raw, rawn);
+	if (close) {
+		m->lv[k].closed = 1;
+		m->state = ST_PASS;
+	} else {
+		part_reset(m);
+		m->state = ST_HDR;
+	}
+}
+
+static int
+delim_line(struct mime_append *m, const char *raw, size_t rawn, size_t n)
+{
+	int close;
+
+	for (unsigned k = m->depth; k-- > 0;)
+		if (delim_match(&m->lv[k], raw, n, &close)) {
+			delim_at(m, k, close, raw, rawn);
+			return 1;
+		}
+	return 0;
+}
+
+/* --- lines ---------------------------------------------------------------- */
+
+static size_t
+ln_ending(const char *p, size_t n)
+{
+	if (n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n')
+		return 2;
+	return n >= 1 && p[n - 1] == '\n';
+}
+
+/* The first octets of a line p[0..n), all of it (with its ending) when
+ * end. */
+static void
+ln_head(struct mime_append *m, const char *p, size_t n, int end)
+{
+	size_t	el = end ? ln_ending(p, n) : 0, cn = n - el, s;
+
+	if (m->state == ST_START) {
+		m->state = m->after_start;
+		if (end && cn == 0) {
+			out_raw(m, p, n);
+			return;
+		}
+	}
+	if (end && m->depth > 0 && delim_line(m, p, n, cn))
+		return;
+	switch (m->state) {
+	case ST_HDR:
+		out_raw(m, p, n);
+		if (end && cn == 0) {
+			part_decide(m);
+			break;
+		}
+		s = cn > 0 && p[0] == '.';
+		hdr_line(m, p + s, cn - s, end);
+		break;
+	case ST_CHANGE:
+		chg_piece(m, p, cn, end, p + cn, el);
+		break;
+	default:
+		out_raw(m, p, n);
+		break;
+	}
+}
+
+/* The rest of a long line, a piece at a time. */
+static void
+ln_cont(struct mime_append *m, const char *p, size_t n, int end)
+{
+	size_t el = end ? ln_ending(p, n) : 0;
+
+	if (m->state == ST_CHANGE)
+		chg_piece(m, p, n - el, end, p + n - el, el);
+	else
+		out_raw(m, p, n);
+}
+
+static void
+ln_dispatch(struct mime_append *m, const char *p, size_t n, int end)
+{
+	if (m->lcont)
+		ln_cont(m, p, n, end);
+	else
+		ln_head(m, p, n, end);
+	m->lcont = !end;
+}
+
+/* The line buffer is full: its octets go on as a piece, but a CR at
+ * its end stays, as it may begin the line's CRLF. */
+static void
+ln_overflow(struct mime_append *m)
+{
+	size_t cr = m->lbuf[m->llen - 1] == '\r';
+
+	ln_dispatch(m, m->lbuf, m->llen - cr, 0);
+	m->llen = 0;
+	if (cr)
+		m->lbuf[m->llen++] = '\r';
+}
+
+/* --- interface ------------------------------------------------------------ */
+
+/* The header section given to ma_init: its lines, unstuffed. */
+static void
+top_header(struct mime_append *m, const char *hdr, size_t hlen)
+{
+	size_t i = 0;
+
+	while (i < hlen) {
+		const char	*p = hdr + i;
+		const char	*q = memchr(p, '\n', hlen - i);
+		size_t		 n = q != NULL ? (size_t)(q - p) : hlen - i;
+
+		i += n + (q != NULL);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			break;
+		if (p[0] == '.') {
+			p++;
+			n--;
+		}
+		hdr_line(m, p, n, 1);
+	}
+	fld_end(m);
+}
+
+enum ma_outcome
+ma_init(struct mime_append *m, const char *hdr, size_t hlen,
+    const char *text, size_t tlen)
+{
+	const struct ma_part *pt = &m->part;
+
+	memset(m, 0, sizeof(*m));
+	m->bol = 1;
+	text_set(m, text, tlen);
+	part_reset(m);
+	top_header(m, hdr, hlen);
+	if (!m->fbad && ((pt->type == CT_MULTI && pt->sub == MS_SIGNED) ||
+	    pt->type == CT_PKCS7)) {
+		m->signed_top = 1;
+		m->state = ST_PASS;
+	} else
+		part_decide(m);
+	m->after_start = m->state;
+	m->state = ST_START;
+	return m->signed_top ? MA_SIGNED : MA_PENDING;
+}
+
+void
+ma_feed(struct mime_append *m, const char *p, size_t n, ma_emit_fn emit,
+    void *ctx)
+{
+	const size_t cap = sizeof(m->lbuf);
+
+	m->emit = emit;
+	m->ctx = ctx;
+	while (n > 0) {
+		const char	*q = memchr(p, '\n', n);
+		size_t		 k = q != NULL ? (size_t)(q - p) + 1 : n;
+
+		if (m->llen == 0 && q != NULL && k <= cap)
+			ln_dispatch(m, p, k, 1);
+		else {
+			if (k > cap - m->llen) {
+				k = cap - m->llen;
+				q = NULL;
+			}
+			memcpy(m->lbuf + m->llen, p, k);
+			m->llen += k;
+			if (q != NULL) {
+				ln_dispatch(m, m->lbuf, m->llen, 1);
+				m->llen = 0;
+			} else if (m->llen == cap)
+				ln_overflow(m);
+		}
+		p += k;
+		n -= k;
+	}
+	out_flush(m);
+}
+
+static enum ma_outcome
+outcome(const struct mime_append *m)
+{
+	if (m->signed_top)
+		return MA_SIGNED;
+	if (m->parts > 0)
+		return MA_APPENDED;
+	if (m->f_signed)
+		return MA_SIGNED;
+	if (m->f_charset)
+		return MA_CHARSET;
+	if (m->f_malformed)
+		return MA_MALFORMED;
+	return MA_NO_TEXT;
+}
+
+enum ma_outcome
+ma_finish(struct mime_append *m, ma_emit_fn emit, void *ctx)
+{
+	m->emit = emit;
+	m->ctx = ctx;
+	if (m->llen > 0) {
+		ln_dispatch(m, m->lbuf, m->llen, 0);
+		m->llen = 0;
+	}
+	if (m->state == ST_CHANGE) {
+		/* at the top the last line ending is content; in an
+		 * unterminated multipart it goes out after the text */
+		if (m->cdepth == 0) {
+			if (m->hard)
+				dec_break(m);
+			m->heldn = 0;
+		}
+		chg_end(m);
+		out_raw(m, m->held, m->heldn);
+		m->heldn = 0;
+	}
+	for (unsigned k = 0; k < m->depth; k++)
+		if (!m->lv[k].closed)
+			m->f_malformed = 1;
+	out_flush(m);
+	return outcome(m);
+}
+
+const char *
+ma_outcome_text(enum ma_outcome o)
+{
+	switch (o) {
+	case MA_PENDING:
+		return "pending";
+	case MA_APPENDED:
+		return "appended";
+	case MA_SIGNED:
+		return "signed";
+	case MA_NO_TEXT:
+		return "no-text";
+	case MA_CHARSET:
+		return "charset";
+	case MA_MALFORMED:
+		return "malformed";
+	}
+	return "unknown";
+}
+
+unsigned
+ma_parts(const struct mime_append *m)
+{
+	return m->parts;
+}
