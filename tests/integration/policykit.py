@@ -209,7 +209,7 @@ def verdict(line, check, code=None, reply=None):
     v = vs[0]
     for k in ("check", "action", "code", "reason", "score"):
         assert k in v, "verdict without %r: %r" % (k, v)
-    assert v["action"] in ("reject", "monitor"), v
+    assert v["action"] in ("reject", "monitor", "pass", "tag"), v
     if reply is not None:
         assert v.get("reply") == reply, "verdict reply %r, want %r" % (v.get("reply"), reply)
     return v
