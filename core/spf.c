@@ -599,9 +599,8 @@ hname_set(struct spf_hname *h, struct span n)
 {
 	h->len = 0;
 	h->ok = false;
-	if (n.len > 0 && n.p[n.len - 1] == '.')
-		n.len--;
-	if (n.len == 0 || n.len > SPF_NAME_MAX)
+	h->n[0] = '\0';
+	if (n.len == 0 || n.len > SPF_NAME_MAX + 1)
 		return;
 	memcpy(h->n, n.p, n.len);
 	h->len = spf_name_fix(h->n, n.len);

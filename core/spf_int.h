@@ -60,7 +60,7 @@ struct spf_frame {
 
 /* A host name from an MX or PTR answer. */
 struct spf_hname {
-	char		 n[SPF_NAME_MAX + 1];
+	char		 n[SPF_NAME_MAX + 2];	/* room for the final dot */
 	size_t		 len;
 	bool		 ok;		/* valid and worth a lookup */
 };
