@@ -109,27 +109,6 @@ ask(struct spf *s, enum spf_op op, const char *name, size_t len,
 	return GO_ASK;
 }
 
-/* The name PTR queries use: in-addr.arpa or ip6.arpa (RFC 7208 5.5). */
-static size_t
-reverse_name(const struct net_addr *ip, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t	n = 0;
-
-	if (ip->family == AF_INET)
-		return (size_t)snprintf(out, SPF_NAME_MAX + 1,
-		    "%u.%u.%u.%u.in-addr.arpa", ip->addr[3], ip->addr[2],
-		    ip->addr[1], ip->addr[0]);
-	for (int i = 15; i >= 0; i--) {
-		out[n++] = hex[ip->addr[i] & 15];
-		out[n++] = '.';
-		out[n++] = hex[ip->addr[i] >> 4];
-		out[n++] = '.';
-	}
-	memcpy(out + n, "ip6.arpa", 9);
-	return n + 8;
-}
-
 static bool
 prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
 {
@@ -149,38 +128,6 @@ ip_match(const struct spf *s, const unsigned char *addr, int c4, int c6)
 	if (s->ip.family == AF_INET)
 		return prefix_eq(s->ip.addr, addr, c4);
 	return prefix_eq(s->ip.addr, addr, c6);
-}
-
-/*
- * An initial <domain> worth querying (RFC 7208 4.3): two labels or
- * more, each 1..63 letters, digits, "-" or "_", 253 octets at most
- * without the trailing dot. Anything else gives "none".
- */
-static bool
-domain0_ok(const char *d, size_t len)
-{
-	size_t	lab = 0, labels = 0;
-
-	if (len > 0 && d[len - 1] == '.')
-		len--;
-	if (len == 0 || len > SPF_NAME_MAX)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || d[i] == '.') {
-			if (lab == 0 || lab > 63)
-				return false;
-			labels++;
-			lab = 0;
-			continue;
-		}
-		if (!((d[i] >= 'a' && d[i] <= 'z') ||
-		    (d[i] >= 'A' && d[i] <= 'Z') ||
-		    (d[i] >= '0' && d[i] <= '9') || d[i] == '-' ||
-		    d[i] == '_'))
-			return false;
-		lab++;
-	}
-	return labels >= 2;
 }
 
 /* Push a frame for check_host(domain): the first, or an include. */
@@ -270,7 +217,7 @@ start(struct spf *s)
 {
 	size_t len = s->d0len;
 
-	if (s->bad_identity || !domain0_ok(s->dom0, len)) {
+	if (s->bad_identity || !spf_domain0_ok(s->dom0, len)) {
 		s->result = SPF_NONE;
 		s->reason = "malformed domain";
 		s->st = ST_DONE;
@@ -316,39 +263,6 @@ check_record(struct spf *s, struct spf_frame *f)
 	return GO_ON;
 }
 
-/*
- * Join the character-strings of one TXT record into out (cap bytes).
- * Returns the whole length, which may be more than cap.
- */
-static size_t
-txt_join(const struct spf_rr *rr, char *out, size_t cap)
-{
-	size_t	n = 0;
-
-	for (size_t i = 0; i < rr->ntxt; i++) {
-		const struct span *t = &rr->txt[i];
-
-		if (n < cap && t->len > 0)
-			memcpy(out + n, t->p, t->len < cap - n ? t->len :
-			    cap - n);
-		n += t->len;
-	}
-	return n;
-}
-
-/* RFC 7208 4.5: "v=spf1" (any case) followed by a space or the end. */
-static bool
-is_spf(const struct spf_rr *rr, size_t *len)
-{
-	char	head[7];
-	size_t	n = txt_join(rr, head, sizeof(head));
-
-	*len = n;
-	if (n < 6 || !spf_ieq(head, 6, "v=spf1", 6))
-		return false;
-	return n == 6 || head[6] == ' ';
-}
-
 static enum spf_go	frame_result(struct spf *, enum spf_result);
 
 /* The TXT answer for the top frame's domain (RFC 7208 4.4, 4.5). */
@@ -364,7 +278,7 @@ on_record(struct spf *s, const struct spf_answer *a)
 		return fail_with(s, SPF_TEMPERROR, "DNS error",
 		    span_make(f->dom, f->dlen));
 	for (size_t i = 0; a->rcode == SPF_RC_NOERROR && i < a->nrr; i++)
-		if (is_spf(&a->rr[i], &l)) {
+		if (spf_is_record(&a->rr[i], &l)) {
 			pick = &a->rr[i];
 			len = l;
 			n++;
@@ -377,7 +291,7 @@ on_record(struct spf *s, const struct spf_answer *a)
 		return permerror(s, "SPF record too long",
 		    span_make(f->dom, f->dlen));
 	f->rec = s->rec_used;
-	f->rlen = txt_join(pick, s->rec + f->rec, len);
+	f->rlen = spf_txt_join(pick, s->rec + f->rec, len);
 	s->rec_used += f->rlen;
 	return check_record(s, f);
 }
@@ -522,7 +436,7 @@ dns_mech(struct spf *s)
 	default:
 		memcpy(s->tgt, s->xbuf, len);
 		s->tgtlen = len;
-		len = reverse_name(&s->ip, s->xbuf);
+		len = spf_reverse_name(&s->ip, s->xbuf);
 		return ask(s, OP_PTR, s->xbuf, len, SPF_T_PTR);
 	}
 }
@@ -593,21 +507,6 @@ void_lookup(struct spf *s)
 	return GO_ON;
 }
 
-/* An MX or PTR name from an answer: text, no final dot, queryable. */
-static void
-hname_set(struct spf_hname *h, struct span n)
-{
-	h->len = 0;
-	h->ok = false;
-	h->n[0] = '\0';
-	if (n.len == 0 || n.len > SPF_NAME_MAX + 1)
-		return;
-	memcpy(h->n, n.p, n.len);
-	h->len = spf_name_fix(h->n, n.len);
-	h->ok = h->len > 0;
-	h->n[h->len] = '\0';
-}
-
 /* ptr: is the name the target domain or below it (RFC 7208 5.5)? */
 static bool
 below_target(const struct spf *s, const struct spf_hname *h)
@@ -656,7 +555,7 @@ on_names(struct spf *s, const struct spf_answer *a)
 	for (size_t i = 0; i < a->nrr && s->nnames < SPF_NAMES_MAX; i++) {
 		struct spf_hname *h = &s->names[s->nnames++];
 
-		hname_set(h, a->rr[i].name);
+		spf_hname_set(h, a->rr[i].name);
 		if (ptr && h->ok)
 			h->ok = below_target(s, h);
 	}
@@ -708,7 +607,7 @@ on_p(struct spf *s, const struct spf_answer *a)
 	s->npnames = 0;
 	for (size_t i = 0; a->rcode == SPF_RC_NOERROR && i < a->nrr &&
 	    s->npnames < SPF_NAMES_MAX; i++)
-		hname_set(&s->pnames[s->npnames++], a->rr[i].name);
+		spf_hname_set(&s->pnames[s->npnames++], a->rr[i].name);
 	s->pi = 0;
 	s->st = ST_PNAMES;
 	return GO_ON;
@@ -780,7 +679,7 @@ on_exp(struct spf *s, const struct spf_answer *a)
 	s->st = ST_DONE;
 	if (a->rcode != SPF_RC_NOERROR || a->nrr != 1)
 		return GO_DONE;
-	n = txt_join(&a->rr[0], s->exptxt, sizeof(s->exptxt));
+	n = spf_txt_join(&a->rr[0], s->exptxt, sizeof(s->exptxt));
 	if (n > sizeof(s->exptxt))
 		return GO_DONE;
 	s->exptxt_len = n;
@@ -829,7 +728,7 @@ step(struct spf *s)
 	case ST_NAMES:
 		return next_name(s);
 	case ST_P:
-		n = reverse_name(&s->ip, s->xbuf);
+		n = spf_reverse_name(&s->ip, s->xbuf);
 		return ask(s, OP_P, s->xbuf, n, SPF_T_PTR);
 	case ST_PNAMES:
 		return next_pname(s);

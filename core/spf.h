@@ -72,12 +72,12 @@ enum spf_step {
 };
 
 struct spf_request {
-	struct net_addr		 ip;		/* client; v4-mapped v6 is v4 */
+	struct net_addr		 ip;	/* client; v4-mapped v6 counts as v4 */
 	enum spf_identity	 identity;
-	struct span		 sender;	/* MAIL FROM path, empty for <> */
+	struct span		 sender;	/* MAIL FROM path; empty: <> */
 	struct span		 helo;		/* as the client sent it */
-	struct span		 receiver;	/* our host name, %{r}; may be empty */
-	int64_t			 now;		/* %{t}: seconds since the epoch */
+	struct span		 receiver;	/* ours (%{r}), may be empty */
+	int64_t			 now;		/* %{t}, Unix seconds */
 	unsigned		 max_dns_mech;	/* 0: 10; more than 10: 10 */
 	unsigned		 max_void;	/* 0: 2 */
 };
@@ -107,12 +107,12 @@ struct spf_answer {
 struct spf_verdict {
 	enum spf_result		 result;
 	struct span		 domain;	/* the domain checked first */
-	struct span		 mechanism;	/* term that matched (no
-						   qualifier); empty: none */
-	struct span		 problem;	/* errors: the offending text */
-	const char		*reason;	/* errors: static text, or NULL */
-	struct span		 explanation;	/* fail: expanded exp= text,
-						   empty when none applies */
+	struct span		 mechanism;	/* the term that matched, no
+						   qualifier; empty: none */
+	struct span		 problem;	/* errors: offending text */
+	const char		*reason;	/* errors, none: why */
+	struct span		 explanation;	/* fail: the exp= text,
+						   expanded; empty: none */
 };
 
 struct spf;

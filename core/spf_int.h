@@ -1,9 +1,10 @@
 /*
  * core/spf_int.h - the inside of the SPF evaluator, shared by
  * core/spf.c (the check_host() state machine), core/spf_term.c (record
- * terms, domain-spec and macro syntax, macro expansion, RFC 7208 4.6,
- * 5, 7) and core/spf_header.c (Received-SPF:, RFC 7208 9.1). Not for
- * use outside these files.
+ * terms, domain-spec and macro syntax, macro expansion, names and TXT
+ * records from answers; RFC 7208 4.5, 4.6, 5, 7) and
+ * core/spf_header.c (Received-SPF:, RFC 7208 9.1). Not for use outside
+ * these files.
  */
 #ifndef MXS_SPF_INT_H
 #define MXS_SPF_INT_H
@@ -158,6 +159,23 @@ enum spf_xrc	spf_expand(const struct spf *s, const struct spf_frame *f,
  * 0x20..0x7e or a backslash).
  */
 size_t	spf_name_fix(char *n, size_t len);
+
+/* spf_reverse_name - the PTR query name of ip: in-addr.arpa or ip6.arpa
+ * (RFC 7208 5.5); out has SPF_NAME_MAX + 1 bytes. Returns the length. */
+size_t	spf_reverse_name(const struct net_addr *ip, char *out);
+
+/* spf_domain0_ok - is the first <domain> worth querying (4.3)? */
+bool	spf_domain0_ok(const char *d, size_t len);
+
+/* spf_txt_join - the strings of one TXT record joined into out (cap
+ * bytes); returns the whole length, which may be more than cap. */
+size_t	spf_txt_join(const struct spf_rr *rr, char *out, size_t cap);
+
+/* spf_is_record - does the TXT record start with "v=spf1" (4.5)? */
+bool	spf_is_record(const struct spf_rr *rr, size_t *len);
+
+/* spf_hname_set - an MX or PTR name from an answer, made queryable. */
+void	spf_hname_set(struct spf_hname *h, struct span n);
 
 /* spf_ieq - ASCII case-insensitive equality of two byte strings. */
 bool	spf_ieq(const char *a, size_t alen, const char *b, size_t blen);

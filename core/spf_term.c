@@ -1,7 +1,8 @@
 /*
- * core/spf_term.c - the syntax of an SPF record's terms and macro
- * expansion (RFC 7208 4.6.1, 5.1-5.7, 6, 7). Input: record text from
- * DNS and identities from the client, all untrusted, never
+ * core/spf_term.c - the syntax of an SPF record's terms, macro
+ * expansion (RFC 7208 4.6.1, 5.1-5.7, 6, 7), and the names and records
+ * of DNS answers as SPF takes them (4.3, 4.5, 4.8). Input: record
+ * text from DNS and identities from the client, all untrusted, never
  * NUL-terminated; every byte outside the grammar is a syntax error.
  * Expansion writes into a caller's bounded buffer and reports overflow.
  * Allocates nothing.
@@ -612,4 +613,105 @@ spf_name_fix(char *n, size_t len)
 		lab++;
 	}
 	return len;
+}
+
+/* The name PTR queries use: in-addr.arpa or ip6.arpa (RFC 7208 5.5). */
+size_t
+spf_reverse_name(const struct net_addr *ip, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t	n = 0;
+
+	if (ip->family == AF_INET)
+		return (size_t)snprintf(out, SPF_NAME_MAX + 1,
+		    "%u.%u.%u.%u.in-addr.arpa", ip->addr[3], ip->addr[2],
+		    ip->addr[1], ip->addr[0]);
+	for (int i = 15; i >= 0; i--) {
+		out[n++] = hex[ip->addr[i] & 15];
+		out[n++] = '.';
+		out[n++] = hex[ip->addr[i] >> 4];
+		out[n++] = '.';
+	}
+	memcpy(out + n, "ip6.arpa", 9);
+	return n + 8;
+}
+
+/*
+ * An initial <domain> worth querying (RFC 7208 4.3): two labels or
+ * more, each 1..63 letters, digits, "-" or "_", 253 octets at most
+ * without the trailing dot. Anything else gives "none".
+ */
+bool
+spf_domain0_ok(const char *d, size_t len)
+{
+	size_t	lab = 0, labels = 0;
+
+	if (len > 0 && d[len - 1] == '.')
+		len--;
+	if (len == 0 || len > SPF_NAME_MAX)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || d[i] == '.') {
+			if (lab == 0 || lab > 63)
+				return false;
+			labels++;
+			lab = 0;
+			continue;
+		}
+		if (!((d[i] >= 'a' && d[i] <= 'z') ||
+		    (d[i] >= 'A' && d[i] <= 'Z') ||
+		    (d[i] >= '0' && d[i] <= '9') || d[i] == '-' ||
+		    d[i] == '_'))
+			return false;
+		lab++;
+	}
+	return labels >= 2;
+}
+
+/*
+ * Join the character-strings of one TXT record into out (cap bytes).
+ * Returns the whole length, which may be more than cap.
+ */
+size_t
+spf_txt_join(const struct spf_rr *rr, char *out, size_t cap)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < rr->ntxt; i++) {
+		const struct span *t = &rr->txt[i];
+
+		if (n < cap && t->len > 0)
+			memcpy(out + n, t->p, t->len < cap - n ? t->len :
+			    cap - n);
+		n += t->len;
+	}
+	return n;
+}
+
+/* RFC 7208 4.5: "v=spf1" (any case) followed by a space or the end. */
+bool
+spf_is_record(const struct spf_rr *rr, size_t *len)
+{
+	char	head[7];
+	size_t	n = spf_txt_join(rr, head, sizeof(head));
+
+	*len = n;
+	if (n < 6 || !spf_ieq(head, 6, "v=spf1", 6))
+		return false;
+	return n == 6 || head[6] == ' ';
+}
+
+/* An MX or PTR name from an answer: text, no final dot, queryable. */
+void
+spf_hname_set(struct spf_hname *h, struct span n)
+{
+	h->len = 0;
+	h->ok = false;
+	h->n[0] = '\0';
+	if (n.len == 0 || n.len > SPF_NAME_MAX + 1)
+		return;
+	memcpy(h->n, n.p, n.len);
+	h->len = spf_name_fix(h->n, n.len);
+	h->ok = h->len > 0;
+	h->n[h->len] = '\0';
 }

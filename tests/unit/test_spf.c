@@ -632,8 +632,10 @@ test_received_header(void **state)
 		  ZS("mx.example.org"),
 		  "Received-SPF: none (mx.example.org: domain of "
 		  "nothing.example does not\r\n"
-		  "\tdesignate permitted sender hosts) client-ip=192.0.2.1;\r\n"
-		  "\tenvelope-from=\"c@nothing.example\"; helo=h.example.net;\r\n"
+		  "\tdesignate permitted sender hosts) "
+		  "client-ip=192.0.2.1;\r\n"
+		  "\tenvelope-from=\"c@nothing.example\"; "
+		  "helo=h.example.net;\r\n"
 		  "\treceiver=mx.example.org; identity=mailfrom\r\n" },
 	};
 	struct zone		 zz = ZONE(z);
