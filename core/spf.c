@@ -97,7 +97,9 @@ static enum spf_go
 ask(struct spf *s, enum spf_op op, const char *name, size_t len,
     enum spf_qtype type)
 {
-	if (s->nq >= SPF_MAX_QUERIES || len == 0 || len > SPF_NAME_MAX)
+	if (len == 0 || len > SPF_NAME_MAX)
+		return permerror(s, "invalid query name", SPAN_NULL);
+	if (s->nq >= SPF_MAX_QUERIES)
 		return permerror(s, "too many DNS queries", SPAN_NULL);
 	memcpy(s->q.name, name, len);
 	s->q.name[len] = '\0';
