@@ -588,6 +588,12 @@ dns_cancel(struct dns_req *rq)
 	free(rq);
 }
 
+uv_loop_t *
+dns_loop(const struct dns *d)
+{
+	return d->loop;
+}
+
 void
 dns_counters(const struct dns *d, struct dns_counters *c)
 {

@@ -86,6 +86,8 @@ struct dns_req	*dns_lookup(struct dns *d, const char *name, uint16_t type,
 void		 dns_cancel(struct dns_req *req);
 
 void		 dns_counters(const struct dns *d, struct dns_counters *c);
+/* dns_loop - the loop d runs on. */
+uv_loop_t	*dns_loop(const struct dns *d);
 
 /*
  * dns_hosts - name in the hosts file (/etc/hosts), IPv4 first: 0 with
