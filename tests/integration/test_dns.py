@@ -6,7 +6,8 @@ what --dns-lookup prints for each record type and for negative answers,
 TEMPFAIL within timeout * attempts for a server that never answers or
 answers SERVFAIL, and backend.address as a host name: the message
 reaches the backend the name points to, the cache spares the second
-question, a negative answer is cached too, the TTL's expiry makes the
+question, a negative answer is cached too, two sessions waiting on a
+slow server share one question, the TTL's expiry makes the
 next session ask again and follow the name to another backend, a
 failed lookup keeps the last good address (logged), and a name that
 does not resolve stops the start with the key's file:line.
@@ -242,3 +243,24 @@ def test_good_servers(tmp_path):
     p = subprocess.run([MXSHIELD_BIN, "-c", str(conf), "--check-config"], capture_output=True,
                        text=True, timeout=20, env=sanitizer_env())
     assert p.returncode == 0, p.stderr
+
+
+def test_slow_server_one_question_for_two_sessions(mxshield, make_backend, dns):
+    """Two sessions open while the name's TTL has run out and the server
+    takes 500 ms: one question, shared, and both greetings wait for it."""
+    be = make_backend(host="127.0.0.2")
+    dns.set_zone(['relay.mxs.test. 1 IN A 127.0.0.2'])
+    mx = by_name(mxshield, dns, be.port)
+    time.sleep(1.3)
+    dns.delay_ms = 500
+    dns.reset_counts()
+    t0 = time.monotonic()
+    c1, c2 = mx.client(), mx.client()
+    assert (c1.reply().code, c2.reply().code) == (220, 220)
+    assert time.monotonic() - t0 >= 0.45
+    assert dns.count("relay.mxs.test", "A") == 1, dns.queries
+    for c in (c1, c2):
+        c.ehlo()
+        r = c.transaction("a@example.net", ["b@example.com"], smtpkit.make_message())
+        assert r.code == 250, r
+    be.wait_messages(2)
