@@ -23,6 +23,7 @@
 #include "core/net.h"
 #include "proxy/check.h"
 #include "proxy/dns.h"
+#include "proxy/dnstool.h"
 #include "proxy/hijack.h"
 #include "proxy/server.h"
 

@@ -1,6 +1,6 @@
 /*
  * proxy/dns.h - the resolver of one event loop (one per worker, and a
- * private one for the start and --dns-lookup): c-ares on the loop, its
+ * private one for the start and --dns-lookup, proxy/dnstool.h): c-ares on the loop, its
  * answers read by core/dnsmsg.c and kept in core/dnscache.c. Nothing
  * here blocks. A lookup's callback comes on a later loop turn, never
  * from inside dns_lookup(), and never after dns_cancel().
@@ -94,16 +94,5 @@ uv_loop_t	*dns_loop(const struct dns *d);
  * *a set, or -1. Reads a local file; for the start, not for workers.
  */
 int		 dns_hosts(const char *name, struct net_addr *a);
-
-/*
- * dns_resolve_sync - for the start and the command line: run a private
- * resolver on its own loop until name's type records (or a failure)
- * are known, into *out (out->status, out->ttl, the records); for
- * TEMPFAIL the reason into why (cap bytes). 0, or -1 with why when the
- * resolver cannot start.
- */
-int		 dns_resolve_sync(const struct config *cfg, const char *name,
-		    uint16_t type, struct dns_answer *out, char *why,
-		    size_t cap);
 
 #endif

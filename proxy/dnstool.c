@@ -1,18 +1,78 @@
 /*
  * proxy/dnstool.c - mxshield --dns-lookup: one question through the
- * resolver of proxy/dns.c on a private loop, the answer printed one
+ * resolver of proxy/dns.c on a private loop (dns_resolve_sync(), which
+ * the start asks too, for backend.address), the answer printed one
  * item a line ("status: OK", "ttl: 300", then "A 192.0.2.1",
  * "MX 10 mail.example.com", "TXT \"v=spf1\" \" -all\"", ...). TXT
  * strings are shown quoted, a byte outside printable ASCII, a quote or
  * a backslash as \DDD or \" \\; names come escaped from core/dnsmsg.c.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/net.h"
 #include "proxy/dns.h"
 #include "proxy/dnstool.h"
+
+struct sync {
+	struct dns_answer	*out;
+	char			*why;
+	size_t			 cap;
+	int			 done;
+};
+
+static void
+on_sync(void *arg, const struct dns_result *r)
+{
+	struct sync *s = arg;
+
+	memcpy(s->out, r->answer, sizeof(*s->out));
+	s->out->ttl = r->ttl;
+	if (r->why != NULL)
+		snprintf(s->why, s->cap, "%s", r->why);
+	s->done = 1;
+}
+
+int
+dns_resolve_sync(const struct config *cfg, const char *name, uint16_t type,
+    struct dns_answer *out, char *why, size_t cap)
+{
+	uv_loop_t	 loop;
+	struct dns	*d;
+	struct sync	 s = { out, why, cap, 0 };
+
+	if (cap > 0)
+		why[0] = '\0';
+	if (uv_loop_init(&loop) != 0) {
+		snprintf(why, cap, "cannot start an event loop");
+		return -1;
+	}
+	if ((d = dns_new(&loop, cfg, why, cap)) == NULL) {
+		uv_loop_close(&loop);
+		return -1;
+	}
+	if (dns_lookup(d, name, type, on_sync, &s) == NULL) {
+		snprintf(why, cap, "out of memory");
+		dns_close(d, NULL, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		return -1;
+	}
+	while (!s.done && uv_run(&loop, UV_RUN_ONCE) != 0)
+		;
+	dns_close(d, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	if (!s.done) {
+		snprintf(why, cap, "no answer");
+		memset(out, 0, offsetof(struct dns_answer, rr));
+		out->status = DNS_TEMPFAIL;
+		out->ndata = 0;
+	}
+	return 0;
+}
 
 /* The reverse name of an IP address (RFC 1035 3.5, RFC 3596 2.5). */
 static int
