@@ -134,6 +134,8 @@ bk_fail(struct backend *b, const char *text, const char *reason)
 	log_sid_client(CFG_LOG_WARN, "backend", b->sid, b->ip, "%s", reason);
 	bk_enter(b, BK_CLOSED);
 	b->cb = NULL;
+	bkname_cancel(b->nreq);		/* a connect timeout during the lookup */
+	b->nreq = NULL;
 	side_close(&b->side);
 	if (cb != NULL)
 		cb->failed(b->owner, text, reason);

@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 
 #include "core/net.h"
+#include "proxy/bkname.h"
 #include "proxy/config.h"
 #include "proxy/side.h"
 #include "tls/tls.h"
@@ -90,6 +91,8 @@ struct backend_env {
 	struct sideio		*io;
 	const struct sockaddr	*sa;
 	struct tls_ctx		*tls;	/* client context, or NULL */
+	struct bkname		*name;	/* backend.address is a name asked
+					   through DNS (sa unused), or NULL */
 };
 
 /*

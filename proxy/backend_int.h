@@ -67,6 +67,7 @@ struct backend {
 	int		 rep_code;
 	int		 rep_lines;
 	char		 tls_info[96];
+	struct bkname_req *nreq;	/* backend.address being looked up */
 	uint64_t	 sid;		/* the session's, for logs */
 	char		 ip[48];
 };

@@ -298,18 +298,53 @@ on_connect(uv_connect_t *req, int status)
 
 /* ------------------------------------------------------------ API */
 
+/* Connect to sa. 0, or -1 (nothing started, why set). */
+static int
+bk_connect(struct backend *b, const struct sockaddr *sa, const char **why)
+{
+	struct bconnect *bc = malloc(sizeof(*bc));
+	int r;
+
+	if (bc == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	bc->b = b;
+	r = uv_tcp_connect(&bc->req, &b->side.tcp, sa, on_connect);
+	if (r < 0) {
+		free(bc);
+		log_sid(CFG_LOG_WARN, "backend", b->sid, "cannot connect "
+		    "to backend: %s",
+		    uv_strerror(r));
+		*why = "backend unreachable";
+		return -1;
+	}
+	return 0;
+}
+
+/* backend.address by name: the address is known now (a later loop
+ * turn than backend_open()). */
+static void
+on_name(void *arg, const struct sockaddr *sa)
+{
+	struct backend *b = arg;
+	const char *why = NULL;
+
+	b->nreq = NULL;
+	if (bk_connect(b, sa, &why) < 0)
+		bk_fail(b, BK_DOWN, why);
+}
+
 struct backend *
 backend_open(const struct backend_env *env, const struct backend_client *cl,
     int replacement, const struct backend_cb *cb, void *owner,
     const char **why)
 {
 	struct backend *b = calloc(1, sizeof(*b));
-	struct bconnect *bc = malloc(sizeof(*bc));
-	int r;
+	struct sockaddr_storage now;
+	int r = 1;
 
-	if (b == NULL || bc == NULL) {
-		free(b);
-		free(bc);
+	if (b == NULL) {
 		*why = "out of memory";
 		return NULL;
 	}
@@ -322,17 +357,16 @@ backend_open(const struct backend_env *env, const struct backend_client *cl,
 	b->replacement = replacement;
 	b->state = BK_CONNECT;
 	side_init(&b->side, env->io, "backend", &backend_ops, b);
-	bc->b = b;
-	r = uv_tcp_connect(&bc->req, &b->side.tcp, env->sa, on_connect);
-	if (r < 0) {
-		free(bc);
-		log_sid(CFG_LOG_WARN, "backend", cl->sid, "cannot connect "
-		    "to backend: %s",
-		    uv_strerror(r));
+	/* a name: the connection starts once its address is known; the
+	 * connect timer below covers the lookup too */
+	if (env->name != NULL && (r = bkname_get(env->name, cl->sid, on_name,
+	    b, &now, &b->nreq)) < 0)
+		*why = "out of memory";
+	if (r < 0 || (r == 1 && bk_connect(b, env->name != NULL ?
+	    (const struct sockaddr *)&now : env->sa, why) < 0)) {
 		b->cb = NULL;
 		b->state = BK_CLOSED;
 		side_close(&b->side);
-		*why = "backend unreachable";
 		return NULL;
 	}
 	log_sid(CFG_LOG_DEBUG, "backend", cl->sid, "backend leg opened%s",
@@ -412,6 +446,8 @@ backend_close(struct backend *b)
 	if (b == NULL)
 		return;
 	b->cb = NULL;
+	bkname_cancel(b->nreq);
+	b->nreq = NULL;
 	if (b->state != BK_CLOSED)
 		bk_enter(b, BK_CLOSED);
 	side_close(&b->side);

@@ -2,7 +2,8 @@
  * proxy/check.c - the checks of check.h: what a start would refuse
  * beyond the file (backend.address, hijack.state_file, control.socket,
  * the TLS files) and what it would warn about. Input: a configuration
- * cfg_load() accepted. Reads the file system and the resolver; binds,
+ * cfg_load() accepted. Reads the file system and asks DNS (a backend
+ * by name, through mxshield's own resolver); binds,
  * writes and connects nothing, so --check-config may run beside a
  * running mxshield. Messages name the key as written: "file:line: key:".
  */
@@ -21,6 +22,8 @@
 #include "core/hijack.h"
 #include "core/net.h"
 #include "proxy/check.h"
+#include "proxy/dns.h"
+#include "proxy/dnstool.h"
 #include "proxy/hijack.h"
 #include "proxy/server.h"
 
@@ -75,36 +78,98 @@ sa_to_addr(const struct sockaddr *sa, struct net_addr *a)
 	return -1;
 }
 
+/* a into *sa on port. */
+static void
+addr_to_sa(const struct net_addr *a, int port, struct sockaddr_storage *sa,
+    socklen_t *salen)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)(void *)sa;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		memcpy(&in->sin_addr, a->addr, 4);
+		*salen = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)sa;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		memcpy(&in6->sin6_addr, a->addr, 16);
+		*salen = sizeof(*in6);
+	}
+}
+
+/*
+ * A host name through mxshield's resolver (dns.servers, else
+ * resolv.conf): A, else AAAA, as the workers will ask it. 0, or -1
+ * with what went wrong in why.
+ */
+static int
+resolve_name(const struct config *cfg, const char *name, struct net_addr *a,
+    char *why, size_t cap)
+{
+	struct dns_answer	*ans = malloc(sizeof(*ans));
+	char			 w[128];
+	int			 rc = -1;
+
+	if (ans == NULL) {
+		snprintf(why, cap, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (dns_resolve_sync(cfg, name, i == 0 ? DNS_T_A : DNS_T_AAAA,
+		    ans, w, sizeof(w)) < 0) {
+			snprintf(why, cap, "%s", w);
+			break;
+		}
+		if (ans->status == DNS_OK) {
+			memset(a, 0, sizeof(*a));
+			a->family = i == 0 ? AF_INET : AF_INET6;
+			memcpy(a->addr, ans->rr[0].addr, i == 0 ? 4 : 16);
+			rc = 0;
+			break;
+		}
+		if (ans->status == DNS_TEMPFAIL)
+			snprintf(why, cap, "TEMPFAIL (%s)", w);
+		else if (ans->status == DNS_NXDOMAIN)
+			snprintf(why, cap, "NXDOMAIN");
+		else
+			snprintf(why, cap, "no A or AAAA record");
+		if (ans->status != DNS_NODATA)
+			break;	/* only a name without A may have AAAA */
+	}
+	free(ans);
+	return rc;
+}
+
 /* See check.h. */
 int
 chk_backend(const struct config *cfg, struct sockaddr_storage *sa,
-    socklen_t *salen, char *err, size_t cap)
+    socklen_t *salen, int *by_dns, char *err, size_t cap)
 {
-	struct addrinfo	 hints, *ai = NULL;
+	const char	*name = cfg->backend.address;
 	struct net_addr	 a;
-	char		 port[16], where[PATH_MAX + 32], ip[64];
-	int		 r, own;
+	char		 where[PATH_MAX + 32], ip[64], why[300];
+	int		 own, dns = 0;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", cfg->backend.port);
-	r = getaddrinfo(cfg->backend.address, port, &hints, &ai);
-	if (r != 0 || ai == NULL || ai->ai_addrlen > sizeof(*sa)) {
-		cfg_where(cfg, "backend.address", where, sizeof(where));
-		snprintf(err, cap, "%s: backend.address: \"%s\" does not "
-		    "resolve: %s", where, cfg->backend.address,
-		    r != 0 ? (r == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(r)) : "no address");
-		if (ai != NULL)
-			freeaddrinfo(ai);
-		return -1;
+	/* an address; else the hosts file (fixed, as the system's
+	 * resolver would take it); else DNS, followed by TTL later */
+	if (net_addr_parse(name, strlen(name), &a) != 0 &&
+	    dns_hosts(name, &a) != 0) {
+		if (resolve_name(cfg, name, &a, why, sizeof(why)) < 0) {
+			cfg_where(cfg, "backend.address", where, sizeof(where));
+			snprintf(err, cap, "%s: backend.address: \"%s\" does not "
+			    "resolve: %s", where, name, why);
+			return -1;
+		}
+		dns = 1;
 	}
-	memcpy(sa, ai->ai_addr, ai->ai_addrlen);
-	*salen = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	if (sa_to_addr((struct sockaddr *)sa, &a) == 0 &&
-	    (own = cfg_own_listener(cfg, &a, cfg->backend.port)) >= 0) {
+	if (by_dns != NULL)
+		*by_dns = dns;
+	addr_to_sa(&a, cfg->backend.port, sa, salen);
+	if ((own = cfg_own_listener(cfg, &a, cfg->backend.port)) >= 0) {
 		net_addr_format(&a, ip, sizeof(ip));
 		cfg_where(cfg, "backend.address", where, sizeof(where));
 		snprintf(err, cap, "%s: backend: %s (%s) port %d is mxshield's "
@@ -318,7 +383,7 @@ chk_all(const struct config *cfg, chk_warn_fn *warn, void *arg, char *err,
 
 	if (cap > 0)
 		err[0] = '\0';
-	resolved = chk_backend(cfg, &sa, &salen, one, sizeof(one)) == 0;
+	resolved = chk_backend(cfg, &sa, &salen, NULL, one, sizeof(one)) == 0;
 	if (!resolved)
 		prob(&p, "%s", one);
 	if (srv_check_tls(cfg, one, sizeof(one)) < 0)

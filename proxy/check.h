@@ -15,13 +15,16 @@
 typedef void	chk_warn_fn(void *arg, const char *msg);
 
 /*
- * chk_backend - resolve backend.address as the start does (its first
- * address) into *sa and *salen, and refuse one of our own listeners (a
- * host name is only known to be one once resolved). 0, or -1 with
+ * chk_backend - resolve backend.address as the start does (an IP
+ * address; else a name of the hosts file; else a name asked through
+ * mxshield's resolver, A then AAAA, the first address) into *sa and
+ * *salen, and refuse one of our own listeners (a host name is only
+ * known to be one once resolved). *by_dns (when not NULL): 1 when DNS
+ * gave it, so that the workers follow its TTL. 0, or -1 with
  * "file:line: backend.address: what" in err (cap bytes).
  */
 int	chk_backend(const struct config *cfg, struct sockaddr_storage *sa,
-	    socklen_t *salen, char *err, size_t cap);
+	    socklen_t *salen, int *by_dns, char *err, size_t cap);
 
 /*
  * chk_warnings - call warn once for each setting that works but is

@@ -55,6 +55,7 @@ enum check {
 	CK_BACKEND,	/* an IP address, or a host name (see not_yet[]) */
 	CK_MAILBOX,	/* "local@domain" or "@domain"; domain lower case */
 	CK_IDENTITY,	/* an AUTH identity: printable, may hold spaces */
+	CK_NAMESERVER,	/* "ip", "ipv4:port", "[ipv6]:port" */
 	CK_PATH,	/* a file name: not empty */
 	CK_PREFIX	/* text for a header field: printable ASCII, spaces */
 };
@@ -272,6 +273,14 @@ static const struct key log_keys[] = {
 	KEND
 };
 
+static const struct key dns_keys[] = {
+	KSTRS(C, "servers", dns.servers, CK_NAMESERVER, 0),
+	KINT(C, "timeout", dns.timeout, 1, 300, 5),
+	KINT(C, "attempts", dns.attempts, 1, 10, 2),
+	KINT(C, "cache_entries", dns.cache_entries, 1, 10000000, 10000),
+	KEND
+};
+
 static const struct key control_keys[] = {
 	KSTR(C, "socket", control.socket, NULL, CK_PATH, 0),
 	KEND
@@ -304,6 +313,7 @@ static const struct key top_keys[] = {
 	KGROUP("log", log_keys),
 	KENUM(C, "mode", mode, mode_names, CFG_MODE_ENFORCE),
 	KGROUP("control", control_keys),
+	KGROUP("dns", dns_keys),
 	KEND
 };
 #undef C
@@ -662,6 +672,49 @@ lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* dns.servers: "192.0.2.1", "192.0.2.1:5353", "2001:db8::1",
+ * "[2001:db8::1]:5353"; port 1-65535. NULL when good. */
+static const char *
+check_nameserver(const char *v)
+{
+	const char	*bad = "not an IP address, \"ip:port\" or "
+			    "\"[ipv6]:port\"";
+	const char	*colon, *end = v + strlen(v), *port = NULL;
+	struct net_addr	 a;
+
+	if (v[0] == '[') {
+		const char *rb = strchr(v, ']');
+
+		if (rb == NULL || net_addr_parse(v + 1, (size_t)(rb - v - 1),
+		    &a) != 0 || a.family != AF_INET6)
+			return bad;
+		if (rb[1] != '\0' && rb[1] != ':')
+			return bad;
+		port = rb[1] == ':' ? rb + 2 : NULL;
+	} else if ((colon = strchr(v, ':')) != NULL &&
+	    strchr(colon + 1, ':') == NULL) {
+		if (net_addr_parse(v, (size_t)(colon - v), &a) != 0 ||
+		    a.family != AF_INET)
+			return bad;
+		port = colon + 1;
+	} else if (net_addr_parse(v, (size_t)(end - v), &a) != 0)
+		return bad;
+	if (port != NULL) {
+		long n = 0;
+
+		if (*port == '\0' || end - port > 5)
+			return "port must be 1 to 65535";
+		for (const char *p = port; *p != '\0'; p++) {
+			if (!isdigit((unsigned char)*p))
+				return "port must be 1 to 65535";
+			n = n * 10 + (*p - '0');
+		}
+		if (n < 1 || n > 65535)
+			return "port must be 1 to 65535";
+	}
+	return NULL;
+}
+
 /*
  * Check (and normalise, in place) one string value; NULL when good,
  * else what is wrong.
@@ -715,6 +768,8 @@ check_string(enum check ck, char *v)
 			return "not a domain name after the @";
 		lower(at + 1);
 		return NULL;
+	case CK_NAMESERVER:
+		return check_nameserver(v);
 	case CK_IDENTITY:
 		if (v[0] == '\0' || strlen(v) > 255)
 			return "must be 1 to 255 characters";

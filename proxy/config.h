@@ -207,6 +207,15 @@ struct config {
 		char	*socket;	/* unix socket path; NULL: none */
 	} control;
 
+	/* the resolver of each worker (proxy/dns.c) */
+	struct {
+		struct cfg_strlist servers;	/* "ip", "ip:port", "[v6]:port";
+						   none: /etc/resolv.conf */
+		int		 timeout;	/* 5 s a try */
+		int		 attempts;	/* 2 */
+		int		 cache_entries;	/* 10000 a worker */
+	} dns;
+
 	struct cfg_loc		*locs;		/* where each key was written, */
 	size_t			 nlocs;		/* for cfg_where() */
 };

@@ -1,7 +1,8 @@
 /*
  * proxy/main.c - the mxshield command line: -c/--config FILE,
  * --check-config, --version, --help, --list-disabled / --list-counters /
- * --unblock ID (asking the running mxshield through control.socket), and
+ * --unblock ID (asking the running mxshield through control.socket),
+ * --dns-lookup NAME [TYPE] (proxy/dnstool.h), and
  * --test with its session options (a dry run, proxy/dryrun.h). Loads and
  * validates the configuration, then runs the server in the foreground,
  * logging to stderr (a service manager or container runtime supervises
@@ -15,6 +16,7 @@
 #include "proxy/check.h"
 #include "proxy/config.h"
 #include "proxy/control.h"
+#include "proxy/dnstool.h"
 #include "proxy/dryrun.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -28,6 +30,7 @@ usage(FILE *f)
 	    "usage: mxshield [-c FILE] [--check-config]\n"
 	    "       mxshield [-c FILE] --list-disabled | --list-counters |\n"
 	    "                          --unblock ID\n"
+	    "       mxshield [-c FILE] --dns-lookup NAME [TYPE]\n"
 	    "       mxshield [-c FILE] --test --client ADDRESS [--port PORT] "
 	    "[--tls]\n"
 	    "                [--helo NAME | --ehlo NAME] [--auth ID]\n"
@@ -57,6 +60,13 @@ usage(FILE *f)
 	    "      --unblock ID    re-enable the identity ID (as typed) in the\n"
 	    "                      running mxshield; with none running, edit\n"
 	    "                      hijack.state_file instead\n"
+	    "      --dns-lookup NAME [TYPE]  ask mxshield's resolver (the\n"
+	    "                      servers of dns, else /etc/resolv.conf)\n"
+	    "                      for NAME's TYPE records (A, AAAA, MX,\n"
+	    "                      PTR, TXT, CNAME; default A, PTR for an\n"
+	    "                      IP address) and print the status, TTL\n"
+	    "                      and records; exit 0: records, 1:\n"
+	    "                      NXDOMAIN or NODATA, 2: TEMPFAIL\n"
 	    "      --test          a dry run: print the reply each command\n"
 	    "                      would get and each verdict with its reason;\n"
 	    "                      no socket is opened, nothing is sent. Exit\n"
@@ -156,6 +166,7 @@ main(int argc, char **argv)
 		{ "list-disabled", no_argument, NULL, 'L' },
 		{ "list-counters", no_argument, NULL, 'K' },
 		{ "unblock", required_argument, NULL, 'U' },
+		{ "dns-lookup", required_argument, NULL, 'D' },
 		{ "test", no_argument, NULL, OPT_TEST },
 		{ "client", required_argument, NULL, OPT_CLIENT },
 		{ "port", required_argument, NULL, OPT_PORT },
@@ -168,7 +179,8 @@ main(int argc, char **argv)
 		{ "message", required_argument, NULL, OPT_MESSAGE },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = DEFAULT_CONFIG, *unblock = NULL;
+	const char *path = DEFAULT_CONFIG, *unblock = NULL, *lookup = NULL;
+	const char *lookup_type = NULL;
 	const char **rcpts;
 	struct dry_opts dry;
 	struct config *cfg;
@@ -207,6 +219,9 @@ main(int argc, char **argv)
 		case 'U':
 			unblock = optarg;
 			break;
+		case 'D':
+			lookup = optarg;
+			break;
 		case OPT_TEST:
 			test = 1;
 			break;
@@ -224,6 +239,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (lookup != NULL && optind < argc)
+		lookup_type = argv[optind++];	/* --dns-lookup NAME TYPE */
 	if (optind < argc) {
 		fprintf(stderr, "mxshield: unexpected argument: %s\n",
 		    argv[optind]);
@@ -231,9 +248,11 @@ main(int argc, char **argv)
 		free(rcpts);
 		return 2;
 	}
-	if (check + list + counters + (unblock != NULL) + test > 1) {
+	if (check + list + counters + (unblock != NULL) + test +
+	    (lookup != NULL) > 1) {
 		fprintf(stderr, "mxshield: --check-config, --list-disabled, "
-		    "--list-counters, --unblock and --test go alone\n");
+		    "--list-counters, --unblock, --dns-lookup and --test go "
+		    "alone\n");
 		usage(stderr);
 		free(rcpts);
 		return 2;
@@ -253,7 +272,13 @@ main(int argc, char **argv)
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
 		free(rcpts);
-		return test ? DRY_USAGE : 1;
+		return test || lookup != NULL ? 2 : 1;
+	}
+	if (lookup != NULL) {
+		rc = dns_tool(cfg, lookup, lookup_type, stdout, stderr);
+		cfg_free(cfg);
+		free(rcpts);
+		return rc;
 	}
 	if (list || counters || unblock != NULL) {
 		rc = control_main(cfg, unblock != NULL ? CONTROL_UNBLOCK :

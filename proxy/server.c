@@ -16,7 +16,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "proxy/bkname.h"
 #include "proxy/check.h"
+#include "proxy/dns.h"
 #include "proxy/control.h"
 #include "proxy/hijack.h"
 #include "proxy/log.h"
@@ -186,14 +188,26 @@ on_wake(uv_async_t *a)
 	worker_check_done(w);
 }
 
+/* The worker's resolver and backend name go with its last session. */
+static void
+worker_dns_close(struct worker *w)
+{
+	bkname_free(w->bkname);
+	w->bkname = NULL;
+	dns_close(w->dns, NULL, NULL);
+	w->dns = NULL;
+}
+
 /* worker_check_done - after a drain, a worker whose last session is
  * gone closes its wake-up handle so that its loop ends. */
 void
 worker_check_done(struct worker *w)
 {
 	if (w->draining && w->sessions == NULL &&
-	    !uv_is_closing((uv_handle_t *)&w->wake))
+	    !uv_is_closing((uv_handle_t *)&w->wake)) {
+		worker_dns_close(w);
 		uv_close((uv_handle_t *)&w->wake, NULL);
+	}
 }
 
 static uv_async_t done_async;
@@ -253,6 +267,7 @@ static int
 worker_init(struct server *srv, struct worker *w, int index)
 {
 	const struct config *cfg = srv->cfg;
+	char err[512];
 
 	memset(w, 0, sizeof(*w));
 	w->srv = srv;
@@ -269,6 +284,16 @@ worker_init(struct server *srv, struct worker *w, int index)
 		return -1;
 	uv_async_init(&w->loop, &w->wake, on_wake);
 	w->wake.data = w;
+	/* the resolver of this worker's loop, made now: DNS lookups never
+	 * wait for one to start */
+	if ((w->dns = dns_new(&w->loop, cfg, err, sizeof(err))) == NULL) {
+		log_msg(CFG_LOG_ERROR, "error", "resolver: %s", err);
+		return -1;
+	}
+	if (srv->backend_by_dns && (w->bkname = bkname_new(w->dns,
+	    cfg->backend.address, cfg->backend.port,
+	    (struct sockaddr *)&srv->backend_sa, srv->backend_salen)) == NULL)
+		return -1;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		int fd = listen_socket(&cfg->listen[i]);
 
@@ -293,7 +318,8 @@ resolve_backend(struct server *srv)
 {
 	char err[2048];
 
-	if (chk_backend(srv->cfg, &srv->backend_sa, &srv->backend_salen, err,
+	if (chk_backend(srv->cfg, &srv->backend_sa, &srv->backend_salen,
+	    &srv->backend_by_dns, err,
 	    sizeof(err)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", err);
 		return -1;
@@ -433,6 +459,7 @@ srv_free(struct server *srv, int n)
 		struct worker *w = &srv->workers[i];
 
 		/* close what a failed start left open, then the loop */
+		worker_dns_close(w);
 		if (!uv_is_closing((uv_handle_t *)&w->wake) && w->wake.loop)
 			uv_close((uv_handle_t *)&w->wake, NULL);
 		for (size_t j = 0; j < w->nlisteners; j++)

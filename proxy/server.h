@@ -17,6 +17,8 @@
 #include "proxy/config.h"
 #include "proxy/side.h"
 
+struct bkname;
+struct dns;
 struct ip_count;
 struct session;
 
@@ -34,12 +36,16 @@ struct worker {
 	int		 draining;
 	int		 index;
 	struct session	*sessions;	/* list of live sessions */
+	struct dns	*dns;		/* this loop's resolver (proxy/dns.h) */
+	struct bkname	*bkname;	/* backend.address by DNS, or NULL */
 };
 
 struct server {
 	const struct config	*cfg;
 	struct sockaddr_storage	 backend_sa;
 	socklen_t		 backend_salen;
+	int			 backend_by_dns; /* a name DNS gave: each
+						   worker follows its TTL */
 	struct policy_cfg	*pol;		/* built from cfg once */
 	struct tls_ctx		*tls_server;	/* our certificate, or NULL */
 	struct tls_ctx		*tls_client;	/* to the backend, or NULL */

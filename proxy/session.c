@@ -421,6 +421,7 @@ backend_start(struct session *s, int replacement)
 		.io = &s->w->io,
 		.sa = (const struct sockaddr *)&s->w->srv->backend_sa,
 		.tls = s->w->srv->tls_client,
+		.name = s->w->bkname,
 	};
 	const char *why = NULL;
 
