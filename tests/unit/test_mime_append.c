@@ -515,6 +515,17 @@ test_malformed(void **state)
 	unchanged("Content-Type: multipart/mixed; boundary=\"\"\r\n",
 	    "\r\n--\r\n\r\nx\r\n", "w", MA_MALFORMED);
 	unchanged("Content-Type: text\r\n", "\r\nx\r\n", "w", MA_MALFORMED);
+	/* RFC 2231 continuations are not read: no boundary */
+	unchanged("Content-Type: multipart/mixed; boundary*0=\"b\";\r\n"
+	    " boundary*1=\"1\"\r\n", "\r\n--b1\r\n\r\nx\r\n--b1--\r\n",
+	    "w", MA_MALFORMED);
+	/* a Content-Type longer than MA_FIELD cannot be read */
+	k = (size_t)sprintf(body, "Content-Type: multipart/mixed; x=\"");
+	for (int i = 0; i < 30; i++)
+		k += (size_t)sprintf(body + k, "%070d\r\n ", i);
+	strcpy(body + k, "\"; boundary=b1\r\n");
+	unchanged(body, "\r\n--b1\r\n\r\nx\r\n--b1--\r\n", "w",
+	    MA_MALFORMED);
 	/* a close delimiter missing: a part with no text is malformed... */
 	unchanged(MP("mixed"), "\r\n--b1\r\n" ATT, "w", MA_MALFORMED);
 	/* ...a text part that was begun gets the text where it ends */
