@@ -21,21 +21,12 @@
 #include "core/ew.h"
 #include "core/mime_append.h"
 #include "core/mime_codec.h"
+#include "core/mime_part.h"
 
-#define MA_CSNAME	40	/* a longer charset name is unknown */
 #define MA_OUT		1024	/* output batched before emit */
 #define PAT		"</body>"
 #define PATLEN		7
 
-enum ma_ctype {
-	CT_NONE = 0,	/* no Content-Type field */
-	CT_PLAIN, CT_HTML, CT_MULTI, CT_MESSAGE, CT_PKCS7, CT_OTHER,
-	CT_BAD		/* a field that cannot be read: opaque */
-};
-enum ma_msub { MS_OTHER = 0, MS_ALT, MS_SIGNED, MS_DIGEST };
-enum ma_cte { CTE_NONE = 0, CTE_7BIT, CTE_8BIT, CTE_BINARY, CTE_QP, CTE_B64,
-	CTE_OTHER };
-enum ma_bnd { BND_NONE = 0, BND_OK, BND_BAD };
 enum ma_state {
 	ST_START,	/* before the empty line that ends the header */
 	ST_HDR,		/* header lines of a part */
@@ -43,21 +34,6 @@ enum ma_state {
 	ST_CHANGE	/* lines of the text part being changed */
 };
 enum ma_cs { CS_ASCII, CS_UTF8, CS_TABLE, CS_NEVER };
-
-/* What a header section says (the top one or a part's). */
-struct ma_part {
-	enum ma_ctype	type;
-	enum ma_msub	sub;
-	enum ma_cte	cte;
-	enum ma_bnd	bnd;
-	int		have_ct, have_cte, have_cd;
-	int		attach;		/* Content-Disposition other than
-					   inline */
-	int		cs_given;	/* a charset parameter, maybe bad */
-	size_t		blen, cslen;
-	char		bound[MA_MAX_BOUNDARY];
-	char		cs[MA_CSNAME];
-};
 
 struct ma_level {			/* one multipart followed */
 	char		bound[MA_MAX_BOUNDARY];
@@ -82,7 +58,7 @@ struct mime_append {
 
 	struct ma_level	lv[MA_MAX_DEPTH];
 	unsigned	depth;
-	struct ma_part	part;
+	struct mp_part	part;
 	char		fld[MA_FIELD];	/* a field, unfolded */
 	size_t		flen;
 	int		ftrunc;		/* it did not fit */
@@ -91,7 +67,7 @@ struct mime_append {
 	/* the part being changed */
 	unsigned	cdepth;		/* levels open when it began */
 	int		html;
-	enum ma_cte	cte;
+	enum mp_cte	cte;
 	enum ma_cs	cskind;
 	struct ew_charset cs;
 	int		lstart;		/* next piece starts a line */
@@ -174,218 +150,12 @@ out_stuffed(void *ctx, const char *p, size_t n)
 	}
 }
 
-/* --- header fields ---------------------------------------------------- */
-
-static int
-is_tspecial(unsigned char c)
-{
-	return c <= 32 || c >= 127 || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
-}
-
-/* Skip white space and (nested) comments from i; returns the new i. */
-static size_t
-skip_cfws(const char *p, size_t n, size_t i)
-{
-	unsigned depth = 0;
-
-	for (; i < n; i++) {
-		if (depth > 0 && p[i] == '\\' && i + 1 < n)
-			i++;
-		else if (p[i] == '(')
-			depth++;
-		else if (p[i] == ')' && depth > 0)
-			depth--;
-		else if (depth == 0 && p[i] != ' ' && p[i] != '\t' &&
-		    p[i] != '\r' && p[i] != '\n')
-			break;
-	}
-	return i;
-}
-
-static size_t
-skip_token(const char *p, size_t n, size_t i)
-{
-	while (i < n && !is_tspecial((unsigned char)p[i]))
-		i++;
-	return i;
-}
-
-/*
- * A parameter value at *ip: a token or a quoted string, unquoted into
- * out[0..cap). Returns its length, or cap + 1 when it did not fit or
- * was empty or unterminated.
- */
-static size_t
-param_value(const char *p, size_t n, size_t *ip, char *out, size_t cap)
-{
-	size_t i = *ip, k = 0, bad = 0;
-
-	if (i < n && p[i] == '"') {
-		for (i++; i < n && p[i] != '"'; i++) {
-			if (p[i] == '\\' && i + 1 < n)
-				i++;
-			if (k < cap)
-				out[k] = p[i];
-			k++;
-		}
-		bad = i >= n;
-		if (i < n)
-			i++;
-	} else {
-		size_t e = skip_token(p, n, i);
-
-		for (; i < e; i++, k++)
-			if (k < cap)
-				out[k] = p[i];
-	}
-	*ip = i;
-	return bad || k == 0 || k > cap ? cap + 1 : k;
-}
-
-static int
-lit_ieq(const char *p, size_t n, const char *lit)
-{
-	return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
-}
-
-static void
-ct_type(struct ma_part *pt, const char *t, size_t tn, const char *s,
-    size_t sn)
-{
-	if (lit_ieq(t, tn, "text") && lit_ieq(s, sn, "plain"))
-		pt->type = CT_PLAIN;
-	else if (lit_ieq(t, tn, "text") && lit_ieq(s, sn, "html"))
-		pt->type = CT_HTML;
-	else if (lit_ieq(t, tn, "multipart")) {
-		pt->type = CT_MULTI;
-		if (lit_ieq(s, sn, "alternative"))
-			pt->sub = MS_ALT;
-		else if (lit_ieq(s, sn, "signed"))
-			pt->sub = MS_SIGNED;
-		else if (lit_ieq(s, sn, "digest"))
-			pt->sub = MS_DIGEST;
-	} else if (lit_ieq(t, tn, "message"))
-		pt->type = CT_MESSAGE;
-	else if (lit_ieq(t, tn, "application") &&
-	    (lit_ieq(s, sn, "pkcs7-mime") || lit_ieq(s, sn, "x-pkcs7-mime")))
-		pt->type = CT_PKCS7;
-	else
-		pt->type = CT_OTHER;
-}
-
-/* The parameters of a Content-Type: boundary and charset. */
-static void
-ct_params(struct ma_part *pt, const char *v, size_t n, size_t i)
-{
-	char	junk[1];
-	size_t	a, k;
-
-	for (;;) {
-		i = skip_cfws(v, n, i);
-		if (i >= n || v[i] != ';')
-			return;
-		i = skip_cfws(v, n, i + 1);
-		a = i;
-		i = skip_token(v, n, i);
-		k = i - a;
-		i = skip_cfws(v, n, i);
-		if (i >= n || v[i] != '=')
-			continue;
-		i = skip_cfws(v, n, i + 1);
-		if (lit_ieq(v + a, k, "boundary") && pt->bnd == BND_NONE) {
-			pt->blen = param_value(v, n, &i, pt->bound,
-			    sizeof(pt->bound));
-			pt->bnd = pt->blen <= sizeof(pt->bound) ? BND_OK :
-			    BND_BAD;
-		} else if (lit_ieq(v + a, k, "charset") && !pt->cs_given) {
-			pt->cs_given = 1;
-			pt->cslen = param_value(v, n, &i, pt->cs,
-			    sizeof(pt->cs));
-		} else
-			(void)param_value(v, n, &i, junk, 0);
-	}
-}
-
-/* Content-Type: type "/" subtype *(";" parameter), RFC 2045 5.1. */
-static void
-ct_parse(struct ma_part *pt, const char *v, size_t n)
-{
-	size_t i, t, tn, s, sn;
-
-	i = skip_cfws(v, n, 0);
-	t = i;
-	i = skip_token(v, n, i);
-	tn = i - t;
-	i = skip_cfws(v, n, i);
-	if (tn == 0 || i >= n || v[i] != '/') {
-		pt->type = CT_BAD;
-		return;
-	}
-	i = skip_cfws(v, n, i + 1);
-	s = i;
-	i = skip_token(v, n, i);
-	sn = i - s;
-	if (sn == 0) {
-		pt->type = CT_BAD;
-		return;
-	}
-	ct_type(pt, v + t, tn, v + s, sn);
-	ct_params(pt, v, n, i);
-}
-
-static enum ma_cte
-cte_parse(const char *v, size_t n)
-{
-	size_t i = skip_cfws(v, n, 0), a = i;
-
-	i = skip_token(v, n, i);
-	if (skip_cfws(v, n, i) != n)
-		return CTE_OTHER;
-	if (lit_ieq(v + a, i - a, "7bit"))
-		return CTE_7BIT;
-	if (lit_ieq(v + a, i - a, "8bit"))
-		return CTE_8BIT;
-	if (lit_ieq(v + a, i - a, "binary"))
-		return CTE_BINARY;
-	if (lit_ieq(v + a, i - a, "quoted-printable"))
-		return CTE_QP;
-	if (lit_ieq(v + a, i - a, "base64"))
-		return CTE_B64;
-	return CTE_OTHER;
-}
-
 /* The field in m->fld is complete: what it says about the part. */
 static void
 fld_end(struct mime_append *m)
 {
-	struct ma_part	*pt = &m->part;
-	const char	*c;
-	size_t		 nl, i;
-
-	if (m->flen == 0)
-		return;
-	c = memchr(m->fld, ':', m->flen);
-	nl = c != NULL ? (size_t)(c - m->fld) : 0;
-	i = nl + 1;
-	if (lit_ieq(m->fld, nl, "content-type") && !pt->have_ct) {
-		pt->have_ct = 1;
-		if (m->ftrunc)
-			pt->type = CT_BAD;
-		else
-			ct_parse(pt, m->fld + i, m->flen - i);
-	} else if (lit_ieq(m->fld, nl, "content-transfer-encoding") &&
-	    !pt->have_cte) {
-		pt->have_cte = 1;
-		pt->cte = m->ftrunc ? CTE_OTHER :
-		    cte_parse(m->fld + i, m->flen - i);
-	} else if (lit_ieq(m->fld, nl, "content-disposition") &&
-	    !pt->have_cd) {
-		size_t s = skip_cfws(m->fld, m->flen, i);
-		size_t e = skip_token(m->fld, m->flen, s);
-
-		pt->have_cd = 1;
-		pt->attach = m->ftrunc || !lit_ieq(m->fld + s, e - s, "inline");
-	}
+	if (m->flen > 0)
+		mp_field(&m->part, m->fld, m->flen, m->ftrunc);
 	m->flen = 0;
 	m->ftrunc = 0;
 }
@@ -401,23 +171,6 @@ fld_add(struct mime_append *m, const char *p, size_t n)
 	m->flen += n;
 }
 
-/* Python's email and RFC 5322 2.2 agree: printable name, then ":". */
-static int
-is_field(const char *p, size_t n)
-{
-	if (n >= 5 && memcmp(p, "From ", 5) == 0)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == ':')
-			return 1;
-		if (c < 33 || c > 126)
-			return 0;
-	}
-	return 0;
-}
-
 /*
  * A header line p[0..n) (unstuffed, no line ending); whole unless
  * !complete, when it is the head of a longer one.
@@ -430,7 +183,7 @@ hdr_line(struct mime_append *m, const char *p, size_t n, int complete)
 			fld_add(m, p, n);
 	} else {
 		fld_end(m);
-		if (!is_field(p, n))
+		if (!mp_is_field(p, n))
 			m->fbad = 1;
 		else if (p[0] != 'F' || n < 5 || memcmp(p, "From ", 5) != 0)
 			fld_add(m, p, n);
@@ -449,53 +202,6 @@ part_reset(struct mime_append *m)
 }
 
 /* --- the text --------------------------------------------------------- */
-
-/* The code point at text[*i], invalid UTF-8 as U+FFFD. */
-static uint32_t
-utf8_next(const char *s, size_t n, size_t *i)
-{
-	const unsigned char	*p = (const unsigned char *)s + *i;
-	size_t			 left = n - *i, k;
-	uint32_t		 cp, min;
-
-	if (p[0] < 0x80) {
-		(*i)++;
-		return p[0];
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		k = 1;
-		cp = p[0] & 0x1f;
-		min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		k = 2;
-		cp = p[0] & 0x0f;
-		min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		k = 3;
-		cp = p[0] & 0x07;
-		min = 0x10000;
-	} else {
-		(*i)++;
-		return 0xfffd;
-	}
-	if (left <= k) {
-		(*i)++;
-		return 0xfffd;
-	}
-	for (size_t j = 1; j <= k; j++) {
-		if ((p[j] & 0xc0) != 0x80) {
-			(*i)++;
-			return 0xfffd;
-		}
-		cp = cp << 6 | (p[j] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-		(*i)++;
-		return 0xfffd;
-	}
-	*i += k + 1;
-	return cp;
-}
 
 /* Keep the text: CR dropped, trailing white space of each line and
  * trailing empty lines removed, at most MA_TEXT_MAX octets. */
@@ -525,47 +231,13 @@ text_set(struct mime_append *m, const char *t, size_t n)
 		m->tlen--;
 }
 
-/* The octet of code point cp in a single-byte charset, -1 if none. */
-static int
-cs_octet(const struct ew_charset *cs, uint32_t cp)
-{
-	if (cp < 0x80)
-		return (int)cp;
-	if (cs->kind == EW_CS_LATIN1)
-		return cp <= 0xff ? (int)cp : -1;
-	if (cs->kind != EW_CS_TABLE || cp == 0xfffd)
-		return -1;
-	if (cs->first == 0xa0 && cp < 0xa0)
-		return (int)cp;
-	for (unsigned b = cs->first; b <= 0xff; b++)
-		if (cs->table[b - cs->first] == cp)
-			return (int)b;
-	return -1;
-}
-
 static int
 text_fits_table(const struct mime_append *m)
 {
 	for (size_t i = 0; i < m->tlen;)
-		if (cs_octet(&m->cs, utf8_next(m->text, m->tlen, &i)) < 0)
+		if (mp_cs_octet(&m->cs, mp_utf8_next(m->text, m->tlen, &i)) < 0)
 			return 0;
 	return 1;
-}
-
-/* A charset the text can never be written in, even as ASCII. */
-static int
-cs_never(const char *name, size_t n)
-{
-	char	norm[MA_CSNAME];
-	size_t	k = 0;
-
-	for (size_t i = 0; i < n && k < sizeof(norm) - 1; i++)
-		if (name[i] != '-' && name[i] != '_')
-			norm[k++] = (char)(name[i] | 0x20);
-	norm[k] = '\0';
-	return strncmp(norm, "utf16", 5) == 0 ||
-	    strncmp(norm, "utf32", 5) == 0 || strcmp(norm, "utf7") == 0 ||
-	    strncmp(norm, "ucs", 3) == 0 || strncmp(norm, "unicode", 7) == 0;
 }
 
 /*
@@ -573,12 +245,12 @@ cs_never(const char *name, size_t n)
  * as ASCII; plain text in the part's own charset.
  */
 static int
-text_fits(struct mime_append *m, const struct ma_part *pt, int html)
+text_fits(struct mime_append *m, const struct mp_part *pt, int html)
 {
 	m->cskind = CS_ASCII;
 	if (pt->cs_given && pt->cslen > sizeof(pt->cs))
 		return html || m->tascii;
-	if (pt->cs_given && cs_never(pt->cs, pt->cslen))
+	if (pt->cs_given && mp_cs_never(pt->cs, pt->cslen))
 		return 0;
 	if (html)
 		return 1;
@@ -591,7 +263,7 @@ text_fits(struct mime_append *m, const struct ma_part *pt, int html)
 	}
 	if (m->tascii)
 		return 1;
-	if (pt->cte == CTE_7BIT || pt->cte == CTE_NONE)
+	if (pt->cte == MP_CTE_7BIT || pt->cte == MP_CTE_NONE)
 		return 0;
 	if (m->cskind == CS_UTF8)
 		return 1;
@@ -605,9 +277,9 @@ enc_put(struct mime_append *m, const char *p, size_t n)
 {
 	if (n == 0)
 		return;
-	if (m->cte == CTE_QP)
+	if (m->cte == MP_CTE_QP)
 		qpe_put(&m->qe, p, n, out_stuffed, m);
-	else if (m->cte == CTE_B64)
+	else if (m->cte == MP_CTE_B64)
 		b64e_put(&m->be, p, n, out_stuffed, m);
 	else
 		out_stuffed(m, p, n);
@@ -624,9 +296,9 @@ enc_puts(struct mime_append *m, const char *s)
 static void
 enc_finish(struct mime_append *m)
 {
-	if (m->cte == CTE_QP)
+	if (m->cte == MP_CTE_QP)
 		qpe_finish(&m->qe, m->cdepth == 0, out_stuffed, m);
-	else if (m->cte == CTE_B64)
+	else if (m->cte == MP_CTE_B64)
 		b64e_finish(&m->be, m->cdepth == 0, out_stuffed, m);
 }
 
@@ -717,9 +389,9 @@ dec_out(void *ctx, const char *p, size_t n)
 static void
 dec_break(struct mime_append *m)
 {
-	if (m->cte == CTE_QP)
+	if (m->cte == MP_CTE_QP)
 		dec_out(m, "\r\n", 2);
-	else if (m->cte != CTE_B64)
+	else if (m->cte != MP_CTE_B64)
 		dec_out(m, m->held, m->heldn);
 	m->hard = 0;
 }
@@ -735,7 +407,7 @@ text_cp(struct mime_append *m, uint32_t cp)
 	if (cp < 0x80)
 		b[k++] = (char)cp;
 	else if (m->cskind != CS_UTF8) {
-		if ((o = cs_octet(&m->cs, cp)) < 0)
+		if ((o = mp_cs_octet(&m->cs, cp)) < 0)
 			return;
 		b[k++] = (char)o;
 	} else if (cp < 0x800) {
@@ -767,7 +439,7 @@ text_plain(struct mime_append *m)
 			enc_puts(m, "\r\n");
 			i++;
 		} else
-			text_cp(m, utf8_next(m->text, m->tlen, &i));
+			text_cp(m, mp_utf8_next(m->text, m->tlen, &i));
 	}
 	enc_puts(m, "\r\n");
 }
@@ -788,7 +460,7 @@ text_html(struct mime_append *m)
 			i++;
 			continue;
 		}
-		cp = utf8_next(m->text, m->tlen, &i);
+		cp = mp_utf8_next(m->text, m->tlen, &i);
 		if (cp == '&')
 			enc_puts(m, "&amp;");
 		else if (cp == '<')
@@ -870,9 +542,9 @@ chg_piece(struct mime_append *m, const char *p, size_t n, int end,
 			n--;
 		}
 	}
-	if (m->cte == CTE_QP)
+	if (m->cte == MP_CTE_QP)
 		soft = qpd_piece(&m->qd, p, n, end, dec_out, m);
-	else if (m->cte == CTE_B64)
+	else if (m->cte == MP_CTE_B64)
 		b64d_put(&m->bd, p, n, dec_out, m);
 	else
 		dec_out(m, p, n);
@@ -880,7 +552,7 @@ chg_piece(struct mime_append *m, const char *p, size_t n, int end,
 		return;
 	memcpy(m->held, e, en);
 	m->heldn = en;
-	m->hard = m->cte == CTE_QP ? !soft : m->cte != CTE_B64;
+	m->hard = m->cte == MP_CTE_QP ? !soft : m->cte != MP_CTE_B64;
 	m->lstart = 1;
 }
 
@@ -888,9 +560,9 @@ chg_piece(struct mime_append *m, const char *p, size_t n, int end,
 static void
 chg_end(struct mime_append *m)
 {
-	if (m->cte == CTE_QP)
+	if (m->cte == MP_CTE_QP)
 		qpd_finish(&m->qd, dec_out, m);
-	else if (m->cte == CTE_B64)
+	else if (m->cte == MP_CTE_B64)
 		b64d_finish(&m->bd, dec_out, m);
 	if (m->html)
 		html_end(m);
@@ -917,7 +589,7 @@ text_enter(struct mime_append *m, int html)
 	if (m->part.attach)
 		return;
 	mark_done(m);
-	if (m->part.cte == CTE_OTHER || !text_fits(m, &m->part, html)) {
+	if (m->part.cte == MP_CTE_OTHER || !text_fits(m, &m->part, html)) {
 		m->f_charset = 1;
 		return;
 	}
@@ -927,22 +599,22 @@ text_enter(struct mime_append *m, int html)
 static void
 multi_enter(struct mime_append *m)
 {
-	const struct ma_part	*pt = &m->part;
+	const struct mp_part	*pt = &m->part;
 	struct ma_level		*l;
 
-	if (pt->sub == MS_SIGNED) {
+	if (pt->sub == MP_MS_SIGNED) {
 		m->f_signed = 1;
 		return;
 	}
-	if (pt->bnd != BND_OK || m->depth == MA_MAX_DEPTH) {
+	if (pt->bnd != MP_BND_OK || m->depth == MA_MAX_DEPTH) {
 		m->f_malformed = 1;
 		return;
 	}
 	l = &m->lv[m->depth++];
 	memcpy(l->bound, pt->bound, pt->blen);
 	l->blen = pt->blen;
-	l->alt = pt->sub == MS_ALT;
-	l->digest = pt->sub == MS_DIGEST;
+	l->alt = pt->sub == MP_MS_ALT;
+	l->digest = pt->sub == MP_MS_DIGEST;
 	l->done = 0;
 	l->closed = 0;
 }
@@ -952,7 +624,7 @@ static void
 part_decide(struct mime_append *m)
 {
 	const struct ma_level	*pl = NULL;
-	enum ma_ctype		 type;
+	enum mp_ctype		 type;
 
 	fld_end(m);
 	m->state = ST_PASS;
@@ -961,22 +633,22 @@ part_decide(struct mime_append *m)
 		if (!pl->alt && pl->done)
 			return;
 	}
-	type = m->fbad ? CT_BAD : m->part.type;
-	if (type == CT_NONE)
-		type = pl != NULL && pl->digest ? CT_MESSAGE : CT_PLAIN;
+	type = m->fbad ? MP_CT_BAD : m->part.type;
+	if (type == MP_CT_NONE)
+		type = pl != NULL && pl->digest ? MP_CT_MESSAGE : MP_CT_PLAIN;
 	switch (type) {
-	case CT_BAD:
+	case MP_CT_BAD:
 		m->f_malformed = 1;
 		break;
-	case CT_MULTI:
+	case MP_CT_MULTI:
 		multi_enter(m);
 		break;
-	case CT_PKCS7:
+	case MP_CT_PKCS7:
 		m->f_signed = 1;
 		break;
-	case CT_PLAIN:
-	case CT_HTML:
-		text_enter(m, type == CT_HTML);
+	case MP_CT_PLAIN:
+	case MP_CT_HTML:
+		text_enter(m, type == MP_CT_HTML);
 		break;
 	default:
 		break;
@@ -1163,15 +835,15 @@ enum ma_outcome
 ma_init(struct mime_append *m, const char *hdr, size_t hlen,
     const char *text, size_t tlen)
 {
-	const struct ma_part *pt = &m->part;
+	const struct mp_part *pt = &m->part;
 
 	memset(m, 0, sizeof(*m));
 	m->bol = 1;
 	text_set(m, text, tlen);
 	part_reset(m);
 	top_header(m, hdr, hlen);
-	if (!m->fbad && ((pt->type == CT_MULTI && pt->sub == MS_SIGNED) ||
-	    pt->type == CT_PKCS7)) {
+	if (!m->fbad && ((pt->type == MP_CT_MULTI && pt->sub == MP_MS_SIGNED) ||
+	    pt->type == MP_CT_PKCS7)) {
 		m->signed_top = 1;
 		m->state = ST_PASS;
 	} else

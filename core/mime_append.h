@@ -17,7 +17,16 @@
  * Every byte of a part that is not changed goes out as it came. A text
  * part that is changed is decoded and encoded again (quoted-printable
  * and base64 lines may then be broken differently; the decoded content
- * is the same, followed by the text).
+ * is the same, followed by the text). Decoded, a plain part gets a CRLF
+ * when its content does not end in one, an empty line, and the text's
+ * lines, each ending in CRLF; an HTML part gets
+ * "\r\n<div><hr>\r\n" line "<br>\r\n" line "\r\n</div>\r\n".
+ * In a multipart other than alternative the first inline text/plain or
+ * text/html part is the one: when it cannot take the text (MA_CHARSET)
+ * no later part is tried. A part that was begun gets the text where it
+ * ends, also when an outer delimiter or the end of the message ends it
+ * (unterminated multipart), so the output differs from the input
+ * exactly when the outcome is MA_APPENDED.
  *
  * Input and output are wire format as core/dscan emits it: CRLF line
  * endings, dot-stuffed; the output is dot-stuffed too. The input is
@@ -69,7 +78,9 @@ size_t		ma_size(void);
  * (wire format, as core/hdr.c reads it): its Content-Type and
  * Content-Transfer-Encoding say what the body is. text[0..tlen) is the
  * text to append, UTF-8, lines ending in LF or CRLF (at most
- * MA_TEXT_MAX octets; longer is cut at a character boundary). Returns
+ * MA_TEXT_MAX octets; longer is cut at a character boundary; trailing
+ * white space of each line and trailing empty lines are dropped; invalid
+ * UTF-8 is taken as U+FFFD). Returns
  * MA_SIGNED when the header section alone says nothing may change (the
  * caller may then not feed the body through at all), MA_PENDING
  * otherwise.
