@@ -9,7 +9,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(realpath "${1:-$HERE/../../build/mxshield}")
 WHAT=${2:-bench}
 RIG=${RIG_DIR:-$HERE/../../../shared/bench}
-CONF_IN=$HERE/bench.conf.in
+# BENCH_CONF=checks: the message checks on (bench-checks.conf.in), the
+# warning appended to every message; THRESHOLD=25 scores without it.
+case "${BENCH_CONF:-plain}" in
+plain) CONF_IN=$HERE/bench.conf.in ;;
+checks) CONF_IN=$HERE/bench-checks.conf.in ;;
+*) echo "BENCH_CONF is plain or checks" >&2; exit 2 ;;
+esac
+THRESHOLD=${THRESHOLD:-10}
 
 if [ ! -x "$RIG/bench.sh" ]; then
 	echo "no benchmark rig at $RIG: running the direct-vs-mxshield points only" >&2
@@ -19,7 +26,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export PRODUCT_NAME=mxshield
 export PRODUCT_PORT=${PRODUCT_PORT:-25260}
 export PRODUCT_VERSION="$("$BIN" --version)"
-export PRODUCT_CMD="sed -e \"s/@BACKEND_PORT@/\$SINK_PORT/\" -e \"s/@PORT@/\$PRODUCT_PORT/\" '$CONF_IN' >\"\$RUN_DIR/mxshield.conf\" && exec '$BIN' -c \"\$RUN_DIR/mxshield.conf\""
+export PRODUCT_CMD="sed -e \"s/@BACKEND_PORT@/\$SINK_PORT/\" -e \"s/@PORT@/\$PRODUCT_PORT/\" -e \"s/@THRESHOLD@/$THRESHOLD/\" '$CONF_IN' >\"\$RUN_DIR/mxshield.conf\" && exec '$BIN' -c \"\$RUN_DIR/mxshield.conf\""
 case "$WHAT" in
 bench) exec "$RIG/bench.sh" ;;
 idle) exec "$RIG/idle.sh" ;;
