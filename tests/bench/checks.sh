@@ -54,7 +54,7 @@ user=()
 PIDS+=($!)
 wait_port "$SINK_PORT"
 
-declare -A PORT
+declare -A PORT PID
 start() {	# name template threshold
 	local port
 	port=$(free_port)
@@ -62,6 +62,7 @@ start() {	# name template threshold
 	    -e "s/@THRESHOLD@/$3/" "$HERE/$2" >"$RUN/$1.conf"
 	"$BIN" -c "$RUN/$1.conf" 2>"$RUN/$1.log" &
 	PIDS+=($!)
+	PID[$1]=$!
 	PORT[$1]=$port
 	wait_port "$port"
 }
@@ -70,14 +71,20 @@ start checks bench-checks.conf.in 10
 start tagged bench-checks.conf.in 25
 NAMES="off checks tagged"
 
-rate() {	# name conc size count -> msgs/s
-	local t0 t1
+cpu() {	# pid -> utime+stime in clock ticks
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+rate() {	# name conc size count -> msgs/s and CPU us per message
+	local t0 t1 c0 c1
+	c0=$(cpu "${PID[$1]}")
 	t0=$(date +%s.%N)
 	"$SOURCE" -c -s "$2" -m "$4" -l "$3" -f bench@example.com \
 	    -t sink@example.com -M client.example.com "127.0.0.1:${PORT[$1]}" \
 	    >/dev/null 2>"$RUN/source.err" || { cat "$RUN/source.err" >&2; exit 1; }
 	t1=$(date +%s.%N)
-	python3 -c "print('%.1f' % ($4 / ($t1 - $t0)))"
+	c1=$(cpu "${PID[$1]}")
+	python3 -c "print('%.1f\t%.0f' % ($4 / ($t1 - $t0), ($c1 - $c0) * 1e6 / $(getconf CLK_TCK) / $4))"
 }
 
 RES=$RUN/res.tsv
@@ -103,17 +110,21 @@ python3 - "$RES" <<'EOF' | tee "${OUT:-/dev/null}"
 import sys, statistics, collections
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 rate = collections.defaultdict(dict)
-for r, point, name, v in rows:
+cpu = collections.defaultdict(dict)
+for r, point, name, v, us in rows:
     rate[point].setdefault(name, {})[r] = float(v)
-print("| point | off msgs/s | checks msgs/s | tagged msgs/s | checks / off | checks / tagged |")
-print("|---|---|---|---|---|---|")
+    cpu[point].setdefault(name, {})[r] = float(us)
+print("| point | off msgs/s | checks msgs/s | tagged msgs/s | checks / off | checks / tagged | CPU us/msg off / checks / tagged |")
+print("|---|---|---|---|---|---|---|")
 for point, by in rate.items():
     rounds = sorted(by["off"])
     med = {n: statistics.median(by[n].values()) for n in by}
     r1 = statistics.median(by["checks"][k] / by["off"][k] for k in rounds)
     r2 = statistics.median(by["checks"][k] / by["tagged"][k] for k in rounds)
     c, s = point.split(":")
-    print("| C=%s, %s | %.0f | %.0f | %.0f | %.2f | %.2f |" % (
+    us = {n: statistics.median(cpu[point][n].values()) for n in by}
+    print("| C=%s, %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.0f / %.0f / %.0f |" % (
         c, "%d KB" % (int(s) // 1024) if int(s) < 1048576 else "1 MB",
-        med["off"], med["checks"], med["tagged"], r1, r2))
+        med["off"], med["checks"], med["tagged"], r1, r2,
+        us["off"], us["checks"], us["tagged"]))
 EOF
