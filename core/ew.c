@@ -18,6 +18,7 @@
 
 #include "core/b64.h"
 #include "core/ew.h"
+#include "core/hex.h"
 
 #define REPL	0xfffdu		/* U+FFFD REPLACEMENT CHARACTER */
 
@@ -221,18 +222,6 @@ obuf_octet(void *ctx, unsigned char c)
 
 typedef void octet_fn(void *, unsigned char);
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * RFC 2047 4.2: "_" is 0x20, "=XX" an octet (either case accepted, as
  * every reader does), other printable characters themselves. fn NULL:
@@ -249,8 +238,8 @@ q_text(const char *p, size_t n, octet_fn *fn, void *ctx)
 			c = ' ';
 		else if (c == '=') {
 			if (n - i < 3 ||
-			    (hi = hexval((unsigned char)p[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)p[i + 2])) < 0)
+			    (hi = hex_value((unsigned char)p[i + 1])) < 0 ||
+			    (lo = hex_value((unsigned char)p[i + 2])) < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/b64.h"
+#include "core/hex.h"
 #include "core/mime_codec.h"
 
 static const char hexd[] = "0123456789ABCDEF";
@@ -37,24 +38,12 @@ bat_flush(struct batch *b, mc_sink out, void *ctx)
 	b->n = 0;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* One octet of encoded text, through the "=XX" states. */
 static void
 qpd_octet(struct qp_dec *d, char c, struct batch *b, mc_sink out, void *ctx)
 {
 	if (d->st == 1) {
-		if (hexval((unsigned char)c) >= 0) {
+		if (hex_value((unsigned char)c) >= 0) {
 			d->x = c;
 			d->st = 2;
 			return;
@@ -62,9 +51,9 @@ qpd_octet(struct qp_dec *d, char c, struct batch *b, mc_sink out, void *ctx)
 		bat_put(b, '=', out, ctx);
 		d->st = 0;
 	} else if (d->st == 2) {
-		if (hexval((unsigned char)c) >= 0) {
-			bat_put(b, (char)(hexval((unsigned char)d->x) * 16 +
-			    hexval((unsigned char)c)), out, ctx);
+		if (hex_value((unsigned char)c) >= 0) {
+			bat_put(b, (char)(hex_value((unsigned char)d->x) * 16 +
+			    hex_value((unsigned char)c)), out, ctx);
 			d->st = 0;
 			return;
 		}

@@ -14,19 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/hex.h"
 #include "core/net.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * One decimal number of 1..maxdig digits, no leading zero unless it is
@@ -114,7 +103,7 @@ parse6(const char *s, size_t len, unsigned char out[16])
 		const char	*q = p;
 		unsigned	 v = 0;
 
-		while (q < end && hexval((unsigned char)*q) >= 0)
+		while (q < end && hex_value((unsigned char)*q) >= 0)
 			q++;
 		if (q < end && *q == '.') {
 			/* the embedded IPv4 part: must end the text */
@@ -130,7 +119,7 @@ parse6(const char *s, size_t len, unsigned char out[16])
 		if (q == p || q - p > 4 || ng == 8)
 			return -1;
 		for (; p < q; p++)
-			v = v << 4 | (unsigned)hexval((unsigned char)*p);
+			v = v << 4 | (unsigned)hex_value((unsigned char)*p);
 		g[ng++] = (uint16_t)v;
 		if (p == end)
 			break;

@@ -20,55 +20,10 @@
 #include <time.h>
 
 #include "core/esc.h"
+#include "core/obuf.h"
 #include "core/received.h"
 
 #define RCVD_HELO_MAX	255	/* RFC 5321 4.5.3.1.2: a domain */
-#define RCVD_COLS	78	/* RFC 5322 2.1.1 */
-
-/* An output buffer that remembers overflow instead of checking each write. */
-struct obuf {
-	char	*p;
-	size_t	 cap;
-	size_t	 len;
-	size_t	 col;		/* characters on the current line */
-	int	 full;
-};
-
-static void
-ob_put(struct obuf *o, const char *s, size_t n)
-{
-	if (o->full || o->len + n + 1 > o->cap) {
-		o->full = 1;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->col += n;
-}
-
-static void
-ob_str(struct obuf *o, const char *s)
-{
-	ob_put(o, s, strlen(s));
-}
-
-/* CRLF and a TAB: the next part starts a continuation line. */
-static void
-ob_fold(struct obuf *o)
-{
-	ob_put(o, "\r\n\t", 3);
-	o->col = 1;
-}
-
-/* One space, or a fold if a part of n characters would pass column 78. */
-static void
-ob_space(struct obuf *o, size_t n)
-{
-	if (o->col + 1 + n > RCVD_COLS)
-		ob_fold(o);
-	else
-		ob_put(o, " ", 1);
-}
 
 /*
  * The HELO as it may appear in the field: printable ASCII, with "(",
@@ -233,7 +188,7 @@ rcvd_format(char *out, size_t cap, const struct rcvd_info *ri)
 	} else
 		snprintf(with, sizeof(with), "with %s", proto);
 	n = strlen(with) + strlen(" id ") + strlen(sid) + 1;
-	if (o.col + 1 + n <= RCVD_COLS)
+	if (o.col + 1 + n <= OBUF_COLS)
 		ob_put(&o, " ", 1);
 	else
 		ob_fold(&o);	/* "with" starts a line of its own */

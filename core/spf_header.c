@@ -16,47 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/obuf.h"
 #include "core/spf_int.h"
 
-#define HDR_COLS	78	/* RFC 5322 2.1.1 */
 #define HDR_VALUE_MAX	255
-
-struct obuf {
-	char	*p;
-	size_t	 cap;
-	size_t	 len;
-	size_t	 col;
-	bool	 full;
-};
-
-static void
-ob_put(struct obuf *o, const char *s, size_t n)
-{
-	if (o->full || o->len + n + 1 > o->cap) {
-		o->full = true;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->col += n;
-}
-
-static void
-ob_str(struct obuf *o, const char *s)
-{
-	ob_put(o, s, strlen(s));
-}
-
-/* A space, or CRLF TAB when n more characters would pass column 78. */
-static void
-ob_space(struct obuf *o, size_t n)
-{
-	if (o->col + 1 + n > HDR_COLS) {
-		ob_put(o, "\r\n\t", 3);
-		o->col = 1;
-	} else
-		ob_put(o, " ", 1);
-}
 
 /* RFC 5322 3.2.3 atext. */
 static bool
