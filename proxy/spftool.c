@@ -151,8 +151,8 @@ spfw_tool(const struct config *cfg, const char *client, const char *from,
 		fprintf(out, "reply: %s\n", v.text);
 	fprintf(out, "reason: %s\n", v.reason);
 	if (!cfg->spf.enabled)
-		fprintf(out, "note: spf.enabled is off: mxshield does not "
-		    "check SPF yet\n");
+		fprintf(out, "note: spf.enabled is false: sessions are not "
+		    "checked\n");
 	if (t.r->header != NULL)
 		print_header(out, t.r->header);
 	spfw_result_free(t.r);
