@@ -13,7 +13,9 @@ that answers SERVFAIL) under each on_dns_error, spf.timeout against a
 slow server, include chains, mx and a mechanisms against 127.0.0.x,
 the 10-lookup limit, macros, the Received-SPF text (RFC 7208 9.1),
 the HELO identity and the null sender, monitor mode, trusted clients,
-and the command line's usage errors. Every question the server got is
+and the command line's usage errors. Through the proxy: the
+Received-SPF fields a client wrote are removed (outside
+trusted_networks, SPF on and enforced), and only those. Every question the server got is
 checked where the count is the point (the lookup limit, the HELO
 check sparing the MAIL FROM one).
 """
@@ -25,6 +27,8 @@ import pytest
 
 import dnskit
 from conftest import MXSHIELD_BIN, libconfig_text, sanitizer_env
+from policykit import session, start
+from smtpkit import dot_stuff, split_first_header, strip_received
 
 ZONE = [
     # pass / fail / softfail / neutral for the same client
@@ -393,3 +397,73 @@ def test_usage(tmp_path, dns, args, msg):
     assert msg in p.stderr, p.stderr
     assert p.stdout == ""
     assert dns.queries == []
+
+
+# ----------------------------------------------------------- through the proxy
+
+def _proxy_conf(dns, **spf):
+    s = {"enabled": True}
+    s.update(spf)
+    return {"local_domains": ["example.com"], "trusted_networks": ["127.0.0.8"],
+            "dns": {"servers": [dns.server], "timeout": 1, "attempts": 1}, "spf": s}
+
+
+FORGED = ["Received-SPF: pass (mx.example.com: domain of example.net designates\r\n"
+          "\t127.0.0.3 as permitted sender) client-ip=127.0.0.3; receiver=mx.example.com",
+          "received-spf: Pass",
+          "X-Received-SPF: kept"]
+
+
+def _message(extra):
+    hdr = list(extra) + [
+        "Received: from mail.example.net (mail.example.net [198.51.100.7])\r\n"
+        "\tby relay.example.net with ESMTP id 4Xy; Tue, 24 Nov 2026 13:33:10 +0000",
+        "From: Eve <eve@example.net>", "To: <user@example.com>", "Subject: test",
+        "Date: Tue, 24 Nov 2026 13:33:11 +0000", "Message-ID: <1@mail.example.net>"]
+    return ("\r\n".join(hdr) + "\r\n\r\n").encode() + b"Hello.\r\n"
+
+
+def _delivered(backend):
+    """The message the backend got, without mxshield's own trace fields
+    at its top: a Received-SPF of ours (only when the transaction was
+    checked; it names our hostname as receiver) and our Received."""
+    backend.wait_messages(1)
+    data = backend.messages[0].content
+    if data.startswith(b"Received-SPF: "):
+        ours, data = split_first_header(data)
+        assert b"receiver=mx.test.example;" in ours.replace(b"\r\n\t", b" "), ours
+    return strip_received(data)
+
+
+def _send(mx, source, content):
+    c = session(mx, source)
+    for line, code in (("MAIL FROM:<eve@example.net>", 250), ("RCPT TO:<user@example.com>", 250),
+                       ("DATA", 354)):
+        r = c.cmd(line)
+        assert r.code == code, (line, r)
+    c.send(dot_stuff(content) + b".\r\n")
+    r = c.reply()
+    assert r.code == 250, r
+    c.cmd("QUIT")
+    return c
+
+
+PASS_ZONE = ['example.net. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"']
+
+
+@pytest.mark.parametrize("source,spf,removed", [
+    ("127.0.0.3", {}, True),                      # a client outside: forged ones go
+    ("127.0.0.8", {}, False),                     # trusted_networks: a relay of ours
+    ("127.0.0.3", {"enabled": False}, False),     # SPF off: untouched
+    ("127.0.0.3", {"mode": "monitor"}, False),    # monitor mode changes nothing
+])
+def test_client_received_spf(mxshield, backend, dns, source, spf, removed):
+    dns.set_zone(PASS_ZONE)
+    mx = start(mxshield, _proxy_conf(dns, **spf))
+    content = _message(FORGED)
+    _send(mx, source, content)
+    got = _delivered(backend)
+    if removed:
+        assert got == _message(["X-Received-SPF: kept"]), got
+    else:
+        assert got == content, got
