@@ -198,6 +198,8 @@ answer(struct spfw *w, const struct dns_result *r)
 				o->name = span_make(a->data + d->off, d->len);
 			if (d->type != DNS_T_TXT)
 				continue;
+			if (strs == NULL)
+				continue;	/* a TXT record of no string */
 			o->txt = strs + k;
 			while (k < nstr && dnsmsg_txt_next(a, d, &pos, &s, &n)) {
 				strs[k++] = span_make(s, n);
