@@ -80,6 +80,7 @@ enum policy_check {
 	POLICY_CK_SIZE,		/* size_limits */
 	POLICY_CK_SPOOF,	/* the spoof score (core/spoof.h; verdicts
 				   built by the proxy) */
+	POLICY_CK_SPF,		/* SPF (core/policy_spf.h) */
 };
 
 /* A set of checks, for the skip argument: POLICY_CK_BIT(POLICY_CK_HELO). */

@@ -34,6 +34,7 @@ const int spoof_default_weights[SPOOF_NSIGNS] = {
 	[SPOOF_BAD_MESSAGE_ID] = 2,
 	[SPOOF_BAD_DATE] = 2,
 	[SPOOF_REPLY_TO_OTHER_DOMAIN] = 3,
+	[SPOOF_SPF_FAIL_LOCAL] = 8,
 };
 
 static const char *const sign_names[SPOOF_NSIGNS] = {
@@ -47,6 +48,7 @@ static const char *const sign_names[SPOOF_NSIGNS] = {
 	[SPOOF_BAD_MESSAGE_ID] = "bad_message_id",
 	[SPOOF_BAD_DATE] = "bad_date",
 	[SPOOF_REPLY_TO_OTHER_DOMAIN] = "reply_to_other_domain",
+	[SPOOF_SPF_FAIL_LOCAL] = "spf_fail_local",
 };
 
 const char *
@@ -567,6 +569,10 @@ find_signs(const struct spoof_input *in)
 				signs |= 1u << SPOOF_LOCAL_FROM_OUTSIDE;
 		}
 		check_received(in, &signs);
+		/* the domain's own record says this client is not its */
+		if (in->spf_ran && in->spf == SPF_FAIL &&
+		    domain_is_local(in, in->spf_domain))
+			signs |= 1u << SPOOF_SPF_FAIL_LOCAL;
 	}
 
 	if (in->helo_failed)

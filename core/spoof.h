@@ -16,6 +16,7 @@
 
 #include "core/net.h"
 #include "core/span.h"
+#include "core/spf.h"
 
 enum spoof_sign {
 	SPOOF_SOURCE_ROUTE = 0,		/* source route in MAIL FROM or a
@@ -34,6 +35,8 @@ enum spoof_sign {
 	SPOOF_BAD_DATE,			/* missing or malformed Date */
 	SPOOF_REPLY_TO_OTHER_DOMAIN,	/* Reply-To in another domain than
 					   From */
+	SPOOF_SPF_FAIL_LOCAL,		/* SPF fail for a local domain,
+					   from outside */
 	SPOOF_NSIGNS
 };
 
@@ -58,6 +61,9 @@ struct spoof_input {
 	size_t			 nlocal_domains;
 	const struct net	*own;		/* our own addresses */
 	size_t			 nown;
+	bool			 spf_ran;	/* SPF checked the transaction */
+	enum spf_result		 spf;		/* its result, */
+	struct span		 spf_domain;	/* for this domain */
 };
 
 /*

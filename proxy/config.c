@@ -115,6 +115,9 @@ static const char *const level_names[] = { "error", "warn", "info",
 static const char *const mode_names[] = { "enforce", "monitor", NULL };
 static const char *const hj_count_names[] = { "messages", "recipients",
 	NULL };
+static const char *const softfail_names[] = { "accept", "tempfail", "reject",
+	NULL };
+static const char *const dns_error_names[] = { "tempfail", "accept", NULL };
 
 /*
  * The schema. Defaults are the ones deploy/mxshield.conf shows; every
@@ -266,6 +269,17 @@ static const struct key spoof_keys[] = {
 	KEND
 };
 
+static const struct key spf_keys[] = {
+	KBOOL(C, "enabled", spf.enabled, 0),
+	KBOOL(C, "helo_check", spf.helo_check, 0),
+	KBOOL(C, "reject_fail", spf.reject_fail, 0),
+	KENUM(C, "softfail", spf.softfail, softfail_names, CFG_SPF_SOFT_ACCEPT),
+	/* RFC 7208 4.6.4: at least 20 s for the lookups of one check */
+	KINT(C, "timeout", spf.timeout, 1, 300, 20),
+	KENUM(C, "mode", spf.mode, mode_names, CFG_MODE_ENFORCE),
+	KEND
+};
+
 static const struct key log_keys[] = {
 	KENUM(C, "format", log.format, format_names, CFG_LOG_JSON),
 	KENUM(C, "level", log.level, level_names, CFG_LOG_INFO),
@@ -310,6 +324,9 @@ static const struct key top_keys[] = {
 	KENUM(C, "size_limits_mode", size_limits_mode, mode_names,
 	    CFG_MODE_ENFORCE),
 	KGROUP("spoof", spoof_keys),
+	KGROUP("spf", spf_keys),
+	KENUM(C, "on_dns_error", on_dns_error, dns_error_names,
+	    CFG_DNSERR_TEMPFAIL),
 	KGROUP("log", log_keys),
 	KENUM(C, "mode", mode, mode_names, CFG_MODE_ENFORCE),
 	KGROUP("control", control_keys),
@@ -1297,6 +1314,7 @@ dynamic_defaults(struct loader *ld, struct config *cfg)
 		{ "relay_protection_mode", &cfg->relay_protection_mode },
 		{ "size_limits_mode", &cfg->size_limits_mode },
 		{ "spoof.mode", &cfg->spoof.mode },
+		{ "spf.mode", &cfg->spf.mode },
 	};
 	const config_setting_t	*root = config_root_setting(&ld->cf);
 	char			 host[256];

@@ -26,6 +26,9 @@ enum cfg_log_level { CFG_LOG_ERROR = 0, CFG_LOG_WARN, CFG_LOG_INFO,
 	CFG_LOG_DEBUG };
 enum cfg_mode { CFG_MODE_ENFORCE = 0, CFG_MODE_MONITOR };
 enum cfg_hijack_count { CFG_HJ_MESSAGES = 0, CFG_HJ_RECIPIENTS };
+enum cfg_spf_softfail { CFG_SPF_SOFT_ACCEPT = 0, CFG_SPF_SOFT_TEMPFAIL,
+	CFG_SPF_SOFT_REJECT };
+enum cfg_dns_error { CFG_DNSERR_TEMPFAIL = 0, CFG_DNSERR_ACCEPT };
 
 struct cfg_strlist {
 	char		**v;
@@ -194,6 +197,19 @@ struct config {
 		size_t			 warning_len;
 		int			 sign_weights[SPOOF_NSIGNS];
 	} spoof;
+
+	/* SPF (RFC 7208) of the MAIL FROM identity, and of HELO */
+	struct {
+		int			 enabled;
+		int			 helo_check;	/* 0 */
+		int			 reject_fail;	/* 0: fail accepted */
+		enum cfg_spf_softfail	 softfail;	/* accept */
+		int			 timeout;	/* 20 s for a whole check */
+		enum cfg_mode		 mode;		/* default: mode */
+	} spf;
+
+	/* a DNS check that got no answer (SERVFAIL, timeout) */
+	enum cfg_dns_error	 on_dns_error;	/* tempfail */
 
 	struct {
 		enum cfg_log_format	format;		/* json */

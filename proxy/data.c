@@ -5,7 +5,8 @@
  * bytes go through core/dscan only; the backend never receives a bare
  * CR or LF, and never a final dot for a message we refused. The header
  * section goes out edited in one pass (core/hdr_edit.c): our trace and
- * identity lines, the spoof score (proxy/spoofw.c).
+ * identity lines, the spoof score (proxy/spoofw.c), Received-SPF
+ * (proxy/spfw.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "proxy/spfw.h"
 #include "proxy/spoofw.h"
 #include "proxy/txn.h"
 
@@ -411,7 +413,7 @@ spoof_policy(struct session *s, size_t hlen)
 	size_t before = s->txn.nverdicts;
 
 	spoofw_decide(s->cfg, s->w->srv->pol, &s->pc, s->txn.mail_from,
-	    s->txn.mail_route, s->hold, hlen, sw);
+	    s->txn.mail_route, s->txn.spf, s->hold, hlen, sw);
 	if (sw->what == SPOOFW_OFF)
 		return 0;
 	pol_note(s, &sw->v, sw->enforced);
@@ -599,11 +601,19 @@ held_header_len(const struct session *s)
 	return hlen > s->hold_len ? s->hold_len : hlen;
 }
 
+/* SPF is on and not in monitor mode: its field is ours to write. */
+static int
+spf_enforced(const struct session *s)
+{
+	return s->cfg->spf.enabled && s->cfg->spf.mode != CFG_MODE_MONITOR;
+}
+
 /*
  * put_header - the held section goes out in one pass (core/hdr_edit.c):
  * fields only mxshield may write are removed whatever the client wrote
  * (X-Authenticated-Sender with auth.add_header; X-Spoof-Score and
- * X-Spoof-Flag while the spoof score is carried out), ours go first,
+ * X-Spoof-Flag while the spoof score is carried out; Received-SPF
+ * while SPF is, from clients outside trusted_networks), ours go first,
  * and the Subject gets spoof.subject_prefix when the verdict says so.
  * Then the held bytes after the header fields. May end the session (a
  * write failure): the caller checks.
@@ -611,7 +621,7 @@ held_header_len(const struct session *s)
 static void
 put_header(struct session *s)
 {
-	const char *strip[3];
+	const char *strip[4];
 	char lines[1024];
 	size_t hlen = held_header_len(s), n = 0;
 	struct hdr_edit e;
@@ -638,6 +648,8 @@ put_header(struct session *s)
 		n += spoofw_lines(sw, lines + n, sizeof(lines) - n);
 		e.subject_prefix = spoofw_subject(s->cfg, sw);
 	}
+	if (spf_enforced(s) && !s->pc.trusted)
+		strip[e.nstrip++] = spfw_field;
 	e.strip = strip;
 	e.prepend = lines;
 	e.prepend_len = n;
@@ -683,6 +695,11 @@ data_go(struct session *s, int code, const char *r, size_t n)
 			sess_enter(s, PH_DATA_DISCARD);
 		return;
 	}
+	/* a trace field, above our Received (RFC 7208 9.1) */
+	if (spf_enforced(s) && s->txn.spf != NULL &&
+	    s->txn.spf->header != NULL)
+		backend_body(s->backend, s->txn.spf->header,
+		    strlen(s->txn.spf->header));
 	if (s->cfg->backend.client_info == CFG_CI_RECEIVED) {
 		char rc[1024];
 		struct rcvd_info ri = {

@@ -200,7 +200,7 @@ msg_spoof(struct dry *d, const struct msg *m, struct spoofw *sw)
 	if (hlen > m->hold_len)
 		hlen = m->hold_len;
 	spoofw_decide(d->cfg, d->pol, &d->pc, d->from_path, d->from_route,
-	    m->hold, hlen, sw);
+	    NULL, m->hold, hlen, sw);
 	if (sw->what == SPOOFW_OFF)
 		return 1;
 	if (sw->what == SPOOFW_REJECT)

@@ -2,7 +2,8 @@
  * proxy/main.c - the mxshield command line: -c/--config FILE,
  * --check-config, --version, --help, --list-disabled / --list-counters /
  * --unblock ID (asking the running mxshield through control.socket),
- * --dns-lookup NAME [TYPE] (proxy/dnstool.h), and
+ * --dns-lookup NAME [TYPE] (proxy/dnstool.h), --spf-check with
+ * --client, --from and --helo (proxy/spfw.h), and
  * --test with its session options (a dry run, proxy/dryrun.h). Loads and
  * validates the configuration, then runs the server in the foreground,
  * logging to stderr (a service manager or container runtime supervises
@@ -20,6 +21,7 @@
 #include "proxy/dryrun.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/spfw.h"
 
 #define DEFAULT_CONFIG "/etc/mxshield/mxshield.conf"
 
@@ -31,6 +33,9 @@ usage(FILE *f)
 	    "       mxshield [-c FILE] --list-disabled | --list-counters |\n"
 	    "                          --unblock ID\n"
 	    "       mxshield [-c FILE] --dns-lookup NAME [TYPE]\n"
+	    "       mxshield [-c FILE] --spf-check --client ADDRESS "
+	    "--from ADDRESS\n"
+	    "                [--helo NAME]\n"
 	    "       mxshield [-c FILE] --test --client ADDRESS [--port PORT] "
 	    "[--tls]\n"
 	    "                [--helo NAME | --ehlo NAME] [--auth ID]\n"
@@ -67,6 +72,15 @@ usage(FILE *f)
 	    "                      IP address) and print the status, TTL\n"
 	    "                      and records; exit 0: records, 1:\n"
 	    "                      NXDOMAIN or NODATA, 2: TEMPFAIL\n"
+	    "      --spf-check     check SPF (RFC 7208) for a client\n"
+	    "                      (--client ADDRESS) sending MAIL FROM\n"
+	    "                      (--from ADDRESS, \"\" for <>) after HELO\n"
+	    "                      (--helo NAME, default the sender's\n"
+	    "                      domain) through mxshield's resolver, with\n"
+	    "                      the spf settings; print each identity's\n"
+	    "                      result, mechanism and explanation, the\n"
+	    "                      verdict and reply, and the Received-SPF\n"
+	    "                      field; exit 0: accepted, 1: refused\n"
 	    "      --test          a dry run: print the reply each command\n"
 	    "                      would get and each verdict with its reason;\n"
 	    "                      no socket is opened, nothing is sent. Exit\n"
@@ -167,6 +181,7 @@ main(int argc, char **argv)
 		{ "list-counters", no_argument, NULL, 'K' },
 		{ "unblock", required_argument, NULL, 'U' },
 		{ "dns-lookup", required_argument, NULL, 'D' },
+		{ "spf-check", no_argument, NULL, 'S' },
 		{ "test", no_argument, NULL, OPT_TEST },
 		{ "client", required_argument, NULL, OPT_CLIENT },
 		{ "port", required_argument, NULL, OPT_PORT },
@@ -186,6 +201,7 @@ main(int argc, char **argv)
 	struct config *cfg;
 	char err[8192];
 	int check = 0, list = 0, counters = 0, test = 0, test_opts = 0, ch, rc;
+	int spf = 0, spf_opts = 1;	/* only --client, --from, --helo */
 
 	memset(&dry, 0, sizeof(dry));
 	/* every --rcpt is an argument: argc bounds them */
@@ -197,6 +213,8 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		if (ch > OPT_TEST) {
 			test_opts = 1;
+			if (ch != OPT_CLIENT && ch != OPT_FROM && ch != OPT_HELO)
+				spf_opts = 0;
 			if (test_opt(ch, &dry, rcpts) < 0) {
 				free(rcpts);
 				return DRY_USAGE;
@@ -221,6 +239,9 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			lookup = optarg;
+			break;
+		case 'S':
+			spf = 1;
 			break;
 		case OPT_TEST:
 			test = 1;
@@ -249,15 +270,22 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (check + list + counters + (unblock != NULL) + test +
-	    (lookup != NULL) > 1) {
+	    (lookup != NULL) + spf > 1) {
 		fprintf(stderr, "mxshield: --check-config, --list-disabled, "
-		    "--list-counters, --unblock, --dns-lookup and --test go "
-		    "alone\n");
+		    "--list-counters, --unblock, --dns-lookup, --spf-check and "
+		    "--test go alone\n");
 		usage(stderr);
 		free(rcpts);
 		return 2;
 	}
-	if (test_opts && !test) {
+	if (spf && !spf_opts) {
+		fprintf(stderr, "mxshield: --spf-check takes --client, --from "
+		    "and --helo only\n");
+		usage(stderr);
+		free(rcpts);
+		return 2;
+	}
+	if (test_opts && !test && !spf) {
 		fprintf(stderr, "mxshield: --client, --port, --tls, --helo, "
 		    "--ehlo, --auth, --from, --rcpt and --message go with "
 		    "--test\n");
@@ -272,10 +300,17 @@ main(int argc, char **argv)
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
 		free(rcpts);
-		return test || lookup != NULL ? 2 : 1;
+		return test || lookup != NULL || spf ? 2 : 1;
 	}
 	if (lookup != NULL) {
 		rc = dns_tool(cfg, lookup, lookup_type, stdout, stderr);
+		cfg_free(cfg);
+		free(rcpts);
+		return rc;
+	}
+	if (spf) {
+		rc = spfw_tool(cfg, dry.client, dry.from, dry.helo, stdout,
+		    stderr);
 		cfg_free(cfg);
 		free(rcpts);
 		return rc;

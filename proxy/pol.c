@@ -120,6 +120,8 @@ pol_mode(const struct config *cfg, enum policy_check c)
 		return cfg->size_limits_mode;
 	case POLICY_CK_SPOOF:
 		return cfg->spoof.mode;
+	case POLICY_CK_SPF:
+		return cfg->spf.mode;
 	case POLICY_CK_NONE:
 		break;
 	}

@@ -32,7 +32,7 @@ void	pol_client_init(struct policy_client *pc, const struct policy_cfg *pol,
  * pol_enforce - whether to carry out v (a refusal): 0 when the control
  * of v->check is in monitor mode (helo.mode, ip_shield.mode, auth.mode
  * for auth and submission, hijack.mode, relay_protection_mode,
- * size_limits_mode, spoof.mode; each
+ * size_limits_mode, spoof.mode, spf.mode; each
  * defaults to the top-level mode). Either way the verdict is recorded
  * for the transaction's log line (pol_note) or, for HELO and AUTH,
  * logged now as an event "policy".

@@ -56,6 +56,7 @@
 
 struct worker;
 struct mime_append;
+struct spfw_result;
 
 #define MAX_PENDING	128		/* queued client commands */
 #define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
@@ -123,6 +124,9 @@ struct txn {
 					   - 1]; 0: not noted */
 	struct mime_append *ma;		/* owned: appending the warning while
 					   the body streams; NULL: not */
+	struct spfw_result *spf;	/* owned: the SPF check of this
+					   transaction (proxy/spfw.h), its
+					   Received-SPF field; NULL: none */
 	const char	*abort_reason;	/* borrowed, set only while the
 					   line is written: what ended it */
 };

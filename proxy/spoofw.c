@@ -13,6 +13,7 @@
 
 #include "core/spoof.h"
 #include "proxy/pol.h"
+#include "proxy/spfw.h"
 #include "proxy/spoofw.h"
 
 const char *const spoofw_fields[2] = { "X-Spoof-Score", "X-Spoof-Flag" };
@@ -20,8 +21,10 @@ const char *const spoofw_fields[2] = { "X-Spoof-Score", "X-Spoof-Flag" };
 void
 spoofw_decide(const struct config *cfg, const struct policy_cfg *pol,
     const struct policy_client *pc, const char *mail_from, int mail_route,
-    const char *sec, size_t len, struct spoofw *out)
+    const struct spfw_result *spf, const char *sec, size_t len,
+    struct spoofw *out)
 {
+	const struct policy_spf_outcome *so = NULL;
 	struct spoof_input	in;
 	struct policy_verdict	*v = &out->v;
 	char			signs[POLICY_REASON_MAX - 80];
@@ -44,6 +47,13 @@ spoofw_decide(const struct config *cfg, const struct policy_cfg *pol,
 	in.nlocal_domains = pol->nlocal_domains;
 	in.own = pol->own_addresses;
 	in.nown = pol->nown_addresses;
+	if (spf != NULL)
+		so = policy_spf_deciding(&spf->helo, &spf->mfrom);
+	if (so != NULL) {
+		in.spf_ran = true;
+		in.spf = so->result;
+		in.spf_domain = span_make(so->domain, strlen(so->domain));
+	}
 	out->score = spoof_score(&in, cfg->spoof.sign_weights, &out->signs);
 
 	v->check = POLICY_CK_SPOOF;

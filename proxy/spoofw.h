@@ -26,6 +26,8 @@ enum spoofw_do {
 	SPOOFW_REJECT,		/* 550 5.7.1 after the final dot */
 };
 
+struct spfw_result;
+
 struct spoofw {
 	enum spoofw_do		 what;
 	int			 score;		/* 0..SPOOF_MAX */
@@ -38,7 +40,8 @@ struct spoofw {
  * spoofw_decide - the spoof score of the held header section
  * sec[0..len), with the session's facts (pc: trusted, authenticated,
  * the HELO verdict; mail_from: the MAIL FROM path, "" for <>, NULL when
- * unknown; mail_route: it had a source route) and the settings
+ * unknown; mail_route: it had a source route; spf: the transaction's
+ * SPF result, NULL when SPF did not run) and the settings
  * (local_domains, own_addresses, spoof.*). Fills *out; out->v is the
  * verdict to note: action PASS below the threshold (and for a client
  * in trusted_networks, which the score never acts on), TAG or REJECT at
@@ -47,7 +50,8 @@ struct spoofw {
  */
 void	spoofw_decide(const struct config *cfg, const struct policy_cfg *pol,
 	    const struct policy_client *pc, const char *mail_from,
-	    int mail_route, const char *sec, size_t len, struct spoofw *out);
+	    int mail_route, const struct spfw_result *spf, const char *sec,
+	    size_t len, struct spoofw *out);
 
 /*
  * spoofw_lines - the lines mxshield writes at the top of the header

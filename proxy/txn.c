@@ -12,6 +12,7 @@
 #include "core/smtp_reply.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
+#include "proxy/spfw.h"
 #include "proxy/txn.h"
 
 /* ------------------------------------------------------------ txn */
@@ -33,6 +34,7 @@ txn_clear(struct txn *t)
 	free(t->error);
 	free(t->verdicts);
 	free(t->ma);		/* plain memory: nothing inside to release */
+	spfw_result_free(t->spf);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -87,6 +87,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.own = own;
 		in.nown = 2;
 	}
+	if (data[0] & 64) {
+		in.spf_ran = true;
+		in.spf = (data[0] & 128) ? SPF_FAIL : SPF_SOFTFAIL;
+		in.spf_domain.p = dom1;
+		in.spf_domain.len = sizeof(dom1) - 1;
+	}
 
 	score = spoof_score(&in, weights, &signs);
 	if (score < 0 || score > SPOOF_MAX)

@@ -130,7 +130,8 @@ def test_reference_config_names_every_key():
                 "weights", "format", "level", "transcript", "mode", "control", "socket",
                 "relay_protection", "relay_protection_mode", "count", "exempt",
                 "forbid_unauth_pipelining", "proxy_timeout", "size_limits_mode",
-                "subject_prefix"):
+                "subject_prefix", "spf", "helo_check", "reject_fail", "softfail", "timeout",
+                "on_dns_error"):
         assert "%s =" % key in text, key
 
 
@@ -194,6 +195,11 @@ GOOD = {
         'local_domains = [ "example.com" ];\n'
         'spoof = { enabled = true; threshold = 25; action = "subject"; mode = "monitor";\n'
         '          subject_prefix = "[SPOOF] "; weights = { source_route = 25; no_received = 0; }; };\n',
+    "SPF switched on":
+        'local_domains = [ "example.com" ];\n'
+        'spf = { enabled = true; helo_check = true; reject_fail = true; softfail = "tempfail";\n'
+        '        timeout = 30; mode = "monitor"; };\non_dns_error = "accept";\n'
+        'spoof = { weights = { spf_fail_local = 10; }; };\n',
     "size limits with exemptions":
         'size_limits = ( { max = 2000000; except = [ "boss@example.com", "@partner.example.net" ]; },\n'
         '                { max = 50000000; } );\nsize_limits_mode = "monitor";\n',
@@ -315,6 +321,18 @@ BAD = {
     "bad enum: spoof.action": (
         'spoof = { action = "drop"; };\n',
         [(1, "spoof.action", "is not one of append, header, subject, reject")]),
+    "bad enum: spf.softfail": (
+        'spf = { enabled = true;\n  softfail = "greylist"; };\n',
+        [(2, "spf.softfail", '"greylist" is not one of accept, tempfail, reject')]),
+    "bad enum: on_dns_error": (
+        'on_dns_error = "reject";\n',
+        [(1, "on_dns_error", '"reject" is not one of tempfail, accept')]),
+    "spf.timeout out of range": (
+        'spf = { timeout = 0; };\n',
+        [(1, "spf.timeout", "0 is out of range (1 to 300")]),
+    "spf.enabled not a bool": (
+        'spf = { enabled = "yes"; };\n',
+        [(1, "spf.enabled", "expected true or false")]),
     "bad enum: tls": (
         'listen = ( { port = 25; tls = "ssl"; } );\n',
         [(1, "listen[0].tls", "is not one of none, starttls, implicit")]),

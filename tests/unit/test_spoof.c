@@ -2,7 +2,8 @@
  * tests/unit/test_spoof.c - core/spoof: each sign alone with its
  * default weight, a clean message from outside, the display-name trick
  * (plain and as an encoded word), the cap, a weight of 0, trusted and
- * authenticated clients, the sign names. Header sections are typed by
+ * authenticated clients, the sign names, the SPF sign (a fail for a
+ * local domain, from outside, only when SPF ran). Header sections are typed by
  * hand, as a client sends them (CRLF).
  */
 #include <stdarg.h>
@@ -233,6 +234,73 @@ test_weights(void **state)
 	assert_int_equal(spoof_score(&in, w, NULL), 25);
 }
 
+/*
+ * spf_fail_local: an SPF fail for one of local_domains from outside;
+ * not for another domain, another result, SPF that did not run, or a
+ * trusted or authenticated client. Row 0 ("clean") has no other sign.
+ */
+static void
+test_spf_fail_local(void **state)
+{
+	static const struct {
+		bool		 ran;
+		enum spf_result	 r;
+		const char	*domain;
+		enum who	 who;
+		int		 score;
+	} cases[] = {
+		{ true, SPF_FAIL, "yourdomain.com", OUTSIDE, 8 },
+		{ true, SPF_FAIL, "YourDomain.COM.", OUTSIDE, 8 },
+		{ true, SPF_FAIL, "example.net", OUTSIDE, 0 },
+		{ true, SPF_SOFTFAIL, "yourdomain.com", OUTSIDE, 0 },
+		{ true, SPF_PASS, "yourdomain.com", OUTSIDE, 0 },
+		{ true, SPF_PERMERROR, "yourdomain.com", OUTSIDE, 0 },
+		{ false, SPF_FAIL, "yourdomain.com", OUTSIDE, 0 },
+		{ true, SPF_FAIL, "yourdomain.com", TRUSTED, 0 },
+		{ true, SPF_FAIL, "yourdomain.com", AUTHED, 0 },
+		{ true, SPF_FAIL, "", OUTSIDE, 0 },
+	};
+	int	w[SPOOF_NSIGNS];
+
+	(void)state;
+	assert_int_equal(spoof_default_weights[SPOOF_SPF_FAIL_LOCAL], 8);
+	assert_string_equal(spoof_sign_name(SPOOF_SPF_FAIL_LOCAL),
+	    "spf_fail_local");
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct spoof_input	in;
+		struct net		own;
+		unsigned		signs;
+
+		fill(&in, 0, &own);
+		in.trusted = cases[i].who == TRUSTED;
+		in.authenticated = cases[i].who == AUTHED;
+		in.spf_ran = cases[i].ran;
+		in.spf = cases[i].r;
+		in.spf_domain.p = cases[i].domain;
+		in.spf_domain.len = strlen(cases[i].domain);
+		assert_int_equal(spoof_score(&in, spoof_default_weights,
+		    &signs), cases[i].score);
+		assert_int_equal(signs, cases[i].score ?
+		    B(SPOOF_SPF_FAIL_LOCAL) : 0);
+	}
+	/* a weight of 0 turns it off */
+	memcpy(w, spoof_default_weights, sizeof(w));
+	w[SPOOF_SPF_FAIL_LOCAL] = 0;
+	{
+		struct spoof_input	in;
+		struct net		own;
+
+		fill(&in, 0, &own);
+		in.spf_ran = true;
+		in.spf = SPF_FAIL;
+		in.spf_domain.p = "example.com";
+		in.spf_domain.len = 11;
+		assert_int_equal(spoof_score(&in, w, NULL), 0);
+		assert_int_equal(spoof_score(&in, spoof_default_weights, NULL),
+		    8);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -264,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_weight_zero),
 		cmocka_unit_test(test_weights),
+		cmocka_unit_test(test_spf_fail_local),
 		cmocka_unit_test(test_names),
 	};
 
