@@ -80,6 +80,8 @@ enum policy_check {
 	POLICY_CK_SIZE,		/* size_limits */
 	POLICY_CK_SPOOF,	/* the spoof score (core/spoof.h; verdicts
 				   built by the proxy) */
+	POLICY_CK_RDNS,		/* client.require_rdns, require_fcrdns */
+	POLICY_CK_DNSBL,	/* dnsbl zones and threshold */
 };
 
 /* A set of checks, for the skip argument: POLICY_CK_BIT(POLICY_CK_HELO). */
@@ -157,8 +159,24 @@ struct policy_cfg {
 		bool			literal_must_match;
 		bool			reject_own_identity;
 		bool			require_fqdn;
-		enum policy_stage	reject_at;	/* default RCPT */
+		bool			require_resolvable;	/* DNS */
+		bool			must_match_client;	/* DNS */
+		enum policy_stage	reject_at;	/* default RCPT; the
+							   DNS checks' too */
 	} helo;
+
+	struct {
+		bool			require_rdns;
+		bool			require_fcrdns;
+	} client;
+
+	struct {
+		bool			enabled;	/* zones configured */
+		int			threshold;	/* >= 1 */
+	} dnsbl;
+
+	bool			 dns_error_accept;	/* on_dns_error =
+							   "accept" */
 
 	struct {
 		bool				 enabled;
@@ -194,7 +212,56 @@ struct policy_client {
 	bool			 submission;	/* listener has submission = true */
 	bool			 helo_seen;	/* a HELO/EHLO was accepted */
 	struct policy_verdict	 helo;		/* its verdict: PASS or DEFER */
-	/* DNS facts (forward lookup, FCrDNS, DNSBL) will join here. */
+	const struct policy_dns	*dns;		/* what DNS said (the proxy
+						   looked it up); NULL: none */
+};
+
+/* One fact DNS gave, as a DNS check reads it. */
+enum policy_dns_fact {
+	POLICY_DNS_UNKNOWN = 0,	/* not looked up (the check does not
+				   apply: an address literal as HELO, a
+				   name that cannot be asked) */
+	POLICY_DNS_YES,
+	POLICY_DNS_NO,
+	POLICY_DNS_ERROR,	/* a lookup it needs failed (SERVFAIL,
+				   timeout): on_dns_error decides */
+};
+
+/*
+ * The DNS facts of a session, filled by the proxy from its lookups
+ * before it asks for a verdict that needs them. Strings are borrowed
+ * from the proxy. helo_name and ptr_bad are untrusted (sanitised in
+ * texts and reasons); ptr_name was checked by dnsname_is_host(); the
+ * why and detail strings are printable text the proxy wrote (DNS data
+ * in them, a TXT reason, already made printable), taken as they are.
+ */
+struct policy_dns {
+	const char		*helo_name;	/* the HELO/EHLO name looked up
+						   (as sent), or NULL */
+	bool			 helo_ehlo;	/* it came with EHLO */
+	enum policy_dns_fact	 helo_resolves;	/* the HELO name has an A or
+						   AAAA record */
+	enum policy_dns_fact	 helo_matches;	/* one of them is the client */
+	const char		*helo_why;	/* ERROR: what failed */
+	enum policy_dns_fact	 rdns;		/* a PTR record with a host
+						   name */
+	enum policy_dns_fact	 fcrdns;	/* a PTR name whose A/AAAA
+						   holds the client */
+	const char		*ptr_name;	/* the first PTR name, or NULL */
+	const char		*ptr_bad;	/* NO because the PTR names were
+						   not host names: why, or NULL */
+	const char		*rdns_why;	/* ERROR: what failed */
+	enum policy_dns_fact	 dnsbl;		/* YES: the score reached the
+						   threshold; NO: it did not;
+						   ERROR: a zone that failed
+						   could change that */
+	int			 dnsbl_score;
+	const char		*dnsbl_zone;	/* YES: the zone the reply
+						   names (the heaviest that
+						   listed the client) */
+	const char		*dnsbl_detail;	/* the zones' answers and TXT
+						   reasons, for the log */
+	const char		*dnsbl_why;	/* ERROR: what failed */
 };
 
 /* Facts about the current transaction, from policy_mail() for its RCPTs. */
@@ -250,6 +317,40 @@ enum policy_helo_class	policy_helo_class(struct span helo,
 enum policy_action	policy_helo(const struct policy_cfg *cfg,
 			    const struct policy_client *cl, struct span helo,
 			    bool is_ehlo, struct policy_verdict *out);
+
+/*
+ * policy_dns - the DNS checks, given at stage at (the caller asks only
+ * at helo.reject_at; at HELO they REJECT the HELO, at MAIL and RCPT
+ * the command), in this order, each only when switched on and its
+ * fact is known (cl->dns not NULL, the fact not UNKNOWN):
+ *  helo.require_resolvable (POLICY_CK_HELO): the HELO name has an A or
+ *     AAAA record: else 550 5.7.1 "<verb> <name> has no address in DNS";
+ *  helo.must_match_client (POLICY_CK_HELO): one of them is the client:
+ *     else 550 5.7.1 "<verb> <name> does not resolve to your address
+ *     <ip>";
+ *  client.require_rdns (POLICY_CK_RDNS): a PTR with a host name: else
+ *     550 5.7.1 "Client host [ip] has no reverse DNS name";
+ *  client.require_fcrdns (POLICY_CK_RDNS): a PTR name that resolves
+ *     back to the client: else 550 5.7.1 "Client host [ip]: its
+ *     reverse DNS name does not resolve back to it";
+ *  dnsbl (POLICY_CK_DNSBL): the weighted score under the threshold:
+ *     else 554 5.7.1 "Service unavailable; client [ip] blocked using
+ *     <zone>".
+ * A fact that is ERROR gives, with on_dns_error = "tempfail", 451
+ * 4.4.3 naming what could not be checked; with "accept" the check
+ * passes (the reason says so only in the log the proxy writes). The
+ * verb (HELO or EHLO) names the command in the HELO texts, the name
+ * being the one looked up (dns->helo_name).
+ * Exempt (PASS): trusted clients, submission listeners, authenticated
+ * sessions. Checks in skip are passed over. Returns out->action: PASS
+ * or REJECT.
+ */
+enum policy_action	policy_dns(const struct policy_cfg *cfg,
+			    const struct policy_client *cl, enum policy_stage at,
+			    unsigned skip, struct policy_verdict *out);
+
+/* policy_dns_checks_on - is any DNS check of cfg switched on? */
+bool	policy_dns_checks_on(const struct policy_cfg *cfg);
 
 /*
  * policy_mail - MAIL FROM (mail as parsed by cmd_parse(), CMD_OK). In

@@ -34,6 +34,8 @@ const int spoof_default_weights[SPOOF_NSIGNS] = {
 	[SPOOF_BAD_MESSAGE_ID] = 2,
 	[SPOOF_BAD_DATE] = 2,
 	[SPOOF_REPLY_TO_OTHER_DOMAIN] = 3,
+	[SPOOF_NO_RDNS] = 3,
+	[SPOOF_FCRDNS_MISMATCH] = 3,
 };
 
 static const char *const sign_names[SPOOF_NSIGNS] = {
@@ -47,6 +49,8 @@ static const char *const sign_names[SPOOF_NSIGNS] = {
 	[SPOOF_BAD_MESSAGE_ID] = "bad_message_id",
 	[SPOOF_BAD_DATE] = "bad_date",
 	[SPOOF_REPLY_TO_OTHER_DOMAIN] = "reply_to_other_domain",
+	[SPOOF_NO_RDNS] = "no_rdns",
+	[SPOOF_FCRDNS_MISMATCH] = "fcrdns_mismatch",
 };
 
 const char *
@@ -567,6 +571,10 @@ find_signs(const struct spoof_input *in)
 				signs |= 1u << SPOOF_LOCAL_FROM_OUTSIDE;
 		}
 		check_received(in, &signs);
+		if (in->no_rdns)
+			signs |= 1u << SPOOF_NO_RDNS;
+		if (in->fcrdns_mismatch)
+			signs |= 1u << SPOOF_FCRDNS_MISMATCH;
 	}
 
 	if (in->helo_failed)
