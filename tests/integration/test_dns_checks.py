@@ -475,3 +475,52 @@ def test_spoof_signs(mxshield, backend, dns):
     c.ehlo()
     deliver(c)
     assert dns.count() == 0, dns.queries
+
+
+# ------------------------------------------------------------------ configuration
+
+def check_config(tmp_path, text):
+    import subprocess
+    from conftest import MXSHIELD_BIN, sanitizer_env
+    conf = tmp_path / "mx.conf"
+    conf.write_text('backend = { address = "127.0.0.1"; };\n' + text)
+    p = subprocess.run([MXSHIELD_BIN, "-c", str(conf), "--check-config"], capture_output=True,
+                       text=True, timeout=20, env=sanitizer_env())
+    errors = [l for l in p.stderr.splitlines() if not l.startswith("warning:")]
+    return p.returncode, [l.replace(str(conf), "F") for l in errors]
+
+
+@pytest.mark.parametrize("text,error", [
+    ('dnsbl = { zones = (\n { zone = "bl_x.example"; } ); };\n',
+     'F:3: dnsbl.zones[0].zone: "bl_x.example": not a DNS zone name (like zen.example.org)'),
+    ('dnsbl = { zones = (\n { zone = "localhost"; } ); };\n',
+     'F:3: dnsbl.zones[0].zone: "localhost": not a DNS zone name (like zen.example.org)'),
+    ('dnsbl = { zones = (\n { zone = "bl.example";\n codes = [ "192.0.2.1" ]; } ); };\n',
+     'F:4: dnsbl.zones[0].codes[0]: "192.0.2.1": not an address in 127.0.0.0/8 '
+     '(a DNSBL answer code like 127.0.0.2)'),
+    ('dnsbl = { zones = (\n { zone = "bl.example"; weight = 0; } ); };\n',
+     'F:3: dnsbl.zones[0].weight: 0 counts for nothing: a DNSBL has a weight above 0, '
+     'a DNSWL below'),
+    ('dnsbl = { zones = (\n { zone = "bl.example"; },\n { zone = "BL.example"; } ); };\n',
+     'F:4: dnsbl.zones[1].zone: "bl.example" is dnsbl.zones[0] again'),
+    ('dnsbl = {\n threshold = 0; };\n',
+     'F:3: dnsbl.threshold: 0 is out of range (1 to 10000)'),
+    ('on_dns_error = "ignore";\n',
+     'F:2: on_dns_error: "ignore" is not one of tempfail, accept'),
+    ('client = {\n require_ptr = true; };\n',
+     'F:3: client.require_ptr: unknown key'),
+])
+def test_config_errors(tmp_path, text, error):
+    rc, errors = check_config(tmp_path, text)
+    assert rc == 1 and errors == [error], errors
+
+
+def test_config_good(tmp_path):
+    rc, errors = check_config(tmp_path, (
+        'helo = { require_resolvable = true; must_match_client = true; reject_at = "helo"; };\n'
+        'client = { require_rdns = true; require_fcrdns = true; mode = "monitor"; };\n'
+        'dnsbl = { zones = ( { zone = "zen.example"; weight = 3; codes = [ "127.0.0.2" ]; },\n'
+        '                    { zone = "wl.example"; weight = -5; } ); threshold = 3;\n'
+        '          mode = "monitor"; };\n'
+        'on_dns_error = "accept";\n'))
+    assert rc == 0, errors
