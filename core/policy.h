@@ -26,6 +26,12 @@
  *              (postmaster exempt), auth.except_to_local, and
  *              relay_protection.
  *
+ * The DNS checks (policy_dns(), core/policy_dns.c) judge facts the
+ * proxy looked up beforehand (policy_client.dns); they are given at
+ * helo.reject_at: by the proxy at HELO, inside policy_mail() and
+ * policy_rcpt() at MAIL and RCPT, right after the deferred HELO
+ * refusal.
+ *
  * In monitor mode the proxy logs the verdict and then behaves as for
  * PASS (stores a refused HELO as accepted, relays the command).
  * Checks are evaluated one property at a time, in a fixed order; the
@@ -355,9 +361,10 @@ bool	policy_dns_checks_on(const struct policy_cfg *cfg);
 /*
  * policy_mail - MAIL FROM (mail as parsed by cmd_parse(), CMD_OK). In
  * order:
- *  1. HELO, unless submission or authenticated: when a HELO check is on
- *     and no HELO/EHLO was accepted, 503 5.5.1 (a client cannot skip
- *     HELO to skip its checks); a stored DEFER due at MAIL is given now.
+ *  1. HELO, unless submission or authenticated: when a HELO or DNS
+ *     check is on and no HELO/EHLO was accepted, 503 5.5.1 (a client
+ *     cannot skip HELO to skip its checks); a stored DEFER due at MAIL
+ *     is given now; then, with helo.reject_at = MAIL, policy_dns().
  *  2. submission: a submission listener wants AUTH from every sender,
  *     <> included: 530 5.7.0.
  *  3. ip_shield (not for <> or authenticated sessions): the sender's
@@ -396,7 +403,7 @@ enum policy_action	policy_mail_skip(const struct policy_cfg *cfg,
  * policy_rcpt - RCPT TO, for the transaction txn (not NULL) that
  * policy_mail() filled for this MAIL.
  *  1. a stored HELO DEFER due at RCPT is given (REJECT with its text),
- *     except to postmaster: <postmaster>, or local part "postmaster"
+ *     and with helo.reject_at = RCPT policy_dns(), except to postmaster: <postmaster>, or local part "postmaster"
  *     (any case, quoted or not) at any domain, without a source route
  *     (RFC 5321 4.5.1; the backend still refuses what it does not
  *     relay); authenticated and submission sessions are exempt.
