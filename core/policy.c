@@ -282,6 +282,8 @@ policy_check_name(enum policy_check c)
 	case POLICY_CK_SIZE:		return "size";
 	case POLICY_CK_SPOOF:		return "spoof";
 	case POLICY_CK_SPF:		return "spf";
+	case POLICY_CK_RDNS:		return "rdns";
+	case POLICY_CK_DNSBL:		return "dnsbl";
 	}
 	return "?";
 }

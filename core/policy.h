@@ -26,6 +26,12 @@
  *              (postmaster exempt), auth.except_to_local, and
  *              relay_protection.
  *
+ * The DNS checks (policy_dns(), core/policy_dns.c) judge facts the
+ * proxy looked up beforehand (policy_client.dns); they are given at
+ * helo.reject_at: by the proxy at HELO, inside policy_mail() and
+ * policy_rcpt() at MAIL and RCPT, right after the deferred HELO
+ * refusal.
+ *
  * In monitor mode the proxy logs the verdict and then behaves as for
  * PASS (stores a refused HELO as accepted, relays the command).
  * Checks are evaluated one property at a time, in a fixed order; the
@@ -81,6 +87,8 @@ enum policy_check {
 	POLICY_CK_SPOOF,	/* the spoof score (core/spoof.h; verdicts
 				   built by the proxy) */
 	POLICY_CK_SPF,		/* SPF (core/policy_spf.h) */
+	POLICY_CK_RDNS,		/* client.require_rdns, require_fcrdns */
+	POLICY_CK_DNSBL,	/* dnsbl zones and threshold */
 };
 
 /* A set of checks, for the skip argument: POLICY_CK_BIT(POLICY_CK_HELO). */
@@ -158,8 +166,24 @@ struct policy_cfg {
 		bool			literal_must_match;
 		bool			reject_own_identity;
 		bool			require_fqdn;
-		enum policy_stage	reject_at;	/* default RCPT */
+		bool			require_resolvable;	/* DNS */
+		bool			must_match_client;	/* DNS */
+		enum policy_stage	reject_at;	/* default RCPT; the
+							   DNS checks' too */
 	} helo;
+
+	struct {
+		bool			require_rdns;
+		bool			require_fcrdns;
+	} client;
+
+	struct {
+		bool			enabled;	/* zones configured */
+		int			threshold;	/* >= 1 */
+	} dnsbl;
+
+	bool			 dns_error_accept;	/* on_dns_error =
+							   "accept" */
 
 	struct {
 		bool				 enabled;
@@ -195,7 +219,56 @@ struct policy_client {
 	bool			 submission;	/* listener has submission = true */
 	bool			 helo_seen;	/* a HELO/EHLO was accepted */
 	struct policy_verdict	 helo;		/* its verdict: PASS or DEFER */
-	/* DNS facts (forward lookup, FCrDNS, DNSBL) will join here. */
+	const struct policy_dns	*dns;		/* what DNS said (the proxy
+						   looked it up); NULL: none */
+};
+
+/* One fact DNS gave, as a DNS check reads it. */
+enum policy_dns_fact {
+	POLICY_DNS_UNKNOWN = 0,	/* not looked up (the check does not
+				   apply: an address literal as HELO, a
+				   name that cannot be asked) */
+	POLICY_DNS_YES,
+	POLICY_DNS_NO,
+	POLICY_DNS_ERROR,	/* a lookup it needs failed (SERVFAIL,
+				   timeout): on_dns_error decides */
+};
+
+/*
+ * The DNS facts of a session, filled by the proxy from its lookups
+ * before it asks for a verdict that needs them. Strings are borrowed
+ * from the proxy. helo_name and ptr_bad are untrusted (sanitised in
+ * texts and reasons); ptr_name was checked by dnsname_is_host(); the
+ * why and detail strings are printable text the proxy wrote (DNS data
+ * in them, a TXT reason, already made printable), taken as they are.
+ */
+struct policy_dns {
+	const char		*helo_name;	/* the HELO/EHLO name looked up
+						   (as sent), or NULL */
+	bool			 helo_ehlo;	/* it came with EHLO */
+	enum policy_dns_fact	 helo_resolves;	/* the HELO name has an A or
+						   AAAA record */
+	enum policy_dns_fact	 helo_matches;	/* one of them is the client */
+	const char		*helo_why;	/* ERROR: what failed */
+	enum policy_dns_fact	 rdns;		/* a PTR record with a host
+						   name */
+	enum policy_dns_fact	 fcrdns;	/* a PTR name whose A/AAAA
+						   holds the client */
+	const char		*ptr_name;	/* the first PTR name, or NULL */
+	const char		*ptr_bad;	/* NO because the PTR names were
+						   not host names: why, or NULL */
+	const char		*rdns_why;	/* ERROR: what failed */
+	enum policy_dns_fact	 dnsbl;		/* YES: the score reached the
+						   threshold; NO: it did not;
+						   ERROR: a zone that failed
+						   could change that */
+	int			 dnsbl_score;
+	const char		*dnsbl_zone;	/* YES: the zone the reply
+						   names (the heaviest that
+						   listed the client) */
+	const char		*dnsbl_detail;	/* the zones' answers and TXT
+						   reasons, for the log */
+	const char		*dnsbl_why;	/* ERROR: what failed */
 };
 
 /* Facts about the current transaction, from policy_mail() for its RCPTs. */
@@ -253,11 +326,46 @@ enum policy_action	policy_helo(const struct policy_cfg *cfg,
 			    bool is_ehlo, struct policy_verdict *out);
 
 /*
+ * policy_dns - the DNS checks, given at stage at (the caller asks only
+ * at helo.reject_at; at HELO they REJECT the HELO, at MAIL and RCPT
+ * the command), in this order, each only when switched on and its
+ * fact is known (cl->dns not NULL, the fact not UNKNOWN):
+ *  helo.require_resolvable (POLICY_CK_HELO): the HELO name has an A or
+ *     AAAA record: else 550 5.7.1 "<verb> <name> has no address in DNS";
+ *  helo.must_match_client (POLICY_CK_HELO): one of them is the client:
+ *     else 550 5.7.1 "<verb> <name> does not resolve to your address
+ *     <ip>";
+ *  client.require_rdns (POLICY_CK_RDNS): a PTR with a host name: else
+ *     550 5.7.1 "Client host [ip] has no reverse DNS name";
+ *  client.require_fcrdns (POLICY_CK_RDNS): a PTR name that resolves
+ *     back to the client: else 550 5.7.1 "Client host [ip]: its
+ *     reverse DNS name does not resolve back to it";
+ *  dnsbl (POLICY_CK_DNSBL): the weighted score under the threshold:
+ *     else 554 5.7.1 "Service unavailable; client [ip] blocked using
+ *     <zone>".
+ * A fact that is ERROR gives, with on_dns_error = "tempfail", 451
+ * 4.4.3 naming what could not be checked; with "accept" the check
+ * passes (the reason says so only in the log the proxy writes). The
+ * verb (HELO or EHLO) names the command in the HELO texts, the name
+ * being the one looked up (dns->helo_name).
+ * Exempt (PASS): trusted clients, submission listeners, authenticated
+ * sessions. Checks in skip are passed over. Returns out->action: PASS
+ * or REJECT.
+ */
+enum policy_action	policy_dns(const struct policy_cfg *cfg,
+			    const struct policy_client *cl, enum policy_stage at,
+			    unsigned skip, struct policy_verdict *out);
+
+/* policy_dns_checks_on - is any DNS check of cfg switched on? */
+bool	policy_dns_checks_on(const struct policy_cfg *cfg);
+
+/*
  * policy_mail - MAIL FROM (mail as parsed by cmd_parse(), CMD_OK). In
  * order:
- *  1. HELO, unless submission or authenticated: when a HELO check is on
- *     and no HELO/EHLO was accepted, 503 5.5.1 (a client cannot skip
- *     HELO to skip its checks); a stored DEFER due at MAIL is given now.
+ *  1. HELO, unless submission or authenticated: when a HELO or DNS
+ *     check is on and no HELO/EHLO was accepted, 503 5.5.1 (a client
+ *     cannot skip HELO to skip its checks); a stored DEFER due at MAIL
+ *     is given now; then, with helo.reject_at = MAIL, policy_dns().
  *  2. submission: a submission listener wants AUTH from every sender,
  *     <> included: 530 5.7.0.
  *  3. ip_shield (not for <> or authenticated sessions): the sender's
@@ -296,7 +404,7 @@ enum policy_action	policy_mail_skip(const struct policy_cfg *cfg,
  * policy_rcpt - RCPT TO, for the transaction txn (not NULL) that
  * policy_mail() filled for this MAIL.
  *  1. a stored HELO DEFER due at RCPT is given (REJECT with its text),
- *     except to postmaster: <postmaster>, or local part "postmaster"
+ *     and with helo.reject_at = RCPT policy_dns(), except to postmaster: <postmaster>, or local part "postmaster"
  *     (any case, quoted or not) at any domain, without a source route
  *     (RFC 5321 4.5.1; the backend still refuses what it does not
  *     relay); authenticated and submission sessions are exempt.

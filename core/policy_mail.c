@@ -18,7 +18,8 @@ static bool
 helo_checks_on(const struct policy_cfg *cfg)
 {
 	return cfg->helo.reject_bare_ip || cfg->helo.literal_must_match ||
-	    cfg->helo.reject_own_identity || cfg->helo.require_fqdn;
+	    cfg->helo.reject_own_identity || cfg->helo.require_fqdn ||
+	    policy_dns_checks_on(cfg);
 }
 
 /* d (a domain from the client) equals the configured s; empty never. */
@@ -274,6 +275,9 @@ policy_mail_skip(const struct policy_cfg *cfg, const struct policy_client *cl,
 	policy_pass(out, NULL);
 	if (!skipped(skip, POLICY_CK_HELO) && mail_helo(cfg, cl, out))
 		return out->action;
+	if (cfg->helo.reject_at == POLICY_AT_MAIL &&
+	    policy_dns(cfg, cl, POLICY_AT_MAIL, skip, out) == POLICY_REJECT)
+		return out->action;
 	if (!skipped(skip, POLICY_CK_SUBMISSION) && mail_submission(cl, out))
 		return out->action;
 	if (!skipped(skip, POLICY_CK_IP_SHIELD) &&
@@ -432,6 +436,9 @@ policy_rcpt_skip(const struct policy_cfg *cfg, const struct policy_client *cl,
 	}
 	policy_pass(out, NULL);
 	if (!skipped(skip, POLICY_CK_HELO) && rcpt_helo(cl, rcpt, out))
+		return out->action;
+	if (cfg->helo.reject_at == POLICY_AT_RCPT && !rcpt_is_postmaster(rcpt) &&
+	    policy_dns(cfg, cl, POLICY_AT_RCPT, skip, out) == POLICY_REJECT)
 		return out->action;
 	if (!skipped(skip, POLICY_CK_AUTH) &&
 	    rcpt_local_only(cfg, txn, rcpt, out))

@@ -150,6 +150,7 @@ rcvd_format(char *out, size_t cap, const struct rcvd_info *ri)
 {
 	struct obuf	 o = { out, cap, 0, 0, 0 };
 	char		 helo[RCVD_HELO_MAX + 1], lit[64], date[64], sid[17];
+	char		 named[64 + 256] = "";
 	char		 tls[128], with[192];
 	const char	*host = ri->hostname != NULL ? ri->hostname : "localhost";
 	const char	*proto = ri->proto != NULL ? ri->proto : "SMTP";
@@ -165,6 +166,13 @@ rcvd_format(char *out, size_t cap, const struct rcvd_info *ri)
 	if (ri->client_ip != NULL && ri->client_ip[0] != '\0' &&
 	    addr_literal(lit, sizeof(lit), ri->client_ip) == 0)
 		return 0;
+	if (lit[0] != '\0' && ri->client_name != NULL &&
+	    ri->client_name[0] != '\0' && strlen(ri->client_name) <= 253) {
+		/* "([ip])" becomes "(name [ip])"; the name is only letters,
+		 * digits, hyphens and dots (the caller checked it) */
+		snprintf(named, sizeof(named), "(%s %s", ri->client_name,
+		    lit + 1);
+	}
 	if (rcvd_date(date, sizeof(date), ri->now) == 0)
 		return 0;
 	snprintf(sid, sizeof(sid), "%016" PRIx64, ri->sid);
@@ -172,7 +180,10 @@ rcvd_format(char *out, size_t cap, const struct rcvd_info *ri)
 	/* Received: from HELO ([IP]) */
 	ob_str(&o, "Received: from ");
 	ob_str(&o, helo);
-	if (lit[0] != '\0') {
+	if (named[0] != '\0') {
+		ob_space(&o, strlen(named));
+		ob_str(&o, named);
+	} else if (lit[0] != '\0') {
 		ob_space(&o, strlen(lit));
 		ob_str(&o, lit);
 	}

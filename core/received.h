@@ -13,6 +13,9 @@ struct rcvd_info {
 	const char	*helo;		/* as sent by the client, may be NULL */
 	size_t		 helo_len;
 	const char	*client_ip;	/* printable, v4 or v6 */
+	const char	*client_name;	/* the client's forward-confirmed
+					   host name (checked by the caller
+					   as one), or NULL */
 	const char	*hostname;	/* ours */
 	const char	*proto;		/* SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA */
 	const char	*tls;		/* "TLSv1.2 cipher" or NULL */
@@ -21,7 +24,9 @@ struct rcvd_info {
 };
 
 /*
- * rcvd_format - write the header with its final CRLF into out. Folded
+ * rcvd_format - write the header with its final CRLF into out:
+ * "from HELO (name [ip])" with a client_name, "from HELO ([ip])"
+ * without (RFC 5321 4.4 TCP-info). Folded
  * at 78 columns at most per line where the parts allow; the HELO is
  * sanitised (esc_printable, and "(", ")", "\\" become "?") and cut to 255
  * octets; a NULL or empty HELO is written "unknown". The output is

@@ -35,6 +35,8 @@ const int spoof_default_weights[SPOOF_NSIGNS] = {
 	[SPOOF_BAD_DATE] = 2,
 	[SPOOF_REPLY_TO_OTHER_DOMAIN] = 3,
 	[SPOOF_SPF_FAIL_LOCAL] = 8,
+	[SPOOF_NO_RDNS] = 3,
+	[SPOOF_FCRDNS_MISMATCH] = 3,
 };
 
 static const char *const sign_names[SPOOF_NSIGNS] = {
@@ -49,6 +51,8 @@ static const char *const sign_names[SPOOF_NSIGNS] = {
 	[SPOOF_BAD_DATE] = "bad_date",
 	[SPOOF_REPLY_TO_OTHER_DOMAIN] = "reply_to_other_domain",
 	[SPOOF_SPF_FAIL_LOCAL] = "spf_fail_local",
+	[SPOOF_NO_RDNS] = "no_rdns",
+	[SPOOF_FCRDNS_MISMATCH] = "fcrdns_mismatch",
 };
 
 const char *
@@ -573,6 +577,10 @@ find_signs(const struct spoof_input *in)
 		if (in->spf_ran && in->spf == SPF_FAIL &&
 		    domain_is_local(in, in->spf_domain))
 			signs |= 1u << SPOOF_SPF_FAIL_LOCAL;
+		if (in->no_rdns)
+			signs |= 1u << SPOOF_NO_RDNS;
+		if (in->fcrdns_mismatch)
+			signs |= 1u << SPOOF_FCRDNS_MISMATCH;
 	}
 
 	if (in->helo_failed)

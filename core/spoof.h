@@ -37,6 +37,10 @@ enum spoof_sign {
 					   From */
 	SPOOF_SPF_FAIL_LOCAL,		/* SPF fail for a local domain,
 					   from outside */
+	SPOOF_NO_RDNS,			/* no PTR record with a host name
+					   for the client, from outside */
+	SPOOF_FCRDNS_MISMATCH,		/* PTR names, none of which resolves
+					   back to the client, from outside */
 	SPOOF_NSIGNS
 };
 
@@ -57,6 +61,8 @@ struct spoof_input {
 	bool			 trusted;	/* client in trusted_networks */
 	bool			 authenticated;	/* client did AUTH */
 	bool			 helo_failed;
+	bool			 no_rdns;	/* the lookups were made, and */
+	bool			 fcrdns_mismatch; /* say so (the caller) */
 	char *const		*local_domains;
 	size_t			 nlocal_domains;
 	const struct net	*own;		/* our own addresses */

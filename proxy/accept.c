@@ -12,6 +12,7 @@
 #include "core/proxyproto.h"
 #include "proxy/accept.h"
 #include "proxy/data.h"
+#include "proxy/dnschk.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
@@ -369,6 +370,8 @@ admit_and_connect(struct session *s)
 	s->bc.port = s->port;
 	s->bc.local = s->local;
 	s->bc.local_port = s->local_port;
+	/* the DNS checks' lookups run while the greeting comes */
+	dnschk_start(s);
 	/* the greeting is the first reply the client is owed */
 	if (sess_push(s, PK_RELAY, CMD_UNKNOWN) == NULL) {
 		sess_close(s, "out of memory");
@@ -393,6 +396,7 @@ sess_close(struct session *s, const char *reason)
 		reason = "closed";
 	sess_txn_abort(s, reason);
 	sess_cut_after(s, NULL, reason);
+	dnschk_stop(s);
 	log_sid(CFG_LOG_DEBUG, "session", s->id, "%s -> closed",
 	    sess_phase_name(s->phase));
 	s->phase = PH_CLOSED;

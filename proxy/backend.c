@@ -260,9 +260,16 @@ send_xclient(struct backend *b, const char *attrs, size_t alen)
 	if (has_attr(attrs, alen, "PORT"))
 		w += (size_t)snprintf(line + w, sizeof(line) - w, " PORT=%d",
 		    cl->port);
-	if (has_attr(attrs, alen, "NAME"))
-		w += (size_t)snprintf(line + w, sizeof(line) - w,
-		    " NAME=[UNAVAILABLE]");
+	if (has_attr(attrs, alen, "NAME")) {
+		/* only a name DNS confirmed, checked as a host name */
+		if (cl->name != NULL && xtext_encode(cl->name,
+		    strlen(cl->name), val, sizeof(val)) > 0)
+			w += (size_t)snprintf(line + w, sizeof(line) - w,
+			    " NAME=%s", val);
+		else
+			w += (size_t)snprintf(line + w, sizeof(line) - w,
+			    " NAME=[UNAVAILABLE]");
+	}
 	if (has_attr(attrs, alen, "HELO") && cl->helo != NULL) {
 		size_t hl = strlen(cl->helo);
 

@@ -80,6 +80,8 @@ struct backend_client {
 	int		 port;
 	struct net_addr	 local;
 	int		 local_port;
+	const char	*name;		/* the client's forward-confirmed
+					   host name, or NULL (XCLIENT NAME=) */
 	const char	*helo;		/* the HELO/EHLO argument, or NULL */
 	const char	*helo_line;	/* the whole line, for a replay */
 	int		 ehlo;		/* helo_line is EHLO */

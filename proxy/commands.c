@@ -16,6 +16,7 @@
 #include "proxy/accept.h"
 #include "proxy/backend.h"
 #include "proxy/commands.h"
+#include "proxy/dnschk.h"
 #include "proxy/hijack.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
@@ -57,13 +58,27 @@ do_relay(struct session *s, const struct smtp_cmd *c, const char *l,
 	relay(s, c->verb, l, n);
 }
 
+/* A DNS check's refusal at HELO, logged (pol_dns()). */
+static void
+on_helo_dns_verdict(void *arg, const struct policy_verdict *v, int enforced)
+{
+	pol_log(arg, v, enforced);
+}
+
 static void
 do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
     size_t n)
 {
-	struct policy_verdict v;
-	char *h = mxs_memdup(c->arg.p, c->arg.len), *hl = mxs_memdup(l, n);
+	struct policy_verdict v, dv;
+	char *h, *hl;
 
+	/* the name's lookups start now; the HELO waits for them when the
+	 * DNS checks are due at HELO (or XCLIENT needs the client's name) */
+	dnschk_helo(s, c->arg, c->verb == CMD_EHLO);
+	if (dnschk_wait(s, c, l, n))
+		return;
+	h = mxs_memdup(c->arg.p, c->arg.len);
+	hl = mxs_memdup(l, n);
 	if (h == NULL || hl == NULL) {
 		free(h);
 		free(hl);
@@ -85,6 +100,14 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 		}
 		v.action = POLICY_PASS;
 	}
+	if (s->cfg->helo.reject_at == CFG_AT_HELO && pol_dns(s->cfg,
+	    s->w->srv->pol, &s->pc, POLICY_AT_HELO, on_helo_dns_verdict, s,
+	    &dv)) {
+		free(h);
+		free(hl);
+		sess_reply_now(s, c->verb, dv.text);
+		return;
+	}
 	sess_txn_abort(s, c->verb == CMD_EHLO ? "client sent EHLO" :
 	    "client sent HELO");
 	free(s->helo);
@@ -97,6 +120,7 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 	/* PIPELINING only once this EHLO's reply offers it */
 	s->flags &= ~(SF_NEED_EHLO | SF_PIPELINING);
 	/* the backend leg reads these for XCLIENT and for replays */
+	s->bc.name = dnschk_name(s);
 	s->bc.helo = s->helo;
 	s->bc.helo_line = s->helo_line;
 	s->bc.ehlo = s->ehlo;
@@ -190,6 +214,8 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_reply_now(s, c->verb, "503 5.5.1 Send HELO/EHLO first");
 		return;
 	}
+	if (fresh && dnschk_wait(s, c, l, n))
+		return;
 	if (fresh) {
 		if (++s->txn_seq == 0)
 			s->txn_seq = 1;
@@ -232,6 +258,8 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 	const char *text;
 	enum hijack_rc hj;
 
+	if (s->txn.active && dnschk_wait(s, c, l, n))
+		return;
 	if (s->txn.active)
 		snprintf(s->txn.where, sizeof(s->txn.where), "rcpt");
 	if ((text = sess_rcpt_limit(s->cfg, s->txn.rcpt_sent)) != NULL) {
@@ -581,6 +609,12 @@ dispatch(struct session *s, const char *line, size_t len)
 		}
 	}
 	commands[i].fn(s, &c, line, len);
+}
+
+void
+sess_redo_line(struct session *s, const char *line, size_t len)
+{
+	dispatch(s, line, len);
 }
 
 /* sess_auth_forget - no identity any more (STARTTLS, a failed AUTH). */

@@ -13,6 +13,10 @@
 #include "proxy/session.h"
 
 size_t	sess_command_input(struct session *s, const char *p, size_t len);
+/* sess_redo_line - handle a command line again, once the answers it
+ * waited for are in (proxy/await.c); not logged to the transcript
+ * again. May close the session. */
+void	sess_redo_line(struct session *s, const char *line, size_t len);
 void	sess_auth_forget(struct session *s);
 /* decisions shared with the dry run (proxy/dryrun.c) */
 const char *sess_parse_line(const struct config *cfg, const char *line,

@@ -56,6 +56,9 @@ enum check {
 	CK_MAILBOX,	/* "local@domain" or "@domain"; domain lower case */
 	CK_IDENTITY,	/* an AUTH identity: printable, may hold spaces */
 	CK_NAMESERVER,	/* "ip", "ipv4:port", "[ipv6]:port" */
+	CK_DNSZONE,	/* a DNS zone (dnsbl.zones): a host name with a
+			   dot, stored lower case */
+	CK_DNSBLCODE,	/* an IPv4 address in 127.0.0.0/8 */
 	CK_PATH,	/* a file name: not empty */
 	CK_PREFIX	/* text for a header field: printable ASCII, spaces */
 };
@@ -193,8 +196,34 @@ static const struct key helo_keys[] = {
 	KBOOL(C, "literal_must_match", helo.literal_must_match, 0),
 	KBOOL(C, "reject_own_identity", helo.reject_own_identity, 0),
 	KBOOL(C, "require_fqdn", helo.require_fqdn, 0),
+	KBOOL(C, "require_resolvable", helo.require_resolvable, 0),
+	KBOOL(C, "must_match_client", helo.must_match_client, 0),
 	KENUM(C, "reject_at", helo.reject_at, at_names, CFG_AT_RCPT),
 	KENUM(C, "mode", helo.mode, mode_names, CFG_MODE_ENFORCE),
+	KEND
+};
+
+static const struct key client_keys[] = {
+	KBOOL(C, "require_rdns", client.require_rdns, 0),
+	KBOOL(C, "require_fcrdns", client.require_fcrdns, 0),
+	KENUM(C, "mode", client.mode, mode_names, CFG_MODE_ENFORCE),
+	KEND
+};
+
+#define Z struct cfg_dnsbl_zone
+static const struct key dnsbl_zone_keys[] = {
+	KSTR(Z, "zone", zone, NULL, CK_DNSZONE, F_REQUIRED),
+	KINT(Z, "weight", weight, -100, 100, 1),
+	KSTRS(Z, "codes", codes, CK_DNSBLCODE, 0),
+	KEND
+};
+#undef Z
+
+static const struct key dnsbl_keys[] = {
+	KLIST(C, "zones", dnsbl.zones, dnsbl.nzones, struct cfg_dnsbl_zone,
+	    dnsbl_zone_keys),
+	KINT(C, "threshold", dnsbl.threshold, 1, 10000, 1),
+	KENUM(C, "mode", dnsbl.mode, mode_names, CFG_MODE_ENFORCE),
 	KEND
 };
 
@@ -316,6 +345,8 @@ static const struct key top_keys[] = {
 	KENUM(C, "relay_protection_mode", relay_protection_mode, mode_names,
 	    CFG_MODE_ENFORCE),
 	KGROUP("helo", helo_keys),
+	KGROUP("client", client_keys),
+	KGROUP("dnsbl", dnsbl_keys),
 	KGROUP("ip_shield", ip_shield_keys),
 	KGROUP("auth", auth_keys),
 	KGROUP("hijack", hijack_keys),
@@ -787,6 +818,17 @@ check_string(enum check ck, char *v)
 		return NULL;
 	case CK_NAMESERVER:
 		return check_nameserver(v);
+	case CK_DNSZONE:
+		if (!is_hostname(v) || strchr(v, '.') == NULL)
+			return "not a DNS zone name (like zen.example.org)";
+		lower(v);
+		return NULL;
+	case CK_DNSBLCODE:
+		if (net_addr_parse(v, strlen(v), &a) != 0 ||
+		    a.family != AF_INET || a.addr[0] != 127)
+			return "not an address in 127.0.0.0/8 (a DNSBL answer "
+			    "code like 127.0.0.2)";
+		return NULL;
 	case CK_IDENTITY:
 		if (v[0] == '\0' || strlen(v) > 255)
 			return "must be 1 to 255 characters";
@@ -1308,6 +1350,8 @@ dynamic_defaults(struct loader *ld, struct config *cfg)
 		enum cfg_mode	*mode;
 	} modes[] = {
 		{ "helo.mode", &cfg->helo.mode },
+		{ "client.mode", &cfg->client.mode },
+		{ "dnsbl.mode", &cfg->dnsbl.mode },
 		{ "ip_shield.mode", &cfg->ip_shield.mode },
 		{ "auth.mode", &cfg->auth.mode },
 		{ "hijack.mode", &cfg->hijack.mode },
@@ -1450,6 +1494,44 @@ cfg_own_listener(const struct config *cfg, const struct net_addr *a,
  * Run only on a file whose keys were each fine, so that a key refused
  * above (and left at its default) does not cause a second, false report.
  */
+/*
+ * dnsbl.zones: a weight of 0 would count for nothing, a zone twice
+ * would count twice; bounded in number (each is a lookup per session).
+ */
+static void
+dnsbl_checks(struct loader *ld, struct config *cfg)
+{
+	char	p[CFG_PATH_MAX], q[CFG_PATH_MAX];
+
+	if (cfg->dnsbl.nzones > CFG_DNSBL_ZONES_MAX)
+		ld_err(ld, at(ld, "dnsbl.zones"), "dnsbl.zones", "more than "
+		    "%d zones", CFG_DNSBL_ZONES_MAX);
+	for (size_t i = 0; i < cfg->dnsbl.nzones; i++) {
+		const struct cfg_dnsbl_zone *z = &cfg->dnsbl.zones[i];
+
+		snprintf(p, sizeof(p), "dnsbl.zones.[%zu]", i);
+		if (z->weight == 0) {
+			snprintf(q, sizeof(q), "dnsbl.zones[%zu].weight", i);
+			ld_err(ld, at(ld, p), q, "0 counts for nothing: a "
+			    "DNSBL has a weight above 0, a DNSWL below");
+		}
+		if (z->codes.n > CFG_DNSBL_CODES_MAX) {
+			snprintf(q, sizeof(q), "dnsbl.zones[%zu].codes", i);
+			ld_err(ld, at(ld, p), q, "more than %d codes",
+			    CFG_DNSBL_CODES_MAX);
+		}
+		for (size_t j = 0; j < i && z->zone != NULL; j++) {
+			if (cfg->dnsbl.zones[j].zone == NULL ||
+			    strcmp(cfg->dnsbl.zones[j].zone, z->zone) != 0)
+				continue;
+			snprintf(q, sizeof(q), "dnsbl.zones[%zu].zone", i);
+			ld_err(ld, at(ld, p), q, "\"%s\" is dnsbl.zones[%zu] "
+			    "again", z->zone, j);
+			break;
+		}
+	}
+}
+
 static void
 cross_checks(struct loader *ld, struct config *cfg)
 {
@@ -1527,6 +1609,7 @@ cross_checks(struct loader *ld, struct config *cfg)
 			    "is empty");
 		}
 	}
+	dnsbl_checks(ld, cfg);
 }
 
 /* The collected problems into the caller's err, cut at a line end. */

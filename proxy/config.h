@@ -30,6 +30,9 @@ enum cfg_spf_softfail { CFG_SPF_SOFT_ACCEPT = 0, CFG_SPF_SOFT_TEMPFAIL,
 	CFG_SPF_SOFT_REJECT };
 enum cfg_dns_error { CFG_DNSERR_TEMPFAIL = 0, CFG_DNSERR_ACCEPT };
 
+#define CFG_DNSBL_ZONES_MAX	32	/* dnsbl.zones */
+#define CFG_DNSBL_CODES_MAX	32	/* codes of one zone */
+
 struct cfg_strlist {
 	char		**v;
 	size_t		  n;
@@ -67,6 +70,16 @@ struct cfg_size_limit {
 struct cfg_alias {
 	char			*identity;
 	struct cfg_strlist	 addresses;	/* as size_limits.except */
+	int			 line;
+};
+
+/* dnsbl.zones[]: a DNSBL (weight > 0) or DNSWL (weight < 0) zone. */
+struct cfg_dnsbl_zone {
+	char			*zone;		/* "zen.example", lower case */
+	int			 weight;	/* 1; -100..100, not 0 */
+	struct cfg_strlist	 codes;		/* "127.0.0.2": only these
+						   answers count; none: any
+						   in 127.0.0.0/8 */
 	int			 line;
 };
 
@@ -142,9 +155,26 @@ struct config {
 		int			literal_must_match;
 		int			reject_own_identity;
 		int			require_fqdn;
-		enum cfg_reject_at	reject_at;	/* rcpt */
+		int			require_resolvable;	/* DNS */
+		int			must_match_client;	/* DNS */
+		enum cfg_reject_at	reject_at;	/* rcpt; the DNS checks'
+							   too (client, dnsbl) */
 		enum cfg_mode		mode;
 	} helo;
+
+	/* the client's reverse DNS name (proxy/dnschk.c) */
+	struct {
+		int			require_rdns;
+		int			require_fcrdns;
+		enum cfg_mode		mode;
+	} client;
+
+	struct {
+		struct cfg_dnsbl_zone	*zones;
+		size_t			 nzones;
+		int			 threshold;	/* 1 */
+		enum cfg_mode		 mode;
+	} dnsbl;
 
 	struct {
 		int				 enabled;

@@ -22,6 +22,7 @@
 #include "proxy/accept.h"
 #include "proxy/backend.h"
 #include "proxy/data.h"
+#include "proxy/dnschk.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
@@ -706,6 +707,7 @@ data_go(struct session *s, int code, const char *r, size_t n)
 			.helo = s->helo,
 			.helo_len = s->helo ? strlen(s->helo) : 0,
 			.client_ip = s->ip,
+			.client_name = dnschk_name(s),
 			.hostname = s->cfg->hostname,
 			.proto = rcvd_proto(s->ehlo, s->tls_info[0] != '\0',
 			    (s->flags & SF_AUTH) != 0),

@@ -45,6 +45,13 @@ pol_build(const struct config *cfg)
 	pc->helo.literal_must_match = cfg->helo.literal_must_match;
 	pc->helo.reject_own_identity = cfg->helo.reject_own_identity;
 	pc->helo.require_fqdn = cfg->helo.require_fqdn;
+	pc->helo.require_resolvable = cfg->helo.require_resolvable;
+	pc->helo.must_match_client = cfg->helo.must_match_client;
+	pc->client.require_rdns = cfg->client.require_rdns;
+	pc->client.require_fcrdns = cfg->client.require_fcrdns;
+	pc->dnsbl.enabled = cfg->dnsbl.nzones > 0;
+	pc->dnsbl.threshold = cfg->dnsbl.threshold;
+	pc->dns_error_accept = cfg->on_dns_error == CFG_DNSERR_ACCEPT;
 	pc->helo.reject_at = cfg->helo.reject_at == CFG_AT_HELO ?
 	    POLICY_AT_HELO : cfg->helo.reject_at == CFG_AT_MAIL ?
 	    POLICY_AT_MAIL : POLICY_AT_RCPT;
@@ -122,6 +129,10 @@ pol_mode(const struct config *cfg, enum policy_check c)
 		return cfg->spoof.mode;
 	case POLICY_CK_SPF:
 		return cfg->spf.mode;
+	case POLICY_CK_RDNS:
+		return cfg->client.mode;
+	case POLICY_CK_DNSBL:
+		return cfg->dnsbl.mode;
 	case POLICY_CK_NONE:
 		break;
 	}
@@ -189,6 +200,28 @@ pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
 		}
 	}
 	return 0;
+}
+
+int
+pol_dns(const struct config *cfg, const struct policy_cfg *pol,
+    const struct policy_client *pc, enum policy_stage at, pol_verdict_fn *fn,
+    void *arg, struct policy_verdict *out)
+{
+	unsigned skip = 0;
+	int enforced;
+
+	for (;;) {
+		if (policy_dns(pol, pc, at, skip, out) != POLICY_REJECT)
+			return 0;
+		if (skip & POLICY_CK_BIT(out->check))
+			mxs_panic("check %s refused again",
+			    policy_check_name(out->check));
+		enforced = pol_enforce_cfg(cfg, out);
+		fn(arg, out, enforced);
+		if (enforced)
+			return 1;
+		skip |= POLICY_CK_BIT(out->check);
+	}
 }
 
 uint64_t

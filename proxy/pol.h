@@ -32,7 +32,8 @@ void	pol_client_init(struct policy_client *pc, const struct policy_cfg *pol,
  * pol_enforce - whether to carry out v (a refusal): 0 when the control
  * of v->check is in monitor mode (helo.mode, ip_shield.mode, auth.mode
  * for auth and submission, hijack.mode, relay_protection_mode,
- * size_limits_mode, spoof.mode, spf.mode; each
+ * size_limits_mode, spoof.mode, spf.mode, client.mode for rdns,
+ * dnsbl.mode; each
  * defaults to the top-level mode). Either way the verdict is recorded
  * for the transaction's log line (pol_note) or, for HELO and AUTH,
  * logged now as an event "policy".
@@ -60,6 +61,16 @@ int	pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
 	    const struct policy_client *pc, struct policy_txn *ptxn,
 	    const struct smtp_cmd *c, int is_mail, pol_verdict_fn *fn,
 	    void *arg, struct policy_verdict *out);
+/*
+ * pol_dns - the DNS checks (policy_dns()) at stage at, each control in
+ * its own mode, walked as pol_envelope() walks MAIL and RCPT. The live
+ * session asks at HELO when helo.reject_at = "helo" (MAIL and RCPT
+ * have them inside policy_mail() and policy_rcpt()). Returns 1 when a
+ * refusal is carried out (*out holds it), 0 when the command goes on.
+ */
+int	pol_dns(const struct config *cfg, const struct policy_cfg *pol,
+	    const struct policy_client *pc, enum policy_stage at,
+	    pol_verdict_fn *fn, void *arg, struct policy_verdict *out);
 /*
  * pol_from_header - the checks of the From: header on a held header
  * section sec[0..len) (policy_from_header()), each control in its own

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "proxy/accept.h"
+#include "proxy/await.h"
 #include "proxy/commands.h"
 #include "proxy/data.h"
 #include "proxy/log.h"
@@ -119,9 +120,16 @@ sess_sync_error(struct session *s, const char *why, const char *p, size_t n)
 struct pending *
 sess_push(struct session *s, enum pend_kind kind, enum cmd_verb verb)
 {
-	struct pending *p = calloc(1, sizeof(*p));
+	struct pending *p;
 
-	if (p == NULL)
+	if ((p = s->resume) != NULL) {
+		/* a waiting command's reply keeps its place (await.h) */
+		s->resume = NULL;
+		p->kind = kind;
+		p->verb = verb;
+		return p;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->kind = kind;
 	p->verb = verb;
@@ -135,8 +143,11 @@ sess_push(struct session *s, enum pend_kind kind, enum cmd_verb verb)
 }
 
 static void
-pend_free(struct pending *p)
+pend_free(struct session *s, struct pending *p)
 {
+	if (s->resume == p)
+		s->resume = NULL;
+	await_free(p);
 	free(p->reply);
 	free(p->arg);
 	if (p->txn != NULL) {
@@ -158,7 +169,7 @@ pend_unlink(struct session *s, struct pending *prev, struct pending *p)
 	s->nq--;
 	if (s->barrier == p)
 		s->barrier = NULL;
-	pend_free(p);
+	pend_free(s, p);
 }
 
 /*
@@ -667,6 +678,10 @@ after_input(struct session *s)
 	if (s->phase == PH_CLOSED)
 		return;
 	sess_flush(s);
+	if (s->phase != PH_CLOSED && (s->flags & SF_KICK)) {
+		s->flags &= ~SF_KICK;
+		await_kick(s);
+	}
 }
 
 /*

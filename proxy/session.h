@@ -57,6 +57,8 @@
 struct worker;
 struct mime_append;
 struct spfw_result;
+struct await;
+struct dnschk;
 
 #define MAX_PENDING	128		/* queued client commands */
 #define HOLD_SLACK	(8 * 1024)	/* header hold overshoot */
@@ -82,6 +84,8 @@ enum pend_kind {
 	PK_LOCAL,	/* mxshield's own reply, complete at once */
 	PK_DATA,	/* DATA: decided when it reaches the head */
 	PK_FINAL,	/* the reply to the client's final dot */
+	PK_AWAIT,	/* a command waiting for answers (proxy/await.h):
+			   its slot, filled when it is handled again */
 };
 
 /* A policy verdict kept for the transaction's log line. */
@@ -147,6 +151,7 @@ struct pending {
 					   for other commands */
 	struct txn	*txn;		/* owned: PK_FINAL, the transaction
 					   the reply decides */
+	struct await	*aw;		/* owned: PK_AWAIT, the waiting line */
 };
 
 /* Session flags (one word). */
@@ -163,6 +168,7 @@ struct pending {
 #define SF_BK_GONE	0x0400	/* no leg any more: replies are owed 421 */
 #define SF_PIPELINING	0x0800	/* the client's last EHLO reply offered
 				   PIPELINING */
+#define SF_KICK		0x1000	/* await_kick() came while parsing */
 
 struct session {
 	uint64_t	 id;
@@ -177,6 +183,11 @@ struct session {
 	struct pending	*qhead, *qtail;
 	int		 nq;
 	struct pending	*barrier;	/* input waits until it is done */
+	struct pending	*resume;	/* a waiting command handled again:
+					   its slot, which the next
+					   sess_push() returns (await.c) */
+	struct dnschk	*dns;		/* owned: the DNS checks' lookups and
+					   facts (proxy/dnschk.h), or NULL */
 	struct txn	 txn;
 	uint32_t	 txn_seq;	/* numbers transactions (never 0): a
 					   late reply finds its own */

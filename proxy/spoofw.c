@@ -43,6 +43,10 @@ spoofw_decide(const struct config *cfg, const struct policy_cfg *pol,
 	in.authenticated = pc->auth_id != NULL;
 	/* a HELO that failed a check: deferred, or only logged */
 	in.helo_failed = pc->helo_seen && pc->helo.check == POLICY_CK_HELO;
+	/* only where the session looked them up (proxy/dnschk.h) */
+	in.no_rdns = pc->dns != NULL && pc->dns->rdns == POLICY_DNS_NO;
+	in.fcrdns_mismatch = pc->dns != NULL &&
+	    pc->dns->rdns == POLICY_DNS_YES && pc->dns->fcrdns == POLICY_DNS_NO;
 	in.local_domains = pol->local_domains;
 	in.nlocal_domains = pol->nlocal_domains;
 	in.own = pol->own_addresses;

@@ -161,6 +161,36 @@ test_long_helo(void **state)
 	assert_int_equal(n, strlen(want));
 }
 
+/* A forward-confirmed name goes inside the TCP-info, before the
+ * literal (RFC 5321 4.4); IPv6 keeps its tag. */
+static void
+test_client_name(void **state)
+{
+	char			 buf[1024];
+	struct rcvd_info	 ri = {
+		.helo = "client.example.net", .helo_len = 18,
+		.client_ip = "192.0.2.1", .client_name = "mail.example.net",
+		.hostname = "mx.example.com", .proto = "ESMTP", .sid = 1,
+		.now = 0,
+	};
+
+	(void)state;
+	rcvd_format(buf, sizeof(buf), &ri);
+	assert_string_equal(buf,
+	    "Received: from client.example.net (mail.example.net [192.0.2.1])\r\n"
+	    "\tby mx.example.com (mxshield) with ESMTP id 0000000000000001;\r\n"
+	    "\tThu, 01 Jan 1970 00:00:00 +0000\r\n");
+	ri.client_ip = "2001:db8::1";
+	ri.client_name = "v6.example.net";
+	ri.helo = "h.example";
+	ri.helo_len = 9;
+	rcvd_format(buf, sizeof(buf), &ri);
+	assert_string_equal(buf,
+	    "Received: from h.example (v6.example.net [IPv6:2001:db8::1])\r\n"
+	    "\tby mx.example.com (mxshield) with ESMTP id 0000000000000001;\r\n"
+	    "\tThu, 01 Jan 1970 00:00:00 +0000\r\n");
+}
+
 static void
 test_cap(void **state)
 {
@@ -248,6 +278,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_long_helo),
+		cmocka_unit_test(test_client_name),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_proto),
 		cmocka_unit_test(test_date),
