@@ -14,6 +14,7 @@
 #include "proxy/data.h"
 #include "proxy/dnschk.h"
 #include "proxy/log.h"
+#include "proxy/mailspf.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -397,6 +398,7 @@ sess_close(struct session *s, const char *reason)
 	sess_txn_abort(s, reason);
 	sess_cut_after(s, NULL, reason);
 	dnschk_stop(s);
+	mailspf_stop(s);
 	log_sid(CFG_LOG_DEBUG, "session", s->id, "%s -> closed",
 	    sess_phase_name(s->phase));
 	s->phase = PH_CLOSED;

@@ -19,6 +19,7 @@
 #include "proxy/dnschk.h"
 #include "proxy/hijack.h"
 #include "proxy/log.h"
+#include "proxy/mailspf.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -214,7 +215,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_reply_now(s, c->verb, "503 5.5.1 Send HELO/EHLO first");
 		return;
 	}
-	if (fresh && dnschk_wait(s, c, l, n))
+	if (fresh && (dnschk_wait(s, c, l, n) || mailspf_wait(s, c, l, n)))
 		return;
 	if (fresh) {
 		if (++s->txn_seq == 0)
@@ -225,6 +226,7 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		s->txn.mail_from = c->null_path ? mxs_memdup("", 0) :
 		    mxs_memdup(c->path.p, c->path.len);
 		s->txn.mail_route = c->had_route;
+		mailspf_take(s);
 	}
 	if (fresh && check_envelope(s, c, 1)) {
 		snprintf(s->txn.where, sizeof(s->txn.where), "mail");
@@ -242,6 +244,11 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 			sess_txn_reset(s);
 			return;
 		}
+	}
+	if (fresh && mailspf_decide(s, c->verb)) {
+		sess_txn_log(s, &s->txn, "rejected", NULL, 0);
+		sess_txn_reset(s);
+		return;
 	}
 	/* only the MAIL that opened the transaction decides it: a nested
 	 * one's 503 leaves the backend's transaction as it was */

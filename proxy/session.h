@@ -56,6 +56,7 @@
 
 struct worker;
 struct mime_append;
+struct spfw;
 struct spfw_result;
 struct await;
 struct dnschk;
@@ -188,6 +189,10 @@ struct session {
 					   sess_push() returns (await.c) */
 	struct dnschk	*dns;		/* owned: the DNS checks' lookups and
 					   facts (proxy/dnschk.h), or NULL */
+	struct spfw	*spf_run;	/* owned: the SPF check the opening
+					   MAIL waits for (proxy/mailspf.h) */
+	struct spfw_result *spf_res;	/* owned: its result, until that MAIL
+					   is handled again */
 	struct txn	 txn;
 	uint32_t	 txn_seq;	/* numbers transactions (never 0): a
 					   late reply finds its own */
