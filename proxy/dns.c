@@ -54,6 +54,7 @@ struct dns_req {
 	struct result	*res;		/* in d->ready: a reference */
 	dns_cb		*cb;
 	void		*arg;
+	unsigned	 pass;		/* in d->ready: the kick that owns it */
 };
 
 struct dns_sock {
@@ -74,6 +75,7 @@ struct dns {
 	struct query		*queries, *last;	/* in start order */
 	size_t			 inflight;	/* queries, expired ones too */
 	struct dns_req		*ready, *ready_tail;
+	unsigned		 pass;		/* the next kick's number */
 	struct dnscache		*cache;
 	uint64_t		 limit_ms;	/* timeout * attempts */
 	struct dns_counters	 cnt;
@@ -115,6 +117,7 @@ ready_push(struct dns *d, struct dns_req *rq, struct result *res)
 	rq->q = NULL;
 	rq->res = res;
 	res->refs++;
+	rq->pass = d->pass;
 	rq->next = NULL;
 	rq->prev = d->ready_tail;
 	if (d->ready_tail != NULL)
@@ -142,20 +145,23 @@ ready_unlink(struct dns *d, struct dns_req *rq)
 	rq->next = rq->prev = NULL;
 }
 
-/* The zero timer: hand each ready result to its requester. A callback
- * may call dns_lookup() (new entries join the tail and wait for the
- * next turn) or dns_cancel() on any other request. */
+/*
+ * The zero timer: hand each ready result to its requester. A callback
+ * may call dns_lookup() (new entries join the tail with the next pass's
+ * number and wait for the next turn) or dns_cancel() on any other
+ * request (it leaves the list): the pass stops at the first entry that
+ * is not its own, whatever was cancelled.
+ */
 static void
 on_kick(uv_timer_t *t)
 {
 	struct dns	*d = t->data;
-	struct dns_req	*stop = d->ready_tail;
+	unsigned	 pass = d->pass++;
 
-	while (d->ready != NULL && !d->closing) {
+	while (d->ready != NULL && d->ready->pass == pass && !d->closing) {
 		struct dns_req		*rq = d->ready;
 		struct result		*res = rq->res;
 		struct dns_result	 r;
-		int			 last = rq == stop;
 
 		ready_unlink(d, rq);
 		r.status = res->a.status;
@@ -166,8 +172,6 @@ on_kick(uv_timer_t *t)
 		rq->cb(rq->arg, &r);
 		free(rq);
 		result_unref(res);
-		if (last)
-			break;
 	}
 	if (d->ready != NULL && !d->closing)
 		uv_timer_start(&d->kick, on_kick, 0, 0);
