@@ -14,8 +14,12 @@
  * A body line goes through ln_head() (its first octets, or all of it)
  * and ln_cont() (the rest of a long line); the structure (header of a
  * part, preamble, body, delimiter) decides whether it goes out as it
- * came or through the decoder of the part being changed.
+ * came or through the decoder of the part being changed. Where most
+ * lines need no look (a part that passes, a changed part in 7bit, 8bit
+ * or binary) ln_run() takes whole runs of them at once, and output that
+ * is input as it came goes out as one span of the input, not copied.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "core/ew.h"
@@ -48,7 +52,11 @@ struct mime_append {
 	enum ma_state	state, after_start;
 	ma_emit_fn	emit;		/* borrowed for one call */
 	void		*ctx;
-	char		obuf[MA_OUT];
+	const char	*in;		/* the input of this ma_feed call */
+	size_t		inlen;
+	const char	*span;		/* output due: span[0..slen) of in */
+	size_t		slen;
+	char		obuf[MA_OUT];	/* or output due: obuf[0..olen) */
 	size_t		olen;
 	int		bol;		/* output is at the start of a line */
 
@@ -73,6 +81,9 @@ struct mime_append {
 	int		lstart;		/* next piece starts a line */
 	char		held[2];	/* the last line ending, raw */
 	size_t		heldn;
+	const char	*heldin;	/* where it is in the input, or NULL */
+	int		ident;		/* 7bit, 8bit or binary, not HTML:
+					   its lines go out as they came */
 	int		hard;		/* and it is a line break of the
 					   decoded content */
 	int		dany;		/* decoded content so far */
@@ -104,12 +115,27 @@ ma_size(void)
 
 /* --- output --------------------------------------------------------- */
 
+/*
+ * Output due is either a span of the input (what goes out as it came,
+ * a run of it at a time) or octets copied into obuf, never both.
+ */
 static void
 out_flush(struct mime_append *m)
 {
-	if (m->olen > 0)
+	if (m->slen > 0)
+		m->emit(m->ctx, m->span, m->slen);
+	else if (m->olen > 0)
 		m->emit(m->ctx, m->obuf, m->olen);
+	m->slen = 0;
 	m->olen = 0;
+}
+
+/* Is p in the input of this call? (Addresses compared as integers: p
+ * may point anywhere.) */
+static int
+in_input(const struct mime_append *m, const char *p)
+{
+	return (uintptr_t)p - (uintptr_t)m->in < m->inlen;
 }
 
 /* p[0..n) goes out as it is (already stuffed). */
@@ -118,17 +144,28 @@ out_raw(struct mime_append *m, const char *p, size_t n)
 {
 	if (n == 0)
 		return;
+	m->bol = p[n - 1] == '\n';
+	if (in_input(m, p)) {
+		if (m->slen > 0 && p == m->span + m->slen) {
+			m->slen += n;
+			return;
+		}
+		out_flush(m);
+		m->span = p;
+		m->slen = n;
+		return;
+	}
+	if (m->slen > 0)
+		out_flush(m);
 	if (m->olen + n > sizeof(m->obuf)) {
 		out_flush(m);
 		if (n >= sizeof(m->obuf) / 2) {
 			m->emit(m->ctx, p, n);
-			m->bol = p[n - 1] == '\n';
 			return;
 		}
 	}
 	memcpy(m->obuf + m->olen, p, n);
 	m->olen += n;
-	m->bol = p[n - 1] == '\n';
 }
 
 /* Content octets go out dot-stuffed: a "." starting a line doubled. */
@@ -385,6 +422,14 @@ dec_out(void *ctx, const char *p, size_t n)
 		enc_put(m, p, n);
 }
 
+/* The held line ending, in the input when it is there (the output
+ * may then stay one span of it). */
+static const char *
+held_ptr(const struct mime_append *m)
+{
+	return m->heldin != NULL ? m->heldin : m->held;
+}
+
 /* The held line ending turned out to be content: a line break. */
 static void
 dec_break(struct mime_append *m)
@@ -392,7 +437,7 @@ dec_break(struct mime_append *m)
 	if (m->cte == MP_CTE_QP)
 		dec_out(m, "\r\n", 2);
 	else if (m->cte != MP_CTE_B64)
-		dec_out(m, m->held, m->heldn);
+		dec_out(m, held_ptr(m), m->heldn);
 	m->hard = 0;
 }
 
@@ -507,8 +552,11 @@ chg_begin(struct mime_append *m, int html)
 	m->cdepth = m->depth;
 	m->html = html;
 	m->cte = m->part.cte;
+	m->ident = !html && (m->cte == MP_CTE_NONE || m->cte == MP_CTE_7BIT ||
+	    m->cte == MP_CTE_8BIT || m->cte == MP_CTE_BINARY);
 	m->lstart = 1;
 	m->heldn = 0;
+	m->heldin = NULL;
 	m->hard = 0;
 	m->dany = 0;
 	m->dlast = 0;
@@ -552,6 +600,7 @@ chg_piece(struct mime_append *m, const char *p, size_t n, int end,
 		return;
 	memcpy(m->held, e, en);
 	m->heldn = en;
+	m->heldin = en > 0 && in_input(m, e) ? e : NULL;
 	m->hard = m->cte == MP_CTE_QP ? !soft : m->cte != MP_CTE_B64;
 	m->lstart = 1;
 }
@@ -692,7 +741,7 @@ delim_at(struct mime_append *m, unsigned k, int close, const char *raw,
 	if (m->state == ST_CHANGE) {
 		chg_end(m);
 		if (m->heldn > 0)
-			out_raw(m, m->held, m->heldn);
+			out_raw(m, held_ptr(m), m->heldn);
 		else if (!m->bol)
 			out_raw(m, "\r\n", 2);
 		m->heldn = 0;
@@ -804,6 +853,92 @@ ln_overflow(struct mime_append *m)
 		m->lbuf[m->llen++] = '\r';
 }
 
+/* --- runs of lines that need no look ------------------------------------ */
+
+/*
+ * Where no delimiter can follow (no multipart open) everything passes;
+ * else the run ends before the first line that starts with "-" (only
+ * such a line may be a delimiter). A last line left open is not one.
+ */
+static size_t
+run_pass(struct mime_append *m, const char *p, size_t n)
+{
+	const char	*q;
+	size_t		 i = 0;
+
+	while (m->depth > 0 && i < n && p[i] != '-') {
+		if ((q = memchr(p + i, '-', n - i)) == NULL) {
+			i = n;
+			break;
+		}
+		if (q[-1] == '\n') {
+			i = (size_t)(q - p);
+			break;
+		}
+		if ((q = memchr(q, '\n', n - (size_t)(q - p))) == NULL) {
+			i = n;
+			break;
+		}
+		i = (size_t)(q - p) + 1;
+	}
+	if (m->depth == 0)
+		i = n;
+	out_raw(m, p, i);
+	if (i == n && p[n - 1] != '\n')
+		m->lcont = 1;
+	return i;
+}
+
+/*
+ * A changed part in 7bit, 8bit or binary: its complete lines go out as
+ * they came but for the last line ending, held as chg_piece() holds it,
+ * up to a line that may need a look (it starts with "." and loses it,
+ * or with "-" and may be a delimiter, or it is longer than lbuf).
+ */
+static size_t
+run_change(struct mime_append *m, const char *p, size_t n)
+{
+	const char	*q;
+	size_t		 i = 0, last = 0, el, cn;
+
+	while (i < n && p[i] != '.' && (p[i] != '-' || m->depth == 0)) {
+		if ((q = memchr(p + i, '\n', n - i)) == NULL ||
+		    (size_t)(q - p) + 1 - i > sizeof(m->lbuf))
+			break;
+		last = i;
+		i = (size_t)(q - p) + 1;
+	}
+	if (i == 0)
+		return 0;
+	el = ln_ending(p + last, i - last);
+	cn = i - el;
+	if (m->hard)
+		out_raw(m, held_ptr(m), m->heldn);
+	out_raw(m, p, cn);
+	if (cn > 0 || m->hard) {
+		m->dany = 1;
+		m->dlast = (unsigned char)(cn > 0 ? p[cn - 1] :
+		    m->held[m->heldn - 1]);
+	}
+	memcpy(m->held, p + cn, el);
+	m->heldn = el;
+	m->heldin = p + cn;
+	m->hard = 1;
+	return i;
+}
+
+/* At a line start, lbuf empty: how many octets of p[0..n) went out
+ * without a look at each line (0: the next line needs one). */
+static size_t
+ln_run(struct mime_append *m, const char *p, size_t n)
+{
+	if (m->state == ST_PASS)
+		return run_pass(m, p, n);
+	if (m->state == ST_CHANGE && m->ident && m->lstart)
+		return run_change(m, p, n);
+	return 0;
+}
+
 /* --- interface ------------------------------------------------------------ */
 
 /* The header section given to ma_init: its lines, unstuffed. */
@@ -861,10 +996,19 @@ ma_feed(struct mime_append *m, const char *p, size_t n, ma_emit_fn emit,
 
 	m->emit = emit;
 	m->ctx = ctx;
+	m->in = p;
+	m->inlen = n;
 	while (n > 0) {
-		const char	*q = memchr(p, '\n', n);
-		size_t		 k = q != NULL ? (size_t)(q - p) + 1 : n;
+		const char	*q;
+		size_t		 k;
 
+		if (m->llen == 0 && !m->lcont && (k = ln_run(m, p, n)) > 0) {
+			p += k;
+			n -= k;
+			continue;
+		}
+		q = memchr(p, '\n', n);
+		k = q != NULL ? (size_t)(q - p) + 1 : n;
 		if (m->llen == 0 && q != NULL && k <= cap)
 			ln_dispatch(m, p, k, 1);
 		else {
@@ -884,6 +1028,9 @@ ma_feed(struct mime_append *m, const char *p, size_t n, ma_emit_fn emit,
 		n -= k;
 	}
 	out_flush(m);
+	m->in = NULL;
+	m->inlen = 0;
+	m->heldin = NULL;
 }
 
 static enum ma_outcome

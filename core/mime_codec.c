@@ -221,6 +221,9 @@ qpe_put(struct qp_enc *e, const char *p, size_t n, mc_sink out, void *ctx)
 		}
 		if (c == '\r')
 			e->cr = 1;
+		else if (c >= 33 && c <= 126 && c != '=' && c != '.' &&
+		    e->len < MC_LINE - 1)
+			e->line[e->len++] = (char)c;	/* qpe_octet, short */
 		else
 			qpe_octet(e, c, out, ctx);
 	}

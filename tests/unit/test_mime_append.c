@@ -583,6 +583,89 @@ test_bare_cr_lf(void **state)
 	unchanged(MP("mixed"), "\r--b1\r\rx\r--b1--\r", "w", MA_MALFORMED);
 }
 
+/*
+ * Lines that may need a look inside runs of lines that need none: in a
+ * 7bit text part ("." lost or kept, "-" that is or is not a delimiter,
+ * a long line) and in a part that passes.
+ */
+static void
+test_runs(void **state)
+{
+	char		 body[4096];
+	size_t		 k;
+	struct res	 r;
+
+	(void)state;
+	expect(MP("mixed"), "\r\n--b1\r\n" CT_PLAIN "\r\na\r\n-x\r\n--b1x\r\n"
+	    "-- \r\n.y\r\n..z\r\n.\r\n\r\nb-\r\n--b1\r\n" ATT
+	    "-a\r\n--b\r\nc-\r\n--b1 \r\n\r\n-\r\n--b1--\r\n-\r\n", "w",
+	    MA_APPENDED, 1,
+	    "\r\n--b1\r\n" CT_PLAIN "\r\na\r\n-x\r\n--b1x\r\n"
+	    "-- \r\ny\r\n..z\r\n\r\n\r\nb-\r\n\r\nw\r\n\r\n--b1\r\n" ATT
+	    "-a\r\n--b\r\nc-\r\n--b1 \r\n\r\n-\r\n--b1--\r\n-\r\n");
+	/* a delimiter right after a line with "-" inside, bare LF */
+	expect(MP("mixed"), "\n--b1\n" ATT "x-y\n--b1\n\nt-\nu\n--b1--\n",
+	    "w", MA_APPENDED, 1, "\n--b1\n" ATT "x-y\n--b1\n\nt-\nu\r\n\r\n"
+	    "w\r\n\n--b1--\n");
+	/* no line ending at the end: the text after a line break */
+	expect(CT_PLAIN, "\r\na\r\n-b", "w", MA_APPENDED, 1,
+	    "\r\na\r\n-b\r\n\r\nw\r\n");
+	/* a line longer than the line buffer that looks like a
+	 * delimiter is none, in a text part and in one that passes */
+	k = (size_t)sprintf(body, "\r\n--b1\r\n" CT_PLAIN "\r\nx\r\n--b1");
+	memset(body + k, ' ', 1100);
+	k += 1100;
+	k += (size_t)sprintf(body + k, "\r\ny\r\n--b1--\r\n");
+	r = run_n(MP("mixed"), body, k, "w");
+	assert_int_equal(r.rc, MA_APPENDED);
+	assert_int_equal(r.o.len, k + 7);
+	assert_memory_equal(r.o.p, body, k - 10);
+	assert_string_equal(r.o.p + k - 10, "\r\n\r\nw\r\n\r\n--b1--\r\n");
+	free(r.o.p);
+}
+
+/* Output that is input as it came goes out as a span of the input: a
+ * few emits for a 7bit part, not one per batch of lines. */
+static unsigned	emits;
+
+static void
+on_count(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	(void)p;
+	(void)n;
+	emits++;
+}
+
+static void
+test_runs_span(void **state)
+{
+	struct mime_append	*m = malloc(ma_size());
+	char			 body[32768];
+
+	(void)state;
+	assert_non_null(m);
+	for (size_t i = 0; i < sizeof(body); i += 64) {
+		memset(body + i, 'x', 62);
+		memcpy(body + i + 62, "\r\n", 2);
+	}
+	(void)ma_init(m, CT_PLAIN, strlen(CT_PLAIN), "w", 1);
+	emits = 0;
+	ma_feed(m, body, sizeof(body), on_count, NULL);
+	assert_true(emits <= 2);
+	ma_feed(m, body, sizeof(body), on_count, NULL);
+	assert_true(emits <= 4);
+	assert_int_equal(ma_finish(m, on_count, NULL), MA_APPENDED);
+	(void)ma_init(m, MP("mixed"), strlen(MP("mixed")), "w", 1);
+	emits = 0;
+	ma_feed(m, "\r\n--b1\r\n" ATT, strlen("\r\n--b1\r\n" ATT), on_count,
+	    NULL);
+	emits = 0;
+	ma_feed(m, body, sizeof(body), on_count, NULL);
+	assert_int_equal(emits, 1);
+	free(m);
+}
+
 /* A large attachment streams through in the same struct. */
 static void
 test_large_attachment(void **state)
@@ -645,6 +728,8 @@ main(void)
 		cmocka_unit_test(test_dots),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bare_cr_lf),
+		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_runs_span),
 		cmocka_unit_test(test_large_attachment),
 		cmocka_unit_test(test_names),
 	};
