@@ -23,13 +23,13 @@
 #    timed from connect to the reply to the final dot.
 # A measurement, never a pass/fail test.
 # Usage: tests/bench/dns.sh [BINARY]
-#   (ROUNDS=3, COUNT=3000 messages a run, WARMUP=500, CLIENTS=20,
+#   (ROUNDS=3, COUNT=5000 messages a run, WARMUP=500, CLIENTS=20,
 #    OUT=file for the table, KEEP=1 keeps the raw rows and logs)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(realpath "${1:-$HERE/../../build/mxshield}")
 ROUNDS=${ROUNDS:-3}
-COUNT=${COUNT:-3000}
+COUNT=${COUNT:-5000}
 WARMUP=${WARMUP:-500}
 CLIENTS=${CLIENTS:-20}
 CONC=50

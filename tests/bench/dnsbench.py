@@ -268,6 +268,13 @@ def table(res, lat, dnslog, sessions, warmup_q, measured_q, cold_q, load):
     out.append("| median | %.1f | %.1f | %.1f |" % (
         statistics.median(off), statistics.median(dns), statistics.median(diff)))
     out.append("| p90 | %.1f | %.1f | %.1f |" % (pct(off, 0.9), pct(dns, 0.9), pct(diff, 0.9)))
+    out.append("")
+    out.append("The lookups of a cold session (7, of which 6 reach the server): at connect "
+               "the client's PTR and both DNSBL zones, together; the PTR's answer starts "
+               "the A of its name (sequential: two round trips from connect); EHLO starts "
+               "the HELO name's A and AAAA, together (the FCrDNS A of the same name joins "
+               "that question); MAIL starts the SPF TXT and waits for it (one round trip "
+               "on every session's path); RCPT waits for whatever still runs.")
     print("\n".join(out))
 
 
