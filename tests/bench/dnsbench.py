@@ -28,6 +28,7 @@ too, is an hour: nothing expires during a run.
 """
 
 import heapq
+import json
 import os
 import signal
 import socket
@@ -205,7 +206,6 @@ def pct(values, p):
 
 
 def table(res, lat, dnslog, sessions, warmup_q, measured_q, cold_q, load):
-    import json
     rows = [l.rstrip("\n").split("\t") for l in open(res) if l.strip()]
     rate, cpu = {}, {}
     for r, name, v, us in rows:
