@@ -292,6 +292,20 @@ log_int(struct logline *l, const char *k, int64_t v)
 }
 
 void
+log_ratio(struct logline *l, const char *k, uint64_t num, uint64_t den)
+{
+	char buf[32];
+	int n;
+
+	if (den == 0) {
+		log_null(l, k);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%.3f", (double)num / (double)den);
+	raw_field(l, k, buf, (size_t)n);
+}
+
+void
 log_bool(struct logline *l, const char *k, int v)
 {
 	raw_field(l, k, v ? "true" : "false", v ? 4 : 5);

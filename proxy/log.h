@@ -62,6 +62,9 @@ void	log_int(struct logline *l, const char *key, int64_t v);
 void	log_bool(struct logline *l, const char *key, int v);
 void	log_null(struct logline *l, const char *key);
 void	log_hex64(struct logline *l, const char *key, uint64_t v);
+/* num / den as a number with three decimals (0.952); null when den is 0. */
+void	log_ratio(struct logline *l, const char *key, uint64_t num,
+	    uint64_t den);
 /* Arrays of strings, or of objects built with log_obj_*. */
 void	log_array_begin(struct logline *l, const char *key);
 void	log_array_str(struct logline *l, const char *p, size_t len);

@@ -198,6 +198,36 @@ worker_dns_close(struct worker *w)
 	w->dns = NULL;
 }
 
+/*
+ * The counters of a worker's resolver since the start, one "dns" line
+ * (info) as it closes: what the cache spared and what went out, for an
+ * administrator to size dns.cache_entries and see a failing server.
+ */
+static void
+log_resolver(const struct worker *w)
+{
+	struct dns_counters c;
+	struct logline l;
+
+	if (w->dns == NULL || !log_enabled(CFG_LOG_INFO))
+		return;
+	dns_counters(w->dns, &c);
+	log_begin(&l, "dns");
+	log_cstr(&l, "level", "info");
+	log_int(&l, "worker", w->index);
+	log_int(&l, "lookups", (int64_t)c.lookups);
+	log_int(&l, "cache_hits", (int64_t)c.cache_hits);
+	log_ratio(&l, "hit_rate", c.cache_hits, c.lookups);
+	log_int(&l, "queries", (int64_t)c.queries);
+	log_int(&l, "coalesced", (int64_t)c.coalesced);
+	log_int(&l, "failures", (int64_t)c.failures);
+	log_int(&l, "overflows", (int64_t)c.overflows);
+	log_int(&l, "evictions", (int64_t)c.evictions);
+	log_int(&l, "cached", (int64_t)c.cached);
+	log_cstr(&l, "msg", "resolver closed");
+	log_end(&l);
+}
+
 /* worker_check_done - after a drain, a worker whose last session is
  * gone closes its wake-up handle so that its loop ends. */
 void
@@ -205,6 +235,7 @@ worker_check_done(struct worker *w)
 {
 	if (w->draining && w->sessions == NULL &&
 	    !uv_is_closing((uv_handle_t *)&w->wake)) {
+		log_resolver(w);
 		worker_dns_close(w);
 		uv_close((uv_handle_t *)&w->wake, NULL);
 	}

@@ -9,8 +9,9 @@ reaches the backend the name points to, the cache spares the second
 question, a negative answer is cached too, two sessions waiting on a
 slow server share one question, the TTL's expiry makes the
 next session ask again and follow the name to another backend, a
-failed lookup keeps the last good address (logged), and a name that
-does not resolve stops the start with the key's file:line.
+failed lookup keeps the last good address (logged), a name that
+does not resolve stops the start with the key's file:line, and each
+worker's resolver logs its counters when it closes.
 """
 
 import os
@@ -137,6 +138,49 @@ def test_backend_by_name(mxshield, make_backend, dns):
     # the worker asked for the first session; the second came from its cache
     assert dns.count("relay.mxs.test", "A") == 1, dns.queries
     assert dns.count() == 1, dns.queries
+
+
+def test_resolver_counters_logged_at_shutdown(mxshield, make_backend, dns):
+    """A worker's resolver closing writes its counters, one "dns" line
+    (README "Reading the logs"): after two sessions to a backend by name
+    on one worker, 2 lookups, 1 question on the network, 1 cache hit."""
+    be = make_backend(host="127.0.0.2")
+    dns.set_zone(['relay.mxs.test. 300 IN A 127.0.0.2'])
+    mx = by_name(mxshield, dns, be.port)
+    dns.reset_counts()
+    send(mx, "one")
+    send(mx, "two")
+    be.wait_messages(2)
+    assert dns.count() == 1, dns.queries
+    # nothing yet: the line comes when the resolver closes
+    assert [l for l in mx.logs("dns") if "lookups" in l] == []
+    mxshield.instances.remove(mx)
+    problems = mx.stop()
+    assert not problems, problems
+    assert mx.exit_code == 0, mx.stderr()[-2000:]
+    lines = [l for l in mx.logs("dns") if "lookups" in l]
+    assert len(lines) == 1, mx.stderr()[-2000:]
+    line = dict(lines[0])
+    assert line.pop("ts")
+    assert line == {"event": "dns", "level": "info", "worker": 0, "lookups": 2,
+                    "cache_hits": 1, "hit_rate": 0.5, "queries": 1, "coalesced": 0,
+                    "failures": 0, "overflows": 0, "evictions": 0, "cached": 1,
+                    "msg": "resolver closed"}
+    assert '"hit_rate":0.500,' in mx.stderr()
+
+
+def test_resolver_counters_per_worker(mxshield, dns):
+    """Each worker's resolver has its own line; one that was never asked
+    says so: no lookups, hit_rate null."""
+    mx = mxshield({"dns": {"servers": [dns.server], "timeout": 1, "attempts": 2}},
+                  workers=2)
+    mxshield.instances.remove(mx)
+    problems = mx.stop()
+    assert not problems, problems
+    lines = sorted((l for l in mx.logs("dns") if "lookups" in l), key=lambda l: l["worker"])
+    assert [(l["worker"], l["lookups"], l["queries"], l["hit_rate"]) for l in lines] == [
+        (0, 0, 0, None), (1, 0, 0, None)], mx.stderr()[-2000:]
+    assert dns.count() == 0, dns.queries
 
 
 def test_backend_negative_answer_cached(mxshield, make_backend, dns):

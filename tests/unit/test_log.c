@@ -98,6 +98,11 @@ number(const char *p)
 	s = p;
 	while (*p >= '0' && *p <= '9')
 		p++;
+	if (p > s && *p == '.') {	/* a fraction: digits after the dot */
+		s = ++p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
 	return p > s ? p : NULL;
 }
 
@@ -213,6 +218,34 @@ test_msg_and_sid_lines(void **state)
 	release();
 	assert_string_equal(after_ts(1), "backend level=warn "
 	    "sid=00000000deadbeef client=192.0.2.7 msg=\"backend lost\"\n");
+}
+
+/* log_ratio: three decimals, null (text: -) with nothing to divide by */
+static void
+test_ratio(void **state)
+{
+	struct logline l;
+
+	(void)state;
+	capture(CFG_LOG_JSON);
+	log_begin(&l, "dns");
+	log_ratio(&l, "a", 2, 3);
+	log_ratio(&l, "b", 1, 1);
+	log_ratio(&l, "c", 0, 0);
+	log_ratio(&l, "d", 0, 7);
+	log_end(&l);
+	release();
+	assert_one_json_line();
+	assert_string_equal(after_ts(0), "\"event\":\"dns\",\"a\":0.667,"
+	    "\"b\":1.000,\"c\":null,\"d\":0.000}\n");
+
+	capture(CFG_LOG_TEXT);
+	log_begin(&l, "dns");
+	log_ratio(&l, "a", 1, 8);
+	log_ratio(&l, "c", 5, 0);
+	log_end(&l);
+	release();
+	assert_string_equal(after_ts(1), "dns a=0.125 c=-\n");
 }
 
 static void
@@ -385,6 +418,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msg_and_sid_lines),
+		cmocka_unit_test(test_ratio),
 		cmocka_unit_test(test_below_level_writes_nothing),
 		cmocka_unit_test(test_long_array_then_fields),
 		cmocka_unit_test(test_long_string_cut),
