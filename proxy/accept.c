@@ -14,6 +14,7 @@
 #include "proxy/data.h"
 #include "proxy/dnschk.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/mailspf.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
@@ -51,6 +52,8 @@ on_client_tls_ready(void *arg)
 	snprintf(s->tls_info, sizeof(s->tls_info), "%s %s",
 	    tls_version(s->client.tls), tls_cipher(s->client.tls));
 	s->pc.tls = true;
+	metrics_tls(s->w->mx, MX_CLIENT, tls_version(s->client.tls),
+	    tls_cipher(s->client.tls));
 	log_sid_client(CFG_LOG_DEBUG, "tls", s->id, s->ip, "%s", s->tls_info);
 	sess_set_timer(s);
 	sess_flush(s);
@@ -243,6 +246,7 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 	s->id = srv_next_sid(w->srv);
 	s->start_ms = mxs_now_ms();
 	s->phase = PH_CONNECT;
+	s->mx_listener = -1;
 	side_init(&s->client, &w->io, "client", &client_ops, s);
 	s->wnext = w->sessions;
 	if (w->sessions != NULL)
@@ -254,6 +258,9 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 		return;
 	}
 	s->client.connected = 1;
+	s->mx_listener = metrics_listener_find(s->listener->address,
+	    s->listener->port);
+	metrics_session_open(w->mx, s->mx_listener);
 	uv_tcp_nodelay(&s->client.tcp, 1);
 	if (uv_tcp_getpeername(&s->client.tcp, (struct sockaddr *)&ss,
 	    &sl) == 0) {
@@ -402,6 +409,7 @@ sess_close(struct session *s, const char *reason)
 	log_sid(CFG_LOG_DEBUG, "session", s->id, "%s -> closed",
 	    sess_phase_name(s->phase));
 	s->phase = PH_CLOSED;
+	metrics_session_close(w->mx, s->mx_listener);
 	sess_log_closed(s, reason);
 	data_hold_free(s);
 	if (s->limit_slot) {

@@ -223,6 +223,7 @@ bk_go_ready(struct backend *b)
 	}
 	bk_enter(b, BK_READY);
 	if (b->defer_len > 0) {
+		b->t_aw = mxs_hrtime_us();	/* held lines go out now */
 		bk_put(b, b->defer, b->defer_len);
 		free(b->defer);
 		b->defer = NULL;
@@ -308,6 +309,9 @@ log_refusal(struct backend *b, const char *what, const char *r, size_t n)
 static void
 on_awaited(struct backend *b, int code, const char *r, size_t n)
 {
+	metrics_reply(b->side.io->mx, b->aw[b->aw_head] == AW_FINAL ?
+	    MX_R_FINAL : MX_R_COMMAND, b->t_aw);
+	b->t_aw = mxs_hrtime_us();	/* the next one's, if pipelined */
 	switch (bk_await_pop(b)) {
 	case AW_CLIENT:
 	case AW_FINAL:
@@ -346,6 +350,7 @@ bk_on_reply(struct backend *b, int code, const char *r, size_t n)
 
 	switch (b->state) {
 	case BK_GREETING:
+		metrics_reply(b->side.io->mx, MX_R_GREETING, b->t_greet);
 		if (code / 100 != 2) {
 			if (b->replacement) {
 				log_refusal(b, "a new connection", r, n);

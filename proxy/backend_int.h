@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "proxy/backend.h"
+#include "proxy/metrics.h"
 
 #define MAX_REPLY	(64 * 1024)	/* one backend reply, all lines */
 #define MAX_REPLY_LINE	4096
@@ -69,6 +70,11 @@ struct backend {
 	char		 tls_info[96];
 	struct bkname_req *nreq;	/* backend.address being looked up */
 	uint64_t	 sid;		/* the session's, for logs */
+	uint64_t	 t_conn;	/* mxs_hrtime_us(): connect started, */
+	uint64_t	 t_greet;	/* connected (the greeting's clock), */
+	uint64_t	 t_aw;		/* the oldest awaited reply's clock:
+					   from its command, or from the
+					   reply before it (pipelining) */
 	char		 ip[48];
 };
 

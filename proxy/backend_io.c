@@ -51,6 +51,8 @@ bk_await(struct backend *b, enum bk_await what)
 {
 	if (b->aw_n >= AW_MAX)
 		return -1;
+	if (b->aw_n == 0)
+		b->t_aw = mxs_hrtime_us();
 	b->aw[(b->aw_head + b->aw_n) % AW_MAX] = (unsigned char)what;
 	b->aw_n++;
 	return 0;
@@ -206,6 +208,8 @@ on_tls_ready(void *owner)
 
 	snprintf(b->tls_info, sizeof(b->tls_info), "%s %s",
 	    tls_version(b->side.tls), tls_cipher(b->side.tls));
+	metrics_tls(b->side.io->mx, MX_BACKEND, tls_version(b->side.tls),
+	    tls_cipher(b->side.tls));
 	log_sid(CFG_LOG_DEBUG, "tls", b->sid, "backend %s", b->tls_info);
 	if (b->cb == NULL)
 		return;
@@ -266,9 +270,13 @@ on_connect(uv_connect_t *req, int status)
 		snprintf(why, sizeof(why), "cannot connect to backend %s:%d: "
 		    "%s", cfg->backend.address, cfg->backend.port,
 		    uv_strerror(status));
+		metrics_connect(b->side.io->mx, b->t_conn, 0);
 		bk_fail(b, BK_DOWN, why);
 		return;
 	}
+	metrics_connect(b->side.io->mx, b->t_conn, 1);
+	metrics_backend_ok();
+	b->t_greet = mxs_hrtime_us();
 	b->side.connected = 1;
 	uv_tcp_nodelay(&b->side.tcp, 1);
 	if (cfg->backend.client_info == CFG_CI_PROXY) {
@@ -310,6 +318,7 @@ bk_connect(struct backend *b, const struct sockaddr *sa, const char **why)
 		return -1;
 	}
 	bc->b = b;
+	b->t_conn = mxs_hrtime_us();
 	r = uv_tcp_connect(&bc->req, &b->side.tcp, sa, on_connect);
 	if (r < 0) {
 		free(bc);

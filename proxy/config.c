@@ -329,10 +329,19 @@ static const struct key control_keys[] = {
 	KEND
 };
 
+static const struct key metrics_keys[] = {
+	KSTR(C, "address", metrics.address, "127.0.0.1", CK_IPADDR, 0),
+	KINT(C, "port", metrics.port, 1, 65535, 9125),
+	KINT(C, "health_backend_window", metrics.health_backend_window, 1,
+	    86400, 60),
+	KEND
+};
+
 static const struct key top_keys[] = {
 	KSTR(C, "hostname", hostname, NULL, CK_HOSTNAME, 0),
 	KINT(C, "workers", workers, 1, 64, 0),
 	KINT(C, "shutdown_timeout", shutdown_timeout, 0, 86400, 30),
+	KINT(C, "drain_delay", drain_delay, 0, 3600, 0),
 	KLIST(C, "listen", listen, nlisten, struct cfg_listen, listen_keys),
 	KNETS(C, "trusted_proxies", trusted_proxies),
 	KGROUP("backend", backend_keys),
@@ -362,6 +371,7 @@ static const struct key top_keys[] = {
 	KENUM(C, "mode", mode, mode_names, CFG_MODE_ENFORCE),
 	KGROUP("control", control_keys),
 	KGROUP("dns", dns_keys),
+	KGROUP("metrics", metrics_keys),
 	KEND
 };
 #undef C
@@ -1366,6 +1376,9 @@ dynamic_defaults(struct loader *ld, struct config *cfg)
 
 	if (config_setting_get_member(root, "relay_protection") == NULL)
 		cfg->relay_protection = cfg->local_domains.n > 0;
+	/* metrics: off unless the group is given (its keys have defaults) */
+	cfg->metrics.enabled = config_setting_get_member(root, "metrics") !=
+	    NULL;
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (config_lookup(&ld->cf, modes[i].path) == NULL)
 			*modes[i].mode = cfg->mode;
@@ -1608,6 +1621,18 @@ cross_checks(struct loader *ld, struct config *cfg)
 			ld_err(ld, es, p, "$LOCALDOMAIN$ but local_domains "
 			    "is empty");
 		}
+	}
+	if (cfg->metrics.enabled && cfg->metrics.address != NULL &&
+	    net_addr_parse(cfg->metrics.address, strlen(cfg->metrics.address),
+	    &ba) == 0 && (own = cfg_own_listener(cfg, &ba,
+	    cfg->metrics.port)) >= 0) {
+		const config_setting_t *ms = at(ld, "metrics.port");
+
+		ld_err(ld, ms != NULL ? ms : at(ld, "metrics"), "metrics.port",
+		    "%s port %d is listen[%d] (%s port %d): the HTTP endpoint "
+		    "needs a port of its own", cfg->metrics.address,
+		    cfg->metrics.port, own, cfg->listen[own].address,
+		    cfg->listen[own].port);
 	}
 	dnsbl_checks(ld, cfg);
 }

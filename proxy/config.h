@@ -94,6 +94,8 @@ struct config {
 	char			*hostname;	/* default: gethostname() */
 	int			 workers;	/* default: number of CPUs */
 	int			 shutdown_timeout; /* seconds, default 30 */
+	int			 drain_delay;	/* seconds after SIGTERM still
+						   serving, /healthz 503; 0 */
 
 	struct cfg_listen	*listen;	/* default: one, 0.0.0.0 port 25 */
 	size_t			 nlisten;	/* >= 1 */
@@ -252,6 +254,14 @@ struct config {
 	struct {
 		char	*socket;	/* unix socket path; NULL: none */
 	} control;
+
+	/* the HTTP endpoint (proxy/metrics_http.c): /metrics, /healthz */
+	struct {
+		int	 enabled;	/* the group is given */
+		char	*address;	/* "127.0.0.1" */
+		int	 port;		/* 9125 */
+		int	 health_backend_window;	/* 60 s */
+	} metrics;
 
 	/* the resolver of each worker (proxy/dns.c) */
 	struct {

@@ -24,6 +24,7 @@
 #include "proxy/data.h"
 #include "proxy/dnschk.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -417,6 +418,7 @@ spoof_policy(struct session *s, size_t hlen)
 	    s->txn.mail_route, s->txn.spf, s->hold, hlen, sw);
 	if (sw->what == SPOOFW_OFF)
 		return 0;
+	metrics_spoof(s->w->mx, sw->score);
 	pol_note(s, &sw->v, sw->enforced);
 	if (s->txn.nverdicts > before)
 		s->txn.spoof_vidx = s->txn.nverdicts;

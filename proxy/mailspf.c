@@ -11,6 +11,7 @@
 #include "proxy/accept.h"
 #include "proxy/await.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/mailspf.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
@@ -31,6 +32,10 @@ on_result(void *arg, struct spfw_result *r)
 
 	s->spf_run = NULL;
 	s->spf_res = r;
+	if (r != NULL && r->helo.ran)
+		metrics_spf(s->w->mx, MX_SPF_HELO, r->helo.result);
+	if (r != NULL && r->mfrom.ran)
+		metrics_spf(s->w->mx, MX_SPF_MAILFROM, r->mfrom.result);
 	await_kick(s);
 }
 

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/pol.h"
+#include "proxy/server.h"
 #include "proxy/session.h"
 
 #define MAX_VERDICTS 16		/* per transaction, for the log */
@@ -270,6 +272,8 @@ pol_note(struct session *s, const struct policy_verdict *v, int enforced)
 	struct txn *t = &s->txn;
 	struct txn_verdict *nv;
 
+	if (enforced && v->action == POLICY_REJECT)
+		metrics_rejection(s->w->mx, (int)v->check, v->code);
 	if (t->nverdicts >= MAX_VERDICTS)
 		return;
 	nv = realloc(t->verdicts, (t->nverdicts + 1) * sizeof(*nv));
@@ -288,6 +292,8 @@ pol_log(struct session *s, const struct policy_verdict *v, int enforced)
 {
 	struct logline l;
 
+	if (enforced && v->action == POLICY_REJECT)
+		metrics_rejection(s->w->mx, (int)v->check, v->code);
 	if (!log_enabled(CFG_LOG_INFO))
 		return;
 	log_begin(&l, "policy");

@@ -3,7 +3,9 @@
  * worker, shared with SO_REUSEPORT so the kernel spreads connections),
  * worker threads each running one libuv loop, the limits all workers
  * share (connections in total and per client IP, held header bytes),
- * and signals: SIGTERM/SIGINT drain and stop, SIGHUP is logged.
+ * and signals: SIGTERM/SIGINT drain and stop (SIGTERM after
+ * drain_delay), SIGHUP is logged. Each worker owns its counters
+ * (proxy/metrics.h); the HTTP endpoint runs beside the main loop.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -22,6 +24,7 @@
 #include "proxy/control.h"
 #include "proxy/hijack.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/accept.h"
@@ -188,6 +191,31 @@ on_wake(uv_async_t *a)
 	worker_check_done(w);
 }
 
+/* Copy the resolver's counters, which its loop writes as plain
+ * fields, into the worker's metrics (proxy/metrics.h). */
+static void
+on_mx_timer(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	struct dns_counters c;
+
+	if (w->dns == NULL)
+		return;
+	dns_counters(w->dns, &c);
+	metrics_dns_snapshot(w->mx, &c);
+}
+
+/* The last copy, and the timer closed: the loop may end. */
+static void
+worker_mx_close(struct worker *w)
+{
+	if (w->mx_timer.loop == NULL ||
+	    uv_is_closing((uv_handle_t *)&w->mx_timer))
+		return;
+	on_mx_timer(&w->mx_timer);
+	uv_close((uv_handle_t *)&w->mx_timer, NULL);
+}
+
 /* The worker's resolver and backend name go with its last session. */
 static void
 worker_dns_close(struct worker *w)
@@ -236,6 +264,7 @@ worker_check_done(struct worker *w)
 	if (w->draining && w->sessions == NULL &&
 	    !uv_is_closing((uv_handle_t *)&w->wake)) {
 		log_resolver(w);
+		worker_mx_close(w);
 		worker_dns_close(w);
 		uv_close((uv_handle_t *)&w->wake, NULL);
 	}
@@ -310,8 +339,10 @@ worker_init(struct server *srv, struct worker *w, int index)
 	w->io.rbuf = malloc(RBUF_SIZE);
 	w->io.scratch = malloc(SCRATCH_SIZE);
 	w->listeners = calloc(cfg->nlisten, sizeof(*w->listeners));
+	w->mx = calloc(1, sizeof(*w->mx));
+	w->io.mx = w->mx;
 	if (w->io.rbuf == NULL || w->io.scratch == NULL ||
-	    w->listeners == NULL)
+	    w->listeners == NULL || w->mx == NULL)
 		return -1;
 	uv_async_init(&w->loop, &w->wake, on_wake);
 	w->wake.data = w;
@@ -321,6 +352,10 @@ worker_init(struct server *srv, struct worker *w, int index)
 		log_msg(CFG_LOG_ERROR, "error", "resolver: %s", err);
 		return -1;
 	}
+	uv_timer_init(&w->loop, &w->mx_timer);
+	w->mx_timer.data = w;
+	uv_unref((uv_handle_t *)&w->mx_timer);
+	uv_timer_start(&w->mx_timer, on_mx_timer, 1000, 1000);
 	if (srv->backend_by_dns && (w->bkname = bkname_new(w->dns,
 	    cfg->backend.address, cfg->backend.port,
 	    (struct sockaddr *)&srv->backend_sa, srv->backend_salen)) == NULL)
@@ -370,6 +405,7 @@ log_warning(void *arg, const char *msg)
 
 static struct server *the_server;
 static uv_timer_t force_timer;
+static uv_timer_t delay_timer;		/* drain_delay after SIGTERM */
 
 static void
 wake_all(struct server *srv)
@@ -388,10 +424,37 @@ on_force(uv_timer_t *t)
 	wake_all(the_server);
 }
 
+/* Stop accepting and let sessions finish, for shutdown_timeout. */
+static void
+start_drain(struct server *srv, const char *why)
+{
+	log_msg(CFG_LOG_INFO, "shutdown", "%s: draining sessions (at most %d s)",
+	    why, srv->cfg->shutdown_timeout);
+	atomic_store(&srv->draining, 1);
+	wake_all(srv);
+	uv_timer_start(&force_timer, on_force,
+	    (uint64_t)srv->cfg->shutdown_timeout * 1000, 0);
+}
+
+static void
+on_drain_delay(uv_timer_t *t)
+{
+	(void)t;
+	start_drain(the_server, "drain_delay over");
+}
+
+/*
+ * on_signal - SIGTERM: /healthz says 503 at once; new sessions are
+ * still served for drain_delay seconds (a load balancer stops sending
+ * them), then the listeners close and sessions drain. SIGINT drains at
+ * once. A second signal during drain_delay starts the drain; one during
+ * the drain closes every session.
+ */
 static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct server *srv = h->data;
+	const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
 
 	if (signum == SIGHUP) {
 		log_msg(CFG_LOG_INFO, "reload", "SIGHUP: configuration reload "
@@ -403,13 +466,23 @@ on_signal(uv_signal_t *h, int signum)
 		on_force(NULL);
 		return;
 	}
-	log_msg(CFG_LOG_INFO, "shutdown", "%s: draining sessions (at most %d s)",
-	    signum == SIGTERM ? "SIGTERM" : "SIGINT",
-	    srv->cfg->shutdown_timeout);
-	atomic_store(&srv->draining, 1);
-	wake_all(srv);
-	uv_timer_start(&force_timer, on_force,
-	    (uint64_t)srv->cfg->shutdown_timeout * 1000, 0);
+	if (atomic_load(&srv->stopping)) {
+		/* during drain_delay: no more waiting */
+		uv_timer_stop(&delay_timer);
+		start_drain(srv, name);
+		return;
+	}
+	atomic_store(&srv->stopping, 1);
+	if (signum == SIGTERM && srv->cfg->drain_delay > 0) {
+		log_msg(CFG_LOG_INFO, "shutdown", "SIGTERM: /healthz says 503, "
+		    "new sessions still served for drain_delay (%d s), then "
+		    "draining (at most %d s)", srv->cfg->drain_delay,
+		    srv->cfg->shutdown_timeout);
+		uv_timer_start(&delay_timer, on_drain_delay,
+		    (uint64_t)srv->cfg->drain_delay * 1000, 0);
+		return;
+	}
+	start_drain(srv, name);
 }
 
 static void
@@ -490,6 +563,7 @@ srv_free(struct server *srv, int n)
 		struct worker *w = &srv->workers[i];
 
 		/* close what a failed start left open, then the loop */
+		worker_mx_close(w);
 		worker_dns_close(w);
 		if (!uv_is_closing((uv_handle_t *)&w->wake) && w->wake.loop)
 			uv_close((uv_handle_t *)&w->wake, NULL);
@@ -501,6 +575,7 @@ srv_free(struct server *srv, int n)
 		free(w->io.rbuf);
 		free(w->io.scratch);
 		free(w->listeners);
+		free(w->mx);
 	}
 	for (size_t b = 0; srv->ip_table != NULL && b < srv->ip_buckets; b++) {
 		while (srv->ip_table[b] != NULL) {
@@ -534,6 +609,10 @@ srv_run(const struct config *cfg)
 	srv.cfg = cfg;
 	the_server = &srv;
 	signal(SIGPIPE, SIG_IGN);
+	metrics_init();
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		(void)metrics_listener(cfg->listen[i].address,
+		    cfg->listen[i].port);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
 	atomic_store(&srv.next_sid, seed);
@@ -573,6 +652,12 @@ srv_run(const struct config *cfg)
 			return 1;
 		}
 	}
+	if (metrics_http_start(&srv, main_loop) < 0) {
+		control_stop();
+		hijack_stop();
+		srv_free(&srv, srv.nworkers);
+		return 1;
+	}
 
 	uv_signal_init(main_loop, &sig_term);
 	uv_signal_init(main_loop, &sig_int);
@@ -582,6 +667,7 @@ srv_run(const struct config *cfg)
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
 	uv_timer_init(main_loop, &force_timer);
+	uv_timer_init(main_loop, &delay_timer);
 
 	uv_async_init(main_loop, &done_async, on_all_done);
 	for (int i = 0; i < srv.nworkers; i++) {
@@ -602,12 +688,14 @@ srv_run(const struct config *cfg)
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (int i = 0; i < srv.nworkers; i++)
 		uv_thread_join(&srv.workers[i].thread);
+	metrics_http_stop();
 	control_stop();
 	hijack_stop();
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&force_timer, NULL);
+	uv_close((uv_handle_t *)&delay_timer, NULL);
 	uv_close((uv_handle_t *)&done_async, NULL);
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	uv_loop_close(main_loop);

@@ -20,6 +20,7 @@
 struct bkname;
 struct dns;
 struct ip_count;
+struct mx_worker;
 struct session;
 
 /* Per-thread state: one event loop and its sessions. */
@@ -38,6 +39,9 @@ struct worker {
 	struct session	*sessions;	/* list of live sessions */
 	struct dns	*dns;		/* this loop's resolver (proxy/dns.h) */
 	struct bkname	*bkname;	/* backend.address by DNS, or NULL */
+	struct mx_worker *mx;		/* owned: this worker's counters
+					   (proxy/metrics.h), also io.mx */
+	uv_timer_t	 mx_timer;	/* copies the resolver's counters */
 };
 
 struct server {
@@ -56,6 +60,9 @@ struct server {
 	atomic_llong		 held_bytes;
 	atomic_uint_fast64_t	 next_sid;
 	atomic_int		 draining;
+	atomic_int		 stopping;	/* SIGTERM/SIGINT came: /healthz
+						   says 503 (drain_delay, then
+						   draining) */
 	pthread_mutex_t		 ip_lock;
 	struct ip_count		**ip_table;	/* buckets, under ip_lock */
 	size_t			 ip_buckets;

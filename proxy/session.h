@@ -230,6 +230,8 @@ struct session {
 					   take more of */
 	struct session	*wprev, *wnext;	/* the worker's sessions */
 	int		 limit_slot;	/* counted in the server's limits */
+	int		 mx_listener;	/* its listener's slot in the
+					   metrics (proxy/metrics.h), -1 */
 	char		 close_why[160];	/* why it ends, for the log */
 };
 

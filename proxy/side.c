@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/metrics.h"
 #include "proxy/side.h"
 #include "tls/tls.h"
 
@@ -79,6 +80,8 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		side_eof(d, why);
 		return;
 	}
+	if (io->mx != NULL)
+		mx_add(&io->mx->bytes_in[d->mx_side], (uint64_t)nread);
 	if (d->tls == NULL) {
 		d->ops->data(d->owner, buf->base, (size_t)nread);
 		return;
@@ -206,6 +209,7 @@ side_init(struct side *d, struct sideio *io, const char *name,
 	d->ops = ops;
 	d->owner = owner;
 	d->name = name;
+	d->mx_side = strcmp(name, "backend") == 0 ? MX_BACKEND : MX_CLIENT;
 	uv_tcp_init(io->loop, &d->tcp);
 	uv_timer_init(io->loop, &d->timer);
 	d->tcp.data = d;
@@ -304,6 +308,8 @@ raw_write(struct side *d, const char *p, size_t n)
 
 	if (n == 0 || d->closing)
 		return 0;
+	if (d->io->mx != NULL)
+		mx_add(&d->io->mx->bytes_out[d->mx_side], (uint64_t)n);
 	if (d->queued == 0) {
 		b = uv_buf_init((char *)p, (unsigned)n);
 		r = uv_try_write((uv_stream_t *)&d->tcp, &b, 1);
@@ -487,6 +493,8 @@ adopt_write(struct side *d, struct sideio *io, size_t n)
 	if (d->closing || d->eof)
 		return 0;
 	d->bytes_out += n;
+	if (io->mx != NULL)
+		mx_add(&io->mx->bytes_out[d->mx_side], (uint64_t)n);
 	if (d->queued == 0) {
 		b = uv_buf_init(io->scratch, (unsigned)n);
 		r = uv_try_write((uv_stream_t *)&d->tcp, &b, 1);

@@ -21,6 +21,7 @@
 #define WQ_HIGH		(256 * 1024)	/* stop reading the other side */
 #define WQ_LOW		(64 * 1024)	/* resume */
 
+struct mx_worker;
 struct side;
 
 /* What a side tells its owner. Each may end the owner's use of the side
@@ -48,6 +49,8 @@ struct sideio {
 	char		*scratch;	/* SCRATCH_SIZE, batched output */
 	size_t		 scratch_len;
 	struct side	*scratch_to;
+	struct mx_worker *mx;		/* borrowed: the loop's counters
+					   (proxy/metrics.h), or NULL */
 };
 
 struct side {
@@ -67,6 +70,7 @@ struct side {
 	size_t		 in_cap;
 	size_t		 queued;	/* bytes handed to uv_write, not done */
 	uint64_t	 bytes_out;	/* plaintext written */
+	int		 mx_side;	/* enum mx_side: whose bytes these are */
 	int		 handles;	/* open handles (tcp, timer) */
 	struct tls	*tls;		/* owned; NULL while plaintext */
 	unsigned	 tls_ready:1;	/* handshake complete */

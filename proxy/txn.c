@@ -11,7 +11,9 @@
 
 #include "core/smtp_reply.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/pol.h"
+#include "proxy/server.h"
 #include "proxy/spfw.h"
 #include "proxy/txn.h"
 
@@ -69,6 +71,11 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	const char *qid = NULL, *err = t->error;
 	size_t qlen = 0, el = err != NULL ? strlen(err) : 0;
 
+	metrics_txn(s->w->mx, result);
+	/* mxshield's own refusal of the message: "protocol" below */
+	if (err != NULL && !t->error_noted && !(br == NULL &&
+	    t->error_why[0] == '\0'))
+		metrics_rejection(s->w->mx, MX_CHECK_PROTOCOL, t->error_code);
 	if (!log_enabled(CFG_LOG_INFO))
 		return;
 	while (el > 0 && (err[el - 1] == '\n' || err[el - 1] == '\r'))
