@@ -111,3 +111,53 @@ def test_recipe_section_is_where_pointers_say():
                     pointers.append(path)
                     assert RECIPE in flat, "%s names another title" % path
     assert pointers, "no deployment file points to the recipe"
+
+
+def test_grafana_dashboard_queries_metrics_mxshield_serves(mxshield, backend):
+    """deploy/grafana-dashboard.json is a Grafana dashboard (JSON model
+    with a Prometheus data source variable) whose every query names only
+    series a real /metrics scrape declares."""
+    import json
+    import urllib.request
+
+    import smtpkit
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with open(os.path.join(REPO, "deploy", "grafana-dashboard.json")) as f:
+        dash = json.load(f)
+    assert dash["schemaVersion"] >= 36 and dash["title"] == "mxshield", dash.keys()
+    var = {v["name"]: v for v in dash["templating"]["list"]}
+    assert var["datasource"]["type"] == "datasource" and var["datasource"]["query"] == "prometheus"
+    exprs = []
+    ids = set()
+    for p in dash["panels"]:
+        assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, p["title"]
+        assert p["id"] not in ids, p["title"]
+        ids.add(p["id"])
+        assert p["targets"], p["title"]
+        exprs += [t["expr"] for t in p["targets"]]
+    queried = set(re.findall(r"\bmxshield_[a-z0-9_]+", " ".join(exprs)))
+    for must in ("mxshield_sessions_open", "mxshield_transactions_total",
+                 "mxshield_rejections_total", "mxshield_spoof_score_bucket",
+                 "mxshield_dns_cache_hits_total", "mxshield_backend_reply_seconds_bucket",
+                 "mxshield_tls_sessions_total", "mxshield_bytes_sent_total",
+                 "mxshield_reloads_total"):
+        assert must in queried, must
+    assert any("histogram_quantile" in e for e in exprs)
+
+    port = smtpkit.free_port()
+    mx = mxshield({"metrics": {"address": "127.0.0.1", "port": port}})
+    c = mx.session()
+    assert c.transaction("a@example.net", ["b@example.com"], smtpkit.make_message()).code == 250
+    c.cmd("QUIT")
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        text = r.read().decode()
+    served = set()
+    for fam in text_string_to_metric_families(text):
+        served.add(fam.name)
+        served |= {s.name for s in fam.samples}
+        if fam.type == "counter":
+            served.add(fam.name + "_total")
+        if fam.type == "histogram":
+            served |= {fam.name + x for x in ("_bucket", "_sum", "_count")}
+    assert not queried - served, sorted(queried - served)
