@@ -10,23 +10,25 @@ set -eu
 #
 # build: what `make build` and `make run` need: the C toolchain
 # (build-essential brings libc6-dev, without which gcc compiles nothing),
-# CMake, pkg-config, the four libraries (c-ares: asynchronous DNS on the
-# event loop, which getaddrinfo cannot do), and Python for the development
+# CMake, pkg-config, the five libraries (c-ares: asynchronous DNS on the
+# event loop, which getaddrinfo cannot do; libmicrohttpd: the /metrics
+# and /healthz endpoint in a thread of its own), and Python for the development
 # sink; netbase (/etc/protocols, /etc/services), which a minimal Debian
 # lacks and without which SMTP clients such as swaks cannot open a TCP
 # connection to try the README's example.
-BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev python3 netbase"
+BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev libmicrohttpd-dev python3 netbase"
 # test: everything the unit, integration and fuzz tests run.
 #   libcmocka-dev                  unit tests (CMake -DMXS_UNIT_TESTS=ON)
 #   clang libclang-rt-14-dev       libFuzzer targets and their sanitizers
 #   python3-pytest python3-yaml    integration tests (yaml: compose.yaml)
 #   python3-dnslib                 the tests' DNS server (dnskit.py)
+#   python3-prometheus-client      its parser reads /metrics (test_metrics.py)
 #   swaks libnet-ssleay-perl       an independent SMTP client; swaks only
 #                                  recommends Net::SSLeay, which its
 #                                  --tls/--tlsc need
 #   postfix                        smtp-source, smtp-sink, a private Postfix
 #   openssl                        test certificates, s_client
-TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-yaml python3-dnslib swaks libnet-ssleay-perl postfix openssl"
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-yaml python3-dnslib python3-prometheus-client swaks libnet-ssleay-perl postfix openssl"
 BENCH="$TEST haproxy proxsmtp iproute2 procps"
 
 case "${1:-build}" in
