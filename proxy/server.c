@@ -21,6 +21,7 @@
 #include "proxy/dns.h"
 #include "proxy/control.h"
 #include "proxy/hijack.h"
+#include "proxy/hjredis.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
 #include "proxy/server.h"
@@ -194,6 +195,8 @@ worker_dns_close(struct worker *w)
 {
 	bkname_free(w->bkname);
 	w->bkname = NULL;
+	hjr_close(w->hjr);
+	w->hjr = NULL;
 	dns_close(w->dns, NULL, NULL);
 	w->dns = NULL;
 }
@@ -321,6 +324,9 @@ worker_init(struct server *srv, struct worker *w, int index)
 		log_msg(CFG_LOG_ERROR, "error", "resolver: %s", err);
 		return -1;
 	}
+	if (cfg->hijack.enabled && cfg->hijack.store == CFG_HJ_REDIS &&
+	    (w->hjr = hjr_new(&w->loop, index)) == NULL)
+		return -1;
 	if (srv->backend_by_dns && (w->bkname = bkname_new(w->dns,
 	    cfg->backend.address, cfg->backend.port,
 	    (struct sockaddr *)&srv->backend_sa, srv->backend_salen)) == NULL)
@@ -554,6 +560,7 @@ srv_run(const struct config *cfg)
 		return 1;
 	}
 	chk_warnings(cfg, (struct sockaddr *)&srv.backend_sa, log_warning, NULL);
+	hjr_setup(cfg, seed);
 	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);

@@ -38,6 +38,8 @@ struct worker {
 	struct session	*sessions;	/* list of live sessions */
 	struct dns	*dns;		/* this loop's resolver (proxy/dns.h) */
 	struct bkname	*bkname;	/* backend.address by DNS, or NULL */
+	struct hjr	*hjr;		/* hijack.store = "redis": this loop's
+					   connection (proxy/hjredis.h) */
 };
 
 struct server {
