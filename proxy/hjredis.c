@@ -89,7 +89,7 @@ const char hjr_script_add[] =
 enum qkind { Q_CHECK, Q_ADD, Q_INIT };
 enum { S_CHECK = 0, S_ADD, S_N };
 
-#define QARGS	10
+#define QARGS	12
 
 struct hjr_req {
 	struct hjr	*h;
@@ -347,8 +347,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv);
 static int
 q_send(struct hjr *h, struct hjr_req *q)
 {
-	const char *argv[QARGS + 1];
-	size_t argl[QARGS + 1];
+	const char *argv[QARGS + 2];
+	size_t argl[QARGS + 2];
 	int n = 0;
 
 	if (h->ac == NULL)
