@@ -874,8 +874,11 @@ check_string(enum check ck, char *v)
 		if (strlen(v) > 100)
 			return "must be at most 100 characters";
 		for (char *p = v; *p != '\0'; p++)
-			if (*p <= 0x20 || *p > 0x7e)
-				return "must be printable ASCII without spaces";
+			if (*p <= 0x20 || *p > 0x7e ||
+			    strchr("*?[]\\", *p) != NULL)
+				return "must be printable ASCII without spaces "
+				    "or the pattern characters * ? [ ] \\ "
+				    "(--list-counters matches key names)";
 		return NULL;
 	}
 	return NULL;

@@ -135,15 +135,26 @@ def listed(mx, flag="--list-disabled"):
     return out
 
 
-def disable_alice_across(a_mx, b_mx, backend):
+def counted(redis, n, identity=ALICE):
+    """The count after a 250 is not awaited by the client: wait until
+    Redis holds n for identity (a MAIL in another process right after
+    the 250 may come first: README, messages in flight)."""
+    key = "mxshield:w:" + identity.lower()
+    smtpkit.wait_for(lambda: redis.cli("ZCARD", key) == str(n), 5,
+                     what="%d counted in %s" % (n, key))
+
+
+def disable_alice_across(a_mx, b_mx, backend, redis):
     """2 messages through A, 2 through B: the 4th is refused, alice is
     disabled."""
     a = session(a_mx)
     auth_plain(a, ALICE)
     send(a, ALICE, 2)
+    counted(redis, 2)
     b = session(b_mx)
     auth_plain(b, ALICE)
     send(b, ALICE, 1)
+    counted(redis, 3)
     refused_mail(b, ALICE)
     assert len(mails_from(backend, ALICE)) == 3, commands(backend)
     return a, b
@@ -157,7 +168,7 @@ def test_limit_holds_across_two_replicas(mxshield, auth_backend, workdir, redis)
     b_mx = start_mx(mxshield, workdir, redis.port, "b")
     connected(a_mx)
     connected(b_mx)
-    a, b = disable_alice_across(a_mx, b_mx, auth_backend)
+    a, b = disable_alice_across(a_mx, b_mx, auth_backend, redis)
     # the replica that counted the first two refuses her too, at MAIL
     refused_mail(a, ALICE)
     # and a new AUTH as her, on either, never reaches the backend
@@ -186,7 +197,7 @@ def test_unblock_through_either_is_seen_by_both(mxshield, auth_backend, workdir,
     b_mx = start_mx(mxshield, workdir, redis.port, "b")
     connected(a_mx)
     connected(b_mx)
-    a, b = disable_alice_across(a_mx, b_mx, auth_backend)
+    a, b = disable_alice_across(a_mx, b_mx, auth_backend, redis)
     rc, out, err = cli(b_mx.conf_path, "--unblock", ALICE)
     assert rc == 0, (out, err)
     assert redis.cli("HEXISTS", "mxshield:disabled", ALICE) == "0"
@@ -198,6 +209,7 @@ def test_unblock_through_either_is_seen_by_both(mxshield, auth_backend, workdir,
                   what="hijack enabled line")
     # counting starts afresh: two more pass on B, the next is refused on A
     send(b, ALICE, 2)
+    counted(redis, 3)
     refused_mail(a, ALICE)
     # and unblocked through A this time, B sees it
     rc, out, err = cli(a_mx.conf_path, "--unblock", ALICE)
@@ -212,7 +224,7 @@ def test_redis_restart_keeps_the_disabled_identity(mxshield, auth_backend, workd
     b_mx = start_mx(mxshield, workdir, redis.port, "b", failure="tempfail")
     connected(a_mx)
     connected(b_mx)
-    a, b = disable_alice_across(a_mx, b_mx, auth_backend)
+    a, b = disable_alice_across(a_mx, b_mx, auth_backend, redis)
     redis.stop()
     redis.start()
     assert redis.cli("HGET", "mxshield:disabled", ALICE).endswith(" enforce " + ALICE)
@@ -353,3 +365,43 @@ def test_flushed_scripts_are_sent_again(mxshield, auth_backend, workdir, redis):
     stats = redis.commandstats()
     assert stats.get("eval", 0) >= 1, stats
     assert len(mails_from(auth_backend, ALICE)) == 3
+
+
+@pytest.mark.parametrize("hijack,where,what", [
+    ('store = "memcached";', "hijack.store", "file"),
+    ('on_store_failure = "retry";', "hijack.on_store_failure", "allow"),
+    ('store = "redis"; redis = { password_file = "/nonexistent/redis.pw"; };',
+     "hijack.redis.password_file", "cannot read /nonexistent/redis.pw"),
+    ('store = "redis"; redis = { prefix = "mx shield:"; };', "hijack.redis.prefix", "spaces"),
+    ('store = "redis"; redis = { address = "redis.example"; };', "hijack.redis.address", ""),
+    ('store = "redis"; redis = { timeout_ms = 0; };', "hijack.redis.timeout_ms", ""),
+])
+def test_check_config_names_the_line(workdir, hijack, where, what):
+    conf = os.path.join(workdir, "bad.conf")
+    with open(conf, "w") as f:
+        f.write('listen = ( { address = "127.0.0.1"; port = 2525; } );\n'
+                'backend = { address = "127.0.0.2"; port = 25; };\n'
+                'hijack = {\n  enabled = true;\n  %s\n};\n' % hijack)
+    rc, out, err = cli(conf, "--check-config")
+    assert rc == 1, (out, err)
+    assert "%s:5: %s" % (conf, where) in out + err, out + err
+    assert what in out + err
+
+
+def test_password_never_in_check_config_output(workdir):
+    pw = os.path.join(workdir, "redis.pw")
+    with open(pw, "w") as f:
+        f.write("")
+    conf = os.path.join(workdir, "pw.conf")
+    with open(conf, "w") as f:
+        f.write('listen = ( { address = "127.0.0.1"; port = 2525; } );\n'
+                'backend = { address = "127.0.0.2"; port = 25; };\n'
+                'hijack = { enabled = true; store = "redis";\n'
+                '  redis = { password_file = "%s"; }; };\n' % pw)
+    rc, out, err = cli(conf, "--check-config")
+    assert rc == 1 and "hijack.redis.password_file" in out + err, out + err
+    with open(pw, "w") as f:
+        f.write("topsecret\n")
+    rc, out, err = cli(conf, "--check-config")
+    assert rc == 0, out + err
+    assert "topsecret" not in out + err
