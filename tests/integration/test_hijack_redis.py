@@ -405,3 +405,46 @@ def test_password_never_in_check_config_output(workdir):
     rc, out, err = cli(conf, "--check-config")
     assert rc == 0, out + err
     assert "topsecret" not in out + err
+
+
+def test_auth_login_waits_for_redis_on_its_user_line(mxshield, auth_backend, workdir, redis):
+    """AUTH LOGIN names the identity on a line inside the exchange: that
+    line waits for Redis and is read again from where the exchange was."""
+    redis.start()
+    mx = start_mx(mxshield, workdir, redis.port, "a")
+    connected(mx)
+    c = session(mx)
+    assert c.cmd("AUTH LOGIN").code == 334
+    assert c.cmd(b64(BOB)).code == 334
+    assert c.cmd(b64("secret")).code == 235
+    send(c, BOB, 1)
+    redis.cli("HSET", "mxshield:disabled", ALICE, "1 enforce " + ALICE)
+    d = session(mx)
+    assert d.cmd("AUTH LOGIN").code == 334
+    r = d.cmd(b64(ALICE))
+    assert (r.code, r.enh) == (535, "5.7.8"), r
+    assert not any(x == b64(ALICE) for x in commands(auth_backend))
+
+
+def test_recipients_counted_in_redis(mxshield, auth_backend, workdir, redis):
+    redis.start()
+    sock = os.path.join(workdir, "r.sock")
+    mx = mxshield({"hijack": {"enabled": True, "max_messages": 3, "window": 60, "count": "recipients",
+                              "store": "redis", "redis": {"port": redis.port}},
+                   "control": {"socket": sock}})
+    connected(mx)
+    c = session(mx)
+    auth_plain(c, ALICE)
+    r = c.transaction(ALICE, ["a@example.net", "b@example.net"], make_message())
+    assert r.code == 250, r
+    counted(redis, 1)       # one message, two recipients: one member
+    assert redis.cli("ZRANGE", "mxshield:w:alice@example.com", "0", "-1").endswith(":2")
+    assert c.cmd("MAIL FROM:<%s>" % ALICE).code == 250
+    assert c.cmd("RCPT TO:<c@example.net>").code == 250
+    r = c.cmd("RCPT TO:<d@example.net>")
+    assert (r.code, r.enh) == (550, "5.7.1"), r
+    smtpkit.wait_for(lambda: redis.cli("HEXISTS", "mxshield:disabled", ALICE) == "1", 5,
+                     what="alice disabled in Redis")
+    line = mx.wait_log(lambda l: l.get("event") == "hijack" and l.get("action") == "disabled",
+                       what="hijack disabled line")[0]
+    assert (line["stage"], line["recipients"], line["in_message"]) == ("rcpt", 2, 2)
