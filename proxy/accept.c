@@ -13,6 +13,7 @@
 #include "proxy/accept.h"
 #include "proxy/data.h"
 #include "proxy/dnschk.h"
+#include "proxy/hjstore.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/mailspf.h"
@@ -406,6 +407,7 @@ sess_close(struct session *s, const char *reason)
 	sess_cut_after(s, NULL, reason);
 	dnschk_stop(s);
 	mailspf_stop(s);
+	hjstore_stop(s);
 	log_sid(CFG_LOG_DEBUG, "session", s->id, "%s -> closed",
 	    sess_phase_name(s->phase));
 	s->phase = PH_CLOSED;

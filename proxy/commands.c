@@ -18,6 +18,7 @@
 #include "proxy/commands.h"
 #include "proxy/dnschk.h"
 #include "proxy/hijack.h"
+#include "proxy/hjstore.h"
 #include "proxy/log.h"
 #include "proxy/mailspf.h"
 #include "proxy/pol.h"
@@ -215,7 +216,9 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_reply_now(s, c->verb, "503 5.5.1 Send HELO/EHLO first");
 		return;
 	}
-	if (fresh && (dnschk_wait(s, c, l, n) || mailspf_wait(s, c, l, n)))
+	if (fresh && (dnschk_wait(s, c, l, n) || mailspf_wait(s, c, l, n) ||
+	    (s->auth_id != NULL && hjstore_wait(s, c->verb, l, n, s->auth_id,
+	    0))))
 		return;
 	if (fresh) {
 		if (++s->txn_seq == 0)
@@ -234,10 +237,9 @@ do_mail(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_txn_reset(s);
 		return;
 	}
-	if (fresh && s->auth_id != NULL && (hj = hijack_mail(s->auth_id,
-	    time(NULL), s->id, s->ip)) != HIJACK_OK) {
-		sess_hijack_verdict(&v, POLICY_AT_MAIL, s->auth_id,
-		    hj == HIJACK_NOW_DISABLED);
+	if (fresh && s->auth_id != NULL && (hj = hjstore_mail(s)) !=
+	    HIJACK_OK) {
+		hjstore_verdict(&v, POLICY_AT_MAIL, s->auth_id, hj);
 		if (refuse(s, c->verb, &v)) {
 			snprintf(s->txn.where, sizeof(s->txn.where), "mail");
 			sess_txn_log(s, &s->txn, "rejected", NULL, 0);
@@ -280,11 +282,10 @@ do_rcpt(struct session *s, const struct smtp_cmd *c, const char *l,
 	}
 	/* hijack.count = "recipients": the recipients relayed in this
 	 * message and not refused by the backend may all be accepted */
-	if (s->txn.active && s->auth_id != NULL && (hj = hijack_rcpt(
-	    s->auth_id, (uint32_t)(s->txn.rcpt_sent - s->txn.rcpt_failed),
-	    time(NULL), s->id, s->ip)) != HIJACK_OK) {
-		sess_hijack_verdict(&v, POLICY_AT_RCPT, s->auth_id,
-		    hj == HIJACK_NOW_DISABLED);
+	if (s->txn.active && s->auth_id != NULL && (hj = hjstore_rcpt(s,
+	    (uint32_t)(s->txn.rcpt_sent - s->txn.rcpt_failed))) !=
+	    HIJACK_OK) {
+		hjstore_verdict(&v, POLICY_AT_RCPT, s->auth_id, hj);
 		if (refuse(s, c->verb, &v)) {
 			s->txn.rcpt_refused++;
 			return;
@@ -370,6 +371,7 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 	struct pending *p;
 	const char *text;
 	enum sasl_rc rc;
+	enum hijack_rc hj;
 
 	if (s->flags & SF_AUTH) {
 		sess_reply_now(s, c->verb, "503 5.5.1 Error: already authenticated");
@@ -405,10 +407,13 @@ do_auth(struct session *s, const struct smtp_cmd *c, const char *l,
 	default:
 		break;
 	}
-	if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
+	if (s->auth_cand != NULL && rc == SASL_IDENTITY &&
+	    hjstore_wait(s, c->verb, l, n, s->auth_cand, -1))
+		return;
+	if (s->auth_cand != NULL && (hj = hjstore_auth(s)) != HIJACK_OK) {
 		struct policy_verdict v;
 
-		sess_hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 0);
+		hjstore_verdict(&v, POLICY_AT_AUTH, s->auth_cand, hj);
 		if (pol_enforce(s, &v)) {
 			pol_log(s, &v, 1);
 			free(s->auth_cand);
@@ -618,10 +623,16 @@ dispatch(struct session *s, const char *line, size_t len)
 	commands[i].fn(s, &c, line, len);
 }
 
+static void	auth_line(struct session *s, const char *line, size_t len);
+
 void
 sess_redo_line(struct session *s, const char *line, size_t len)
 {
-	dispatch(s, line, len);
+	/* a line inside an AUTH exchange waited (hijack.store = "redis") */
+	if (s->phase == PH_AUTH)
+		auth_line(s, line, len);
+	else
+		dispatch(s, line, len);
 }
 
 /* sess_auth_forget - no identity any more (STARTTLS, a failed AUTH). */
@@ -690,8 +701,11 @@ static void
 auth_line(struct session *s, const char *line, size_t len)
 {
 	struct pending *p;
+	struct sasl_state was = s->sasl;
+	enum hijack_rc hj;
+	enum sasl_rc rc;
 
-	switch (auth_observe(s, 0, line, len)) {
+	switch ((rc = auth_observe(s, 0, line, len))) {
 	case SASL_BAD_BASE64:
 	case SASL_NOSPACE:
 		/* never relayed: the client hears 501, and the exchange at
@@ -700,10 +714,18 @@ auth_line(struct session *s, const char *line, size_t len)
 		    s->sasl_cancel);
 		return;
 	default:
-		if (s->auth_cand != NULL && hijack_is_disabled(s->auth_cand)) {
+		if (s->auth_cand != NULL && rc == SASL_IDENTITY &&
+		    hjstore_wait(s, CMD_AUTH, line, len, s->auth_cand, -1)) {
+			/* read again once the answer is in: from where the
+			 * exchange was before this line */
+			s->sasl = was;
+			return;
+		}
+		if (s->auth_cand != NULL && (hj = hjstore_auth(s)) !=
+		    HIJACK_OK) {
 			struct policy_verdict v;
 
-			sess_hijack_verdict(&v, POLICY_AT_AUTH, s->auth_cand, 0);
+			hjstore_verdict(&v, POLICY_AT_AUTH, s->auth_cand, hj);
 			if (!pol_enforce(s, &v)) {
 				pol_log(s, &v, 0);
 				break;

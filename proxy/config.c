@@ -60,7 +60,9 @@ enum check {
 			   dot, stored lower case */
 	CK_DNSBLCODE,	/* an IPv4 address in 127.0.0.0/8 */
 	CK_PATH,	/* a file name: not empty */
-	CK_PREFIX	/* text for a header field: printable ASCII, spaces */
+	CK_PREFIX,	/* text for a header field: printable ASCII, spaces */
+	CK_KEYPREFIX	/* the start of Redis key names: printable ASCII,
+			   no space */
 };
 
 #define F_REQUIRED	0x1	/* no default: the key must be given */
@@ -118,6 +120,8 @@ static const char *const level_names[] = { "error", "warn", "info",
 static const char *const mode_names[] = { "enforce", "monitor", NULL };
 static const char *const hj_count_names[] = { "messages", "recipients",
 	NULL };
+static const char *const hj_store_names[] = { "file", "redis", NULL };
+static const char *const hj_fail_names[] = { "allow", "tempfail", NULL };
 static const char *const softfail_names[] = { "accept", "tempfail", "reject",
 	NULL };
 static const char *const dns_error_names[] = { "tempfail", "accept", NULL };
@@ -266,6 +270,18 @@ static const struct key auth_keys[] = {
 	KEND
 };
 
+/* hijack.store = "redis" (proxy/hjredis.c) */
+static const struct key hijack_redis_keys[] = {
+	KSTR(C, "address", hijack.redis.address, "127.0.0.1", CK_IPADDR, 0),
+	KINT(C, "port", hijack.redis.port, 1, 65535, 6379),
+	KSTR(C, "password_file", hijack.redis.password_file, NULL, CK_PATH,
+	    F_EMPTY_UNSET),
+	KSTR(C, "prefix", hijack.redis.prefix, "mxshield:", CK_KEYPREFIX, 0),
+	KINT(C, "db", hijack.redis.db, 0, 65535, 0),
+	KINT(C, "timeout_ms", hijack.redis.timeout_ms, 10, 60000, 500),
+	KEND
+};
+
 static const struct key hijack_keys[] = {
 	KBOOL(C, "enabled", hijack.enabled, 0),
 	KINT(C, "max_messages", hijack.max_messages, 1, 10000000, 200),
@@ -274,6 +290,10 @@ static const struct key hijack_keys[] = {
 	KENUM(C, "mode", hijack.mode, mode_names, CFG_MODE_ENFORCE),
 	KENUM(C, "count", hijack.count, hj_count_names, CFG_HJ_MESSAGES),
 	KSTRS(C, "exempt", hijack.exempt, CK_IDENTITY, 0),
+	KENUM(C, "store", hijack.store, hj_store_names, CFG_HJ_FILE),
+	KENUM(C, "on_store_failure", hijack.on_store_failure, hj_fail_names,
+	    CFG_HJ_FAIL_ALLOW),
+	KGROUP("redis", hijack_redis_keys),
 	KEND
 };
 
@@ -860,6 +880,16 @@ check_string(enum check ck, char *v)
 				return "must be printable ASCII (a header field "
 				    "holds it)";
 		return NULL;
+	case CK_KEYPREFIX:
+		if (strlen(v) > 100)
+			return "must be at most 100 characters";
+		for (char *p = v; *p != '\0'; p++)
+			if (*p <= 0x20 || *p > 0x7e ||
+			    strchr("*?[]\\", *p) != NULL)
+				return "must be printable ASCII without spaces "
+				    "or the pattern characters * ? [ ] \\ "
+				    "(--list-counters matches key names)";
+		return NULL;
 	}
 	return NULL;
 }
@@ -1304,6 +1334,11 @@ cfg_free(struct config *cfg)
 		return;
 	free_keys(top_keys, cfg);
 	free(cfg->spoof.warning_text);
+	if (cfg->hijack.redis.password != NULL) {
+		explicit_bzero(cfg->hijack.redis.password,
+		    strlen(cfg->hijack.redis.password));
+		free(cfg->hijack.redis.password);
+	}
 	for (size_t i = 0; i < cfg->nlocs; i++) {
 		free(cfg->locs[i].path);
 		free(cfg->locs[i].file);
@@ -1545,6 +1580,42 @@ dnsbl_checks(struct loader *ld, struct config *cfg)
 	}
 }
 
+/*
+ * hijack_redis_checks - hijack.store = "redis": the password is read
+ * from hijack.redis.password_file now (its first line, the line end
+ * removed), so that a start and --check-config find a file that cannot
+ * be read, and a running mxshield never opens it again. The password
+ * never enters a message.
+ */
+static void
+hijack_redis_checks(struct loader *ld, struct config *cfg)
+{
+	const char	*file = cfg->hijack.redis.password_file;
+	const config_setting_t *s = at(ld, "hijack.redis.password_file");
+	char		 buf[1025];
+	size_t		 n;
+	FILE		*f;
+
+	if (cfg->hijack.store != CFG_HJ_REDIS || file == NULL)
+		return;
+	if ((f = fopen(file, "re")) == NULL) {
+		ld_err(ld, s, "hijack.redis.password_file", "cannot read %s: "
+		    "%s", file, strerror(errno));
+		return;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n == 0 || n >= sizeof(buf) - 1) {
+		ld_err(ld, s, "hijack.redis.password_file", "%s must hold the "
+		    "password on its first line (1 to 1023 octets)", file);
+	} else if ((cfg->hijack.redis.password = strdup(buf)) == NULL)
+		ld->oom = 1;
+	explicit_bzero(buf, sizeof(buf));
+}
+
 static void
 cross_checks(struct loader *ld, struct config *cfg)
 {
@@ -1635,6 +1706,7 @@ cross_checks(struct loader *ld, struct config *cfg)
 		    cfg->listen[own].port);
 	}
 	dnsbl_checks(ld, cfg);
+	hijack_redis_checks(ld, cfg);
 }
 
 /* The collected problems into the caller's err, cut at a line end. */

@@ -26,6 +26,8 @@ enum cfg_log_level { CFG_LOG_ERROR = 0, CFG_LOG_WARN, CFG_LOG_INFO,
 	CFG_LOG_DEBUG };
 enum cfg_mode { CFG_MODE_ENFORCE = 0, CFG_MODE_MONITOR };
 enum cfg_hijack_count { CFG_HJ_MESSAGES = 0, CFG_HJ_RECIPIENTS };
+enum cfg_hijack_store { CFG_HJ_FILE = 0, CFG_HJ_REDIS };
+enum cfg_store_failure { CFG_HJ_FAIL_ALLOW = 0, CFG_HJ_FAIL_TEMPFAIL };
 enum cfg_spf_softfail { CFG_SPF_SOFT_ACCEPT = 0, CFG_SPF_SOFT_TEMPFAIL,
 	CFG_SPF_SOFT_REJECT };
 enum cfg_dns_error { CFG_DNSERR_TEMPFAIL = 0, CFG_DNSERR_ACCEPT };
@@ -206,6 +208,18 @@ struct config {
 		enum cfg_mode mode;
 		enum cfg_hijack_count count;	/* messages */
 		struct cfg_strlist exempt;	/* never disabled */
+		enum cfg_hijack_store store;	/* file */
+		enum cfg_store_failure on_store_failure;	/* allow */
+		struct {
+			char	*address;	/* "127.0.0.1", an IP address */
+			int	 port;		/* 6379 */
+			char	*password_file;	/* NULL: no AUTH */
+			char	*password;	/* owned: read from password_file
+						   at load, never logged */
+			char	*prefix;	/* "mxshield:" */
+			int	 db;		/* 0 */
+			int	 timeout_ms;	/* 500 */
+		} redis;
 	} hijack;
 
 	struct cfg_size_limit	*size_limits;

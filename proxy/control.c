@@ -139,6 +139,9 @@ do_unblock(int fd, const char *arg, uint64_t deadline)
 	case HIJACK_NOT_DISABLED:
 		snprintf(out, sizeof(out), "ERR %s is not disabled\n", arg);
 		break;
+	case HIJACK_STORE_ERROR:
+		snprintf(out, sizeof(out), "ERR %s\n", hijack_store_error());
+		break;
 	case HIJACK_OFF:
 	default:
 		snprintf(out, sizeof(out), "ERR hijack detection is off "
@@ -197,7 +200,11 @@ serve(int fd)
 
 		list = line[0] == 'L' ? hijack_list(&n) : hijack_counters(&n);
 		if (list == NULL) {
-			send_str(fd, "ERR out of memory\n", deadline);
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "ERR %s\n",
+			    hijack_store_error());
+			send_str(fd, msg, deadline);
 			return;
 		}
 		if (send_all(fd, list, n, deadline) == 0)

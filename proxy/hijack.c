@@ -21,6 +21,7 @@
 
 #include "proxy/hijack.h"
 #include "proxy/hijack_int.h"
+#include "proxy/hjredis.h"
 #include "proxy/log.h"
 
 struct hj_table hj = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -249,9 +250,9 @@ hj_disable(struct hj_entry *e, int64_t now, int monitor)
  * window held, more the recipients of the message at hand that would
  * have passed the limit (0 at MAIL).
  */
-static void
-log_disabled(const char *id, size_t len, uint32_t count, uint64_t more,
-    uint64_t sid, const char *client)
+void
+hijack_log_disabled(const char *id, size_t len, uint32_t count,
+    uint64_t more, uint64_t sid, const char *client)
 {
 	struct logline l;
 	const char *unit = hj.recipients ? "recipients" : "messages";
@@ -332,7 +333,7 @@ check(const char *identity, uint64_t more, time_t now, uint64_t sid,
 	}
 	pthread_mutex_unlock(&hj.lock);
 	if (rc == HIJACK_NOW_DISABLED)
-		log_disabled(id, len, count, more, sid, client);
+		hijack_log_disabled(id, len, count, more, sid, client);
 	return rc;
 }
 
@@ -340,7 +341,7 @@ enum hijack_rc
 hijack_mail(const char *identity, time_t now, uint64_t sid,
     const char *client)
 {
-	if (!hj.on || identity == NULL)
+	if (!hj.on || hj.redis || identity == NULL)
 		return HIJACK_OK;
 	return check(identity, 0, now, sid, client);
 }
@@ -349,7 +350,7 @@ enum hijack_rc
 hijack_rcpt(const char *identity, uint32_t open, time_t now, uint64_t sid,
     const char *client)
 {
-	if (!hj.on || !hj.recipients || identity == NULL)
+	if (!hj.on || hj.redis || !hj.recipients || identity == NULL)
 		return HIJACK_OK;
 	return check(identity, (uint64_t)open + 1, now, sid, client);
 }
@@ -362,7 +363,7 @@ hijack_accepted(const char *identity, uint32_t rcpts, time_t now)
 	uint32_t h, units;
 	int warn = 0;
 
-	if (!hj.on || identity == NULL)
+	if (!hj.on || hj.redis || identity == NULL)
 		return;
 	/* more than max times would only push out older ones */
 	units = hj.recipients ? rcpts : 1;
@@ -403,7 +404,7 @@ hijack_is_disabled(const char *identity)
 	size_t len;
 	int rc;
 
-	if (!hj.on || identity == NULL)
+	if (!hj.on || hj.redis || identity == NULL)
 		return 0;
 	len = id_len(identity);
 	pthread_mutex_lock(&hj.lock);
@@ -424,6 +425,15 @@ hijack_unblock(const char *identity, size_t len)
 		return HIJACK_OFF;
 	if (len > HIJACK_ID_MAX)
 		len = HIJACK_ID_MAX;
+	if (hj.redis) {
+		int r = hjr_unblock(identity, len, hj.store_err,
+		    sizeof(hj.store_err));
+
+		if (r < 0)
+			return HIJACK_STORE_ERROR;
+		rc = r ? HIJACK_UNBLOCKED : HIJACK_NOT_DISABLED;
+		goto logit;
+	}
 	pthread_mutex_lock(&hj.lock);
 	e = hj_find(identity, len, hj_hash(identity, len));
 	if (e != NULL && e->disabled) {
@@ -438,6 +448,7 @@ hijack_unblock(const char *identity, size_t len)
 		rc = HIJACK_UNBLOCKED;
 	}
 	pthread_mutex_unlock(&hj.lock);
+logit:
 	if (rc == HIJACK_UNBLOCKED && log_enabled(CFG_LOG_WARN)) {
 		log_begin(&l, "hijack");
 		log_cstr(&l, "level", "warn");
@@ -526,9 +537,18 @@ line_disabled(struct sbuf *b, const struct hj_entry *e)
 	hj_sb_str(b, "\n");
 }
 
+const char *
+hijack_store_error(void)
+{
+	return hj.store_err[0] ? hj.store_err : "out of memory";
+}
+
 char *
 hijack_list(size_t *len)
 {
+	hj.store_err[0] = '\0';
+	if (hj.on && hj.redis)
+		return hjr_list(len, hj.store_err, sizeof(hj.store_err));
 	return report(keep_disabled, by_time, line_disabled, len);
 }
 
@@ -569,6 +589,9 @@ line_counted(struct sbuf *b, const struct hj_entry *e)
 char *
 hijack_counters(size_t *len)
 {
+	hj.store_err[0] = '\0';
+	if (hj.on && hj.redis)
+		return hjr_counters(len, hj.store_err, sizeof(hj.store_err));
 	return report(keep_counted, by_count, line_counted, len);
 }
 
@@ -610,6 +633,19 @@ hijack_start(const struct config *cfg, char *err, size_t cap)
 	hj.nexempt = cfg->hijack.exempt.n;
 	hj.stopping = hj.dirty = hj.urgent = hj.full_warned = 0;
 	hj.last_err[0] = '\0';
+	if (cfg->hijack.store == CFG_HJ_REDIS) {
+		/* nothing kept here: every worker asks Redis (hjredis.c) */
+		hj.redis = 1;
+		hj.on = 1;
+		log_msg(CFG_LOG_INFO, "hijack", "hijack detection on: %d %s "
+		    "in %d s, kept in Redis %s:%d (prefix \"%s\", db %d), "
+		    "shared by every mxshield using it",
+		    cfg->hijack.max_messages, hj.recipients ? "recipients" :
+		    "messages", cfg->hijack.window, cfg->hijack.redis.address,
+		    cfg->hijack.redis.port, cfg->hijack.redis.prefix,
+		    cfg->hijack.redis.db);
+		return 0;
+	}
 	hj.bucket = calloc(HJ_BUCKETS, sizeof(*hj.bucket));
 	if (hj.bucket == NULL || (cfg->hijack.state_file != NULL &&
 	    hj_state_paths(cfg->hijack.state_file) < 0)) {
@@ -656,6 +692,10 @@ hijack_stop(void)
 {
 	if (!hj.on)
 		return;
+	if (hj.redis) {
+		hj.on = hj.redis = 0;
+		return;
+	}
 	pthread_mutex_lock(&hj.lock);
 	hj.stopping = 1;
 	pthread_cond_signal(&hj.cond);

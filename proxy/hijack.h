@@ -47,6 +47,9 @@ enum hijack_rc {
 				   5.7.1; the identity is disabled now,
 				   logged once */
 	HIJACK_DISABLED,	/* disabled before: refuse 550 5.7.1 */
+	HIJACK_STORE_FAIL,	/* hijack.store = "redis" unreachable and
+				   on_store_failure = "tempfail": 451 4.3.0
+				   (proxy/hjstore.h) */
 };
 
 /*
@@ -103,6 +106,7 @@ enum hijack_unblock_rc {
 	HIJACK_UNBLOCKED = 0,
 	HIJACK_NOT_DISABLED,	/* unknown, or not disabled */
 	HIJACK_OFF,		/* hijack.enabled is off */
+	HIJACK_STORE_ERROR,	/* Redis failed: hijack_store_error() */
 };
 
 /*
@@ -113,7 +117,8 @@ enum hijack_unblock_rc {
 enum hijack_unblock_rc hijack_unblock(const char *identity, size_t len);
 
 /*
- * hijack_list - the disabled identities, oldest first, as text: one
+ * hijack_list - the disabled identities (with hijack.store = "redis",
+ * read from Redis: NULL also when it fails, hijack_store_error()), oldest first, as text: one
  * line per identity, "ID TIME" (ID xtext-encoded, RFC 3461 4, so that
  * a space or a line end cannot break the line; TIME RFC 3339 UTC),
  * then " monitor" when it was disabled in monitor mode, then "\n".
@@ -121,6 +126,18 @@ enum hijack_unblock_rc hijack_unblock(const char *identity, size_t len);
  * length), "" when none; NULL when memory is short.
  */
 char		*hijack_list(size_t *len);
+
+/* hijack_store_error - why the last hijack_list(), hijack_counters()
+ * or hijack_unblock() failed (Redis unreachable, an error reply, or
+ * memory); for the control socket's thread, which made the call. */
+const char	*hijack_store_error(void);
+
+/* hijack_log_disabled - the one "hijack" log line of an identity
+ * (len octets) disabled now: count what its window held, more the
+ * recipients of the message at hand (0 at MAIL). */
+void		 hijack_log_disabled(const char *id, size_t len,
+		    uint32_t count, uint64_t more, uint64_t sid,
+		    const char *client);
 
 /*
  * hijack_counters - every identity counted in the window or disabled,

@@ -1,6 +1,7 @@
 /*
  * proxy/hijack_int.h - what proxy/hijack.c (the table) and
- * proxy/hijack_state.c (its state file) share; nothing else includes
+ * proxy/hijack_state.c (its state file) share, and proxy/hjredis_ctl.c
+ * borrows (hj_is_exempt(), the text buffer); nothing else includes
  * it. Every field of hj after .lock, and every entry, is under hj.lock.
  */
 #ifndef MXS_HIJACK_INT_H
@@ -49,6 +50,10 @@ struct hj_table {
 	char		*path;		/* owned; NULL: memory only */
 	char		*tmp;		/* owned: path ".tmp" */
 	char		*dir;		/* owned: path's directory */
+	int		 redis;		/* hijack.store = "redis": no table,
+					   proxy/hjredis.c asks Redis */
+	char		 store_err[200];	/* control thread only: why
+					   Redis failed the last request */
 
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;		/* wakes the writer */

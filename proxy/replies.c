@@ -15,6 +15,7 @@
 #include "core/smtp_reply.h"
 #include "proxy/commands.h"
 #include "proxy/hijack.h"
+#include "proxy/hjstore.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
 #include "proxy/replies.h"
@@ -101,8 +102,8 @@ sess_on_reply(struct session *s, struct pending *p, int code,
 	if (p->kind == PK_FINAL) {
 		sess_set_backend_reply(s, p, r, n);
 		if (ok && s->auth_id != NULL)
-			hijack_accepted(s->auth_id, p->txn != NULL ?
-			    (uint32_t)p->txn->rcpt_ok : 1, time(NULL));
+			hjstore_accepted(s, p->txn != NULL ?
+			    (uint32_t)p->txn->rcpt_ok : 1);
 		if (p->txn != NULL)
 			sess_txn_log(s, p->txn, ok ? "accepted" : "rejected",
 			    r, n);

@@ -23,6 +23,7 @@
 #include "proxy/dns.h"
 #include "proxy/control.h"
 #include "proxy/hijack.h"
+#include "proxy/hjredis.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/pol.h"
@@ -222,6 +223,8 @@ worker_dns_close(struct worker *w)
 {
 	bkname_free(w->bkname);
 	w->bkname = NULL;
+	hjr_close(w->hjr);
+	w->hjr = NULL;
 	dns_close(w->dns, NULL, NULL);
 	w->dns = NULL;
 }
@@ -356,6 +359,9 @@ worker_init(struct server *srv, struct worker *w, int index)
 	w->mx_timer.data = w;
 	uv_unref((uv_handle_t *)&w->mx_timer);
 	uv_timer_start(&w->mx_timer, on_mx_timer, 1000, 1000);
+	if (cfg->hijack.enabled && cfg->hijack.store == CFG_HJ_REDIS &&
+	    (w->hjr = hjr_new(&w->loop, index)) == NULL)
+		return -1;
 	if (srv->backend_by_dns && (w->bkname = bkname_new(w->dns,
 	    cfg->backend.address, cfg->backend.port,
 	    (struct sockaddr *)&srv->backend_sa, srv->backend_salen)) == NULL)
@@ -633,6 +639,7 @@ srv_run(const struct config *cfg)
 		return 1;
 	}
 	chk_warnings(cfg, (struct sockaddr *)&srv.backend_sa, log_warning, NULL);
+	hjr_setup(cfg, seed);
 	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);

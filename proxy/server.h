@@ -42,6 +42,8 @@ struct worker {
 	struct mx_worker *mx;		/* owned: this worker's counters
 					   (proxy/metrics.h), also io.mx */
 	uv_timer_t	 mx_timer;	/* copies the resolver's counters */
+	struct hjr	*hjr;		/* hijack.store = "redis": this loop's
+					   connection (proxy/hjredis.h) */
 };
 
 struct server {

@@ -51,6 +51,7 @@
 #include "core/smtp_cmd.h"
 #include "proxy/backend.h"
 #include "proxy/config.h"
+#include "proxy/hjredis.h"
 #include "proxy/side.h"
 #include "proxy/spoofw.h"
 
@@ -193,6 +194,12 @@ struct session {
 					   MAIL waits for (proxy/mailspf.h) */
 	struct spfw_result *spf_res;	/* owned: its result, until that MAIL
 					   is handled again */
+	struct hjr_req	*hj_req;	/* the question to Redis a MAIL or
+					   AUTH waits for (proxy/hjstore.h) */
+	struct hjr_answer hj_ans;	/* its answer, while hj_have */
+	int		 hj_have;
+	int		 hj_count_ok;	/* hj_count is the MAIL's answer */
+	int64_t		 hj_count;	/* the window then (recipients) */
 	struct txn	 txn;
 	uint32_t	 txn_seq;	/* numbers transactions (never 0): a
 					   late reply finds its own */

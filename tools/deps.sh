@@ -15,8 +15,10 @@ set -eu
 # and /healthz endpoint in a thread of its own), and Python for the development
 # sink; netbase (/etc/protocols, /etc/services), which a minimal Debian
 # lacks and without which SMTP clients such as swaks cannot open a TCP
-# connection to try the README's example.
-BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev libmicrohttpd-dev python3 netbase"
+# connection to try the README's example; hiredis, the Redis client of
+# hijack.store = "redis" (the one the Redis project keeps, with an
+# asynchronous API that runs on each worker's loop).
+BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev libmicrohttpd-dev libhiredis-dev python3 netbase"
 # test: everything the unit, integration and fuzz tests run.
 #   libcmocka-dev                  unit tests (CMake -DMXS_UNIT_TESTS=ON)
 #   clang libclang-rt-14-dev       libFuzzer targets and their sanitizers
@@ -28,7 +30,9 @@ BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev 
 #                                  --tls/--tlsc need
 #   postfix                        smtp-source, smtp-sink, a private Postfix
 #   openssl                        test certificates, s_client
-TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-yaml python3-dnslib python3-prometheus-client swaks libnet-ssleay-perl postfix openssl"
+#   redis-server                   hijack.store = "redis" against a real
+#                                  Redis (test_hijack_redis.py)
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-yaml python3-dnslib python3-prometheus-client swaks libnet-ssleay-perl postfix openssl redis-server"
 BENCH="$TEST haproxy proxsmtp iproute2 procps"
 
 case "${1:-build}" in
