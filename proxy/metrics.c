@@ -14,6 +14,7 @@
 #include "core/promtext.h"
 #include "proxy/dns.h"
 #include "proxy/hijack.h"
+#include "proxy/hjredis.h"
 #include "proxy/metrics.h"
 #include "proxy/server.h"
 
@@ -313,6 +314,32 @@ hijack_disabled(void)
 	return n;
 }
 
+/* hijack.store = "redis": its traffic and health (all 0 with "file"). */
+static void
+render_hijack_store(struct ptbuf *b)
+{
+	struct hijack_store_stats st;
+
+	hijack_store_stats(&st);
+	pt_head(b, "mxshield_hijack_store_commands_total", "counter",
+	    "Commands sent to the hijack store (Redis).");
+	pt_u64(b, "mxshield_hijack_store_commands_total", NULL, 0,
+	    st.commands);
+	pt_head(b, "mxshield_hijack_store_failures_total", "counter",
+	    "Hijack store questions and counts that failed (refused, timed "
+	    "out, error reply); hijack.on_store_failure decided each.");
+	pt_u64(b, "mxshield_hijack_store_failures_total", NULL, 0,
+	    st.failures);
+	pt_head(b, "mxshield_hijack_store_reconnects_total", "counter",
+	    "Connections to the hijack store made after the first.");
+	pt_u64(b, "mxshield_hijack_store_reconnects_total", NULL, 0,
+	    st.reconnects);
+	pt_head(b, "mxshield_hijack_store_connected_workers", "gauge",
+	    "Workers connected to the hijack store now.");
+	pt_u64(b, "mxshield_hijack_store_connected_workers", NULL, 0,
+	    st.connected);
+}
+
 static void
 render_latency(struct ptbuf *b, struct server *srv)
 {
@@ -580,6 +607,7 @@ render(struct ptbuf *b, struct server *srv)
 	    "Identities hijack detection has disabled (until unblocked).");
 	pt_u64(b, "mxshield_hijack_disabled_identities", NULL, 0,
 	    hijack_disabled());
+	render_hijack_store(b);
 	pt_head(b, "mxshield_reloads_total", "counter",
 	    "Configuration reloads, by result.");
 	l[0].name = "result";

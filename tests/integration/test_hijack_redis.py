@@ -100,14 +100,16 @@ def auth_backend(backend):
 
 
 def start_mx(mxshield, workdir, port, name, failure="allow", password_file=None,
-             max_messages=3, window=60):
+             max_messages=3, window=60, extra=None):
     sock = os.path.join(workdir, name + ".sock")
     rd = {"address": "127.0.0.1", "port": port, "prefix": "mxshield:", "timeout_ms": 500}
     if password_file:
         rd["password_file"] = password_file
-    mx = mxshield({"hijack": {"enabled": True, "max_messages": max_messages, "window": window,
-                              "store": "redis", "on_store_failure": failure, "redis": rd},
-                   "control": {"socket": sock}})
+    conf = {"hijack": {"enabled": True, "max_messages": max_messages, "window": window,
+                       "store": "redis", "on_store_failure": failure, "redis": rd},
+            "control": {"socket": sock}}
+    conf.update(extra or {})
+    mx = mxshield(conf)
     smtpkit.wait_for(lambda: os.path.exists(sock), 5, what="control socket")
     return mx
 
@@ -448,3 +450,29 @@ def test_recipients_counted_in_redis(mxshield, auth_backend, workdir, redis):
     line = mx.wait_log(lambda l: l.get("event") == "hijack" and l.get("action") == "disabled",
                        what="hijack disabled line")[0]
     assert (line["stage"], line["recipients"], line["in_message"]) == ("rcpt", 2, 2)
+
+
+def test_store_in_metrics(mxshield, auth_backend, workdir, redis):
+    """/metrics shows the store's traffic and health: commands, the
+    connected workers, and a failure once Redis is gone."""
+    from test_metrics import metrics_conf, scrape
+    redis.start()
+    mx = start_mx(mxshield, workdir, redis.port, "a", failure="allow",
+                  extra=metrics_conf())
+    connected(mx)
+    key = ("mxshield_hijack_store_commands_total", frozenset())
+    before = scrape(mx)[0][key]         # what the connection itself sent
+    c = session(mx)
+    auth_plain(c, ALICE)
+    send(c, ALICE, 2)
+    smtpkit.wait_for(lambda: scrape(mx)[0][key] >= before + 5, 5, what="5 store commands")
+    samples, _ = scrape(mx)
+    # AUTH asks once, each message twice (MAIL, then the count after 250)
+    assert samples[key] == before + 5
+    assert samples[("mxshield_hijack_store_failures_total", frozenset())] == 0
+    assert samples[("mxshield_hijack_store_connected_workers", frozenset())] == 1
+    redis.stop()
+    send(c, ALICE, 1)                   # allowed, uncounted
+    samples, _ = scrape(mx)
+    assert samples[("mxshield_hijack_store_failures_total", frozenset())] >= 1
+    assert samples[("mxshield_hijack_store_connected_workers", frozenset())] == 0
