@@ -12,6 +12,7 @@
  * it).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,39 @@ ctl_args(int n, char **args, enum control_cmd *cmd, const char **id)
 	return -1;
 }
 
+/*
+ * ctl with a file cfg_load() refused (errs: its errors): the running
+ * mxshield is still asked when the file names its control.socket. A
+ * reload then comes back refused with the same errors, and the failure
+ * is counted and logged there; other commands say the file has errors.
+ */
+static int
+ctl_unloaded(const char *path, enum control_cmd cmd, const char *id,
+    const char *what, const char *errs)
+{
+	struct config c;
+	char sock[PATH_MAX];
+
+	if (cfg_peek_str(path, "control.socket", sock, sizeof(sock)) < 0) {
+		fputs(errs, stderr);
+		if (errs[0] != '\0' && errs[strlen(errs) - 1] != '\n')
+			fputc('\n', stderr);
+		fprintf(stderr, "mxshield: %s: %s names no control.socket "
+		    "that can be read%s\n", what, path, cmd == CONTROL_RELOAD ?
+		    "; nothing was sent: the running mxshield would refuse "
+		    "this file and keep its configuration" : "");
+		return 1;
+	}
+	if (cmd != CONTROL_RELOAD)
+		fprintf(stderr, "mxshield: note: %s has errors (a reload "
+		    "would be refused; mxshield --check-config says which)\n",
+		    path);
+	memset(&c, 0, sizeof(c));
+	c.path = (char *)path;
+	c.control.socket = sock;
+	return control_main(&c, cmd, id, what);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -363,14 +397,15 @@ main(int argc, char **argv)
 	}
 	err[0] = '\0';
 	cfg = cfg_load(path, err, sizeof(err));
+	if (cfg == NULL && ctl) {
+		rc = ctl_unloaded(path, ctl_cmd, ctl_id, ctl_what, err);
+		free(rcpts);
+		return rc;
+	}
 	if (cfg == NULL) {
 		fputs(err, stderr);
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
-		if (ctl && ctl_cmd == CONTROL_RELOAD)
-			fprintf(stderr, "mxshield: ctl reload: not sent: the "
-			    "running mxshield would refuse this file and keep "
-			    "its configuration\n");
 		free(rcpts);
 		return test || lookup != NULL || spf ? 2 : 1;
 	}

@@ -575,6 +575,16 @@ srv_run(const struct config *cfg)
 		srv_free(&srv, 0);
 		return 1;
 	}
+	/* from here a signal waits for the main loop: SIGHUP's default
+	 * action would end the process while it binds its listeners */
+	uv_signal_init(main_loop, &sig_term);
+	uv_signal_init(main_loop, &sig_int);
+	uv_signal_init(main_loop, &sig_hup);
+	sig_term.data = sig_int.data = sig_hup.data = &srv;
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	uv_timer_init(main_loop, &force_timer);
 	if (control_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		hijack_stop();
@@ -589,15 +599,6 @@ srv_run(const struct config *cfg)
 			return 1;
 		}
 	}
-
-	uv_signal_init(main_loop, &sig_term);
-	uv_signal_init(main_loop, &sig_int);
-	uv_signal_init(main_loop, &sig_hup);
-	sig_term.data = sig_int.data = sig_hup.data = &srv;
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
-	uv_signal_start(&sig_hup, on_signal, SIGHUP);
-	uv_timer_init(main_loop, &force_timer);
 
 	uv_async_init(main_loop, &done_async, on_all_done);
 	for (int i = 0; i < srv.nworkers; i++) {
