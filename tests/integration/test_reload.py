@@ -508,3 +508,14 @@ def test_reloads_under_load(mxshield, backend, workdir):
     assert len(ms) == 20 and all(l["result"] == "ok" for l in results(mx))
     print("\nreload under load: %d messages, 0 failed; reload ms min %d median %d max %d"
           % (len(sent), min(ms), sorted(ms)[len(ms) // 2], max(ms)))
+
+
+def test_systemd_unit_reloads():
+    """deploy/mxshield.service: systemctl reload sends what reloads."""
+    import configparser
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read(os.path.join(conftest.REPO, "deploy", "mxshield.service"))
+    cmd = unit["Service"]["ExecReload"].split()
+    assert cmd in (["/bin/kill", "-HUP", "$MAINPID"],
+                   ["/usr/local/bin/mxshield", "-c", "/etc/mxshield/mxshield.conf", "ctl", "reload"]), cmd
