@@ -13,6 +13,7 @@
 #include "proxy/accept.h"
 #include "proxy/data.h"
 #include "proxy/dnschk.h"
+#include "proxy/gen.h"
 #include "proxy/hjstore.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
@@ -242,8 +243,9 @@ sess_start(struct worker *w, uv_stream_t *server, int listener)
 		return;
 	}
 	s->w = w;
-	s->cfg = w->cfg;
-	s->listener = &w->cfg->listen[listener];
+	s->gen = gen_ref(w->gen);
+	s->cfg = s->gen->cfg;
+	s->listener = &s->cfg->listen[listener];
 	s->id = srv_next_sid(w->srv);
 	s->start_ms = mxs_now_ms();
 	s->phase = PH_CONNECT;
@@ -337,7 +339,7 @@ admit_and_connect(struct session *s)
 	struct worker *w = s->w;
 	enum admit_rc ar;
 
-	pol_client_init(&s->pc, w->srv->pol, &s->addr, s->ip, s->listener);
+	pol_client_init(&s->pc, s->gen->pol, &s->addr, s->ip, s->listener);
 	ar = srv_admit(w->srv, &s->addr);
 	if (ar != ADMIT_OK) {
 		static const char busy[] =
@@ -361,7 +363,7 @@ admit_and_connect(struct session *s)
 	if (s->listener->tls == CFG_TLS_IMPLICIT) {
 		/* TLS from the first byte (RFC 8314): the backend's greeting
 		 * waits for the handshake */
-		if (side_start_tls(&s->client, w->srv->tls_server, 0) < 0) {
+		if (side_start_tls(&s->client, s->gen->tls_server, 0) < 0) {
 			sess_close(s, "out of memory");
 			return;
 		}
@@ -446,6 +448,8 @@ sess_maybe_free(struct session *s)
 	free(s->helo_line);
 	free(s->auth_id);
 	free(s->auth_cand);
+	gen_unref(s->gen);
+	s->gen = NULL;
 	free(s);
 	worker_check_done(w);
 }

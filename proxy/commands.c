@@ -17,6 +17,7 @@
 #include "proxy/backend.h"
 #include "proxy/commands.h"
 #include "proxy/dnschk.h"
+#include "proxy/gen.h"
 #include "proxy/hijack.h"
 #include "proxy/hjstore.h"
 #include "proxy/log.h"
@@ -87,7 +88,7 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 		sess_close(s, "out of memory");
 		return;
 	}
-	if (policy_helo(s->w->srv->pol, &s->pc, c->arg, c->verb == CMD_EHLO,
+	if (policy_helo(s->gen->pol, &s->pc, c->arg, c->verb == CMD_EHLO,
 	    &v) == POLICY_REJECT) {
 		int enforced = pol_enforce(s, &v);
 
@@ -103,7 +104,7 @@ do_helo(struct session *s, const struct smtp_cmd *c, const char *l,
 		v.action = POLICY_PASS;
 	}
 	if (s->cfg->helo.reject_at == CFG_AT_HELO && pol_dns(s->cfg,
-	    s->w->srv->pol, &s->pc, POLICY_AT_HELO, on_helo_dns_verdict, s,
+	    s->gen->pol, &s->pc, POLICY_AT_HELO, on_helo_dns_verdict, s,
 	    &dv)) {
 		free(h);
 		free(hl);
@@ -164,7 +165,7 @@ check_envelope(struct session *s, const struct smtp_cmd *c, int is_mail)
 {
 	struct policy_verdict v;
 
-	if (!pol_envelope(s->cfg, s->w->srv->pol, &s->pc, &s->txn.ptxn, c,
+	if (!pol_envelope(s->cfg, s->gen->pol, &s->pc, &s->txn.ptxn, c,
 	    is_mail, on_envelope_verdict, s, &v))
 		return 0;
 	sess_reply_now(s, c->verb, v.text);
@@ -439,7 +440,7 @@ do_starttls(struct session *s, const struct smtp_cmd *c, const char *l,
 		return;
 	}
 	if (s->listener->tls != CFG_TLS_STARTTLS ||
-	    s->w->srv->tls_server == NULL) {
+	    s->gen->tls_server == NULL) {
 		sess_reply_now(s, c->verb, "454 4.7.0 TLS not available");
 		return;
 	}

@@ -1944,3 +1944,26 @@ cfg_load(const char *path, char *err, size_t cap)
 	free(ld.dir);
 	return cfg;
 }
+
+/* See config.h. */
+int
+cfg_peek_str(const char *path, const char *key, char *buf, size_t cap)
+{
+	config_t	 cf;
+	const char	*v = NULL;
+	char		*dir;
+	int		 rc = -1;
+
+	config_init(&cf);
+	if ((dir = dir_of(path)) != NULL)
+		config_set_include_dir(&cf, dir);
+	if (config_read_file(&cf, path) == CONFIG_TRUE &&
+	    config_lookup_string(&cf, key, &v) == CONFIG_TRUE && *v != '\0' &&
+	    strlen(v) < cap) {
+		memcpy(buf, v, strlen(v) + 1);
+		rc = 0;
+	}
+	config_destroy(&cf);
+	free(dir);
+	return rc;
+}

@@ -309,6 +309,15 @@ struct config	*cfg_load(const char *path, char *err, size_t cap);
 void		 cfg_free(struct config *cfg);
 
 /*
+ * cfg_peek_str - the string key (a path, "control.socket") as written in
+ * the file at path, for a file cfg_load() refuses but libconfig reads
+ * ("mxshield ctl" still finds the running process). 0 with it in buf
+ * (cap bytes), or -1: the file does not parse, or sets no such string.
+ */
+int		 cfg_peek_str(const char *path, const char *key, char *buf,
+		    size_t cap);
+
+/*
  * cfg_where - "file:line" of key path (as "backend.address") for a
  * message about it, into buf. A key the file does not give is shown at
  * its nearest group that it gives ("backend"), else as the file alone.

@@ -6,7 +6,8 @@
  * (CONTROL_LINE_MAX), time-limited (CONTROL_TIMEOUT) and parsed
  * strictly. The thread is off the workers' loops: it only calls
  * hijack_list(), hijack_counters() and hijack_unblock(), which take the
- * table lock briefly.
+ * table lock briefly, and the server's STATUS and RELOAD (struct
+ * control_ops; RELOAD waits for the main loop's result).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,8 @@
 #include "proxy/log.h"
 
 #define ANSWER_MAX	(64u * 1024 * 1024)	/* a listing, client side */
+#define STATUS_MAX	(16u * 1024)		/* STATUS, RELOAD answers */
+#define RELOAD_TIMEOUT	75	/* seconds a client waits for RELOAD */
 
 static struct {
 	int		 lfd;		/* listening socket, -1: none */
@@ -36,7 +39,17 @@ static struct {
 	ino_t		 ino;
 	pthread_t	 thread;
 	int		 on;
-} ctl = { -1, { -1, -1 }, NULL, 0, 0, 0, 0 };
+	struct control_ops ops;		/* STATUS, RELOAD; NULL: none */
+} ctl = { -1, { -1, -1 }, NULL, 0, 0, 0, 0, { NULL, NULL, NULL } };
+
+void
+control_set_ops(const struct control_ops *ops)
+{
+	if (ops != NULL)
+		ctl.ops = *ops;
+	else
+		memset(&ctl.ops, 0, sizeof(ctl.ops));
+}
 
 static uint64_t
 now_ms(void)
@@ -117,6 +130,29 @@ static void
 send_str(int fd, const char *s, uint64_t deadline)
 {
 	(void)send_all(fd, s, strlen(s), deadline);
+}
+
+/* STATUS or RELOAD: the server's lines, then ".". A RELOAD waits for
+ * its result, so the answer's deadline starts after it. */
+static void
+do_server(int fd, int reload)
+{
+	char *out = malloc(STATUS_MAX);
+	int (*fn)(void *, char *, size_t) = reload ? ctl.ops.reload :
+	    ctl.ops.status;
+
+	if (fn == NULL || out == NULL) {
+		send_str(fd, fn == NULL ? "ERR not available\n" :
+		    "ERR out of memory\n", now_ms() + CONTROL_TIMEOUT * 1000);
+		free(out);
+		return;
+	}
+	out[0] = '\0';
+	(void)fn(ctl.ops.arg, out, STATUS_MAX);
+	if (send_all(fd, out, strlen(out), now_ms() + CONTROL_TIMEOUT *
+	    1000) == 0)
+		send_str(fd, ".\n", now_ms() + CONTROL_TIMEOUT * 1000);
+	free(out);
 }
 
 /* UNBLOCK's argument: xtext, decoded and passed to hijack. */
@@ -212,9 +248,12 @@ serve(int fd)
 		free(list);
 	} else if (strncmp(line, "UNBLOCK ", 8) == 0) {
 		do_unblock(fd, line + 8, deadline);
+	} else if (strcmp(line, "STATUS") == 0 || strcmp(line, "RELOAD") ==
+	    0) {
+		do_server(fd, line[0] == 'R');
 	} else {
 		send_str(fd, "ERR unknown request (LIST, COUNTERS, UNBLOCK "
-		    "ID)\n", deadline);
+		    "ID, STATUS, RELOAD)\n", deadline);
 	}
 }
 
@@ -416,7 +455,8 @@ control_request(const char *path, const char *line, FILE *out, char *err,
     size_t cap)
 {
 	struct sockaddr_un sa;
-	struct timeval tv = { CONTROL_TIMEOUT * 2, 0 };
+	struct timeval tv = { strcmp(line, "RELOAD") == 0 ? RELOAD_TIMEOUT :
+	    CONTROL_TIMEOUT * 2, 0 };
 	char *buf = NULL, *nb, *nl;
 	size_t len = 0, bcap = 0;
 	ssize_t r;
@@ -479,11 +519,18 @@ control_request(const char *path, const char *line, FILE *out, char *err,
 		goto out;
 	}
 	buf[len] = '\0';
-	listing = strcmp(line, "LIST") == 0 || strcmp(line, "COUNTERS") == 0;
+	listing = strcmp(line, "LIST") == 0 || strcmp(line, "COUNTERS") == 0 ||
+	    strcmp(line, "STATUS") == 0 || strcmp(line, "RELOAD") == 0;
 	/* a listing ends with its "." line; anything else is one line */
 	if (listing && (len == 2 || (len > 2 && buf[len - 3] == '\n')) &&
 	    buf[len - 2] == '.') {
 		fwrite(buf, 1, len - 2, out);
+		/* RELOAD's first line says whether it was applied */
+		if (strncmp(buf, "ERR ", 4) == 0) {
+			nl = strchr(buf, '\n');
+			snprintf(err, cap, "%.*s", (int)(nl - buf - 4), buf + 4);
+			rc = CONTROL_REFUSED;
+		}
 		goto out;
 	}
 	nl = strchr(buf, '\n');
@@ -527,14 +574,28 @@ offline_hint(const struct config *cfg, enum control_cmd cmd)
 		    "when mxshield stops.\n");
 }
 
-int
-control_main(const struct config *cfg, enum control_cmd cmd, const char *id)
+/* Print a STATUS or RELOAD answer (text, its first line "OK ..." or
+ * "ERR ...") without that word: stdout when ok, else stderr after
+ * "mxshield: WHAT: ". */
+static void
+print_answer(const char *what, const char *text, int ok)
 {
-	static const char *const flags[] = { "--list-disabled",
-		"--list-counters", "--unblock" };
+	if (strncmp(text, ok ? "OK " : "ERR ", ok ? 3 : 4) == 0)
+		text += ok ? 3 : 4;
+	if (ok)
+		fputs(text, stdout);
+	else
+		fprintf(stderr, "mxshield: %s: %s", what, text);
+}
+
+int
+control_main(const struct config *cfg, enum control_cmd cmd, const char *id,
+    const char *what)
+{
 	char line[CONTROL_LINE_MAX], err[1024];
-	const char *what = flags[cmd];
-	size_t n;
+	char *text = NULL;
+	size_t n, tlen = 0;
+	FILE *out = stdout;
 	int rc;
 
 	if (cfg->control.socket == NULL) {
@@ -542,28 +603,54 @@ control_main(const struct config *cfg, enum control_cmd cmd, const char *id)
 		    "%s, so the running mxshield cannot be asked.\nSet "
 		    "control.socket (e.g. \"/run/mxshield/control.sock\") and "
 		    "restart mxshield.\n", what, cfg->path);
-		offline_hint(cfg, cmd);
+		if (cmd == CONTROL_RELOAD)
+			fprintf(stderr, "Without it, send SIGHUP to reload "
+			    "(kill -HUP PID; systemctl reload mxshield).\n");
+		else if (cmd != CONTROL_STATUS)
+			offline_hint(cfg, cmd);
 		return 1;
 	}
-	if (cmd == CONTROL_UNBLOCK) {
+	switch (cmd) {
+	case CONTROL_UNBLOCK:
 		n = id != NULL ? strlen(id) : 0;
 		if (n == 0 || n > HIJACK_ID_MAX) {
-			fprintf(stderr, "mxshield: --unblock: the identity must "
-			    "be 1 to %d octets\n", HIJACK_ID_MAX);
+			fprintf(stderr, "mxshield: %s: the identity must "
+			    "be 1 to %d octets\n", what, HIJACK_ID_MAX);
 			return 1;
 		}
 		memcpy(line, "UNBLOCK ", 8);
 		if (xtext_encode(id, n, line + 8, sizeof(line) - 8) == 0) {
-			fprintf(stderr, "mxshield: --unblock: identity too "
-			    "long\n");
+			fprintf(stderr, "mxshield: %s: identity too "
+			    "long\n", what);
 			return 1;
 		}
-	} else {
+		break;
+	case CONTROL_STATUS:
+	case CONTROL_RELOAD:
+		snprintf(line, sizeof(line), "%s", cmd == CONTROL_STATUS ?
+		    "STATUS" : "RELOAD");
+		/* kept, then printed without its OK/ERR word */
+		if ((out = open_memstream(&text, &tlen)) == NULL) {
+			fprintf(stderr, "mxshield: %s: out of memory\n", what);
+			return 1;
+		}
+		break;
+	default:
 		snprintf(line, sizeof(line), "%s", cmd == CONTROL_COUNTERS ?
 		    "COUNTERS" : "LIST");
+		break;
 	}
-	rc = control_request(cfg->control.socket, line, stdout, err,
+	rc = control_request(cfg->control.socket, line, out, err,
 	    sizeof(err));
+	if (out != stdout) {
+		fclose(out);
+		if (rc == CONTROL_OK || (rc == CONTROL_REFUSED && tlen > 0)) {
+			print_answer(what, text, rc == CONTROL_OK);
+			free(text);
+			return rc == CONTROL_OK ? 0 : 1;
+		}
+		free(text);
+	}
 	fflush(stdout);
 	switch (rc) {
 	case CONTROL_OK:
@@ -575,7 +662,8 @@ control_main(const struct config *cfg, enum control_cmd cmd, const char *id)
 		fprintf(stderr, "mxshield: %s: no mxshield is running on the "
 		    "control socket %s\n(%s).\n", what, cfg->control.socket,
 		    err);
-		offline_hint(cfg, cmd);
+		if (cmd != CONTROL_STATUS && cmd != CONTROL_RELOAD)
+			offline_hint(cfg, cmd);
 		return 1;
 	default:
 		fprintf(stderr, "mxshield: %s: control socket: %s\n", what, err);

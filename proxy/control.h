@@ -1,8 +1,10 @@
 /*
  * proxy/control.h - the local control socket (control.socket): a Unix
  * stream socket the running mxshield serves from a thread of its own,
- * and the client side the command line uses (mxshield --list-disabled,
- * mxshield --list-counters, mxshield --unblock ID). The socket file is created with mode 0600:
+ * and the client side the command line uses (mxshield ctl status |
+ * reload | disabled | counters | unblock ID; --list-disabled,
+ * --list-counters and --unblock ID are the older names). The socket
+ * file is created with mode 0600:
  * file permissions decide who may use it, and a peer whose uid is
  * neither ours nor root's is refused as well.
  *
@@ -14,10 +16,15 @@
  *                   [monitor]] [exempt]" (see hijack_counters()), then
  *                   ".\n"
  *   UNBLOCK ID\n    "OK ID\n", or "ERR reason\n"
+ *   STATUS\n        "name: value" lines (see reload_status()), then ".\n"
+ *   RELOAD\n        reloads and waits for the result (at most about a
+ *                   minute): "OK what changed\n" or "ERR reload
+ *                   refused...\n" with one error a line, then ".\n"
  *   anything else   "ERR reason\n"
  * ID is xtext (RFC 3461 4), so "john doe" travels as "john+20doe".
  * One client at a time; a client that does not finish its line or read
- * its answer within CONTROL_TIMEOUT seconds is dropped.
+ * its answer within CONTROL_TIMEOUT seconds is dropped (a RELOAD's
+ * answer: CONTROL_TIMEOUT seconds after its result).
  */
 #ifndef MXS_CONTROL_H
 #define MXS_CONTROL_H
@@ -37,6 +44,19 @@
  * start. Call after hijack_start(). 0, or -1 with err (cap bytes).
  */
 int	control_start(const struct config *cfg, char *err, size_t cap);
+
+/* What the server answers STATUS and RELOAD with: lines, each ending
+ * "\n", into out (cap bytes, NUL-terminated); 0, or -1 (RELOAD refused:
+ * the first line starts "ERR "). Called on the control thread. */
+struct control_ops {
+	int	(*status)(void *arg, char *out, size_t cap);
+	int	(*reload)(void *arg, char *out, size_t cap);
+	void	*arg;
+};
+
+/* control_set_ops - ops (copied; NULL: none, STATUS and RELOAD answer
+ * ERR). Before control_start(), or after control_stop(). */
+void	control_set_ops(const struct control_ops *ops);
 
 /* control_stop - stop serving, join the thread, remove the socket file
  * (if it is still ours). Call before hijack_stop(). */
@@ -61,17 +81,21 @@ enum control_cmd {
 	CONTROL_LIST = 0,	/* --list-disabled */
 	CONTROL_COUNTERS,	/* --list-counters */
 	CONTROL_UNBLOCK,	/* --unblock ID */
+	CONTROL_STATUS,		/* ctl status */
+	CONTROL_RELOAD,		/* ctl reload */
 };
 
 /*
- * control_main - the command line's --list-disabled, --list-counters
- * and --unblock ID (id, for CONTROL_UNBLOCK only): asks the running
- * mxshield through control.socket, prints the answer on stdout and
- * problems on stderr, saying what to do when none runs or no socket is
- * configured (edit the state file while mxshield is stopped). Returns
- * the exit status, 0 or 1.
+ * control_main - the command line's "ctl status", "ctl reload", "ctl
+ * disabled" (--list-disabled), "ctl counters" (--list-counters) and
+ * "ctl unblock ID" (--unblock ID; id for CONTROL_UNBLOCK only); what:
+ * how the user wrote it, for messages. Asks the running mxshield
+ * through control.socket, prints the answer on stdout and problems on
+ * stderr (a refused reload: its errors), saying what to do when none
+ * runs or no socket is configured (edit the state file while mxshield
+ * is stopped). Returns the exit status, 0 or 1.
  */
 int	control_main(const struct config *cfg, enum control_cmd cmd,
-	    const char *id);
+	    const char *id, const char *what);
 
 #endif

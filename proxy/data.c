@@ -23,6 +23,7 @@
 #include "proxy/backend.h"
 #include "proxy/data.h"
 #include "proxy/dnschk.h"
+#include "proxy/gen.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/pol.h"
@@ -85,7 +86,7 @@ size_check(struct session *s)
 	    s->txn.error != NULL || s->dscan.out_bytes <= s->txn.size_max)
 		return;
 	s->txn.size_seen = 1;
-	if (policy_size_data(s->w->srv->pol, &s->pc, s->txn.mail_from,
+	if (policy_size_data(s->gen->pol, &s->pc, s->txn.mail_from,
 	    s->txn.rcpts, s->txn.nrcpts, s->dscan.out_bytes, &v) !=
 	    POLICY_REJECT)
 		return;
@@ -134,7 +135,7 @@ data_begin(struct session *s)
 	    DSCAN_NORMALIZE : DSCAN_REJECT);
 	snprintf(s->txn.where, sizeof(s->txn.where), "data");
 	/* every RCPT's reply is known by now (data_decide) */
-	s->txn.size_max = policy_size_limit(s->w->srv->pol, &s->pc,
+	s->txn.size_max = policy_size_limit(s->gen->pol, &s->pc,
 	    s->txn.mail_from, s->txn.rcpts, s->txn.nrcpts, NULL);
 	s->txn.size_seen = 0;
 }
@@ -393,7 +394,7 @@ header_policy(struct session *s, size_t hlen)
 {
 	struct policy_verdict v;
 
-	if (!pol_from_header(s->cfg, s->w->srv->pol, &s->pc, s->hold, hlen,
+	if (!pol_from_header(s->cfg, s->gen->pol, &s->pc, s->hold, hlen,
 	    on_header_verdict, s, &v))
 		return 0;
 	set_error(s, v.code, v.text, v.reason);
@@ -414,7 +415,7 @@ spoof_policy(struct session *s, size_t hlen)
 	struct spoofw *sw = &s->txn.spoof;
 	size_t before = s->txn.nverdicts;
 
-	spoofw_decide(s->cfg, s->w->srv->pol, &s->pc, s->txn.mail_from,
+	spoofw_decide(s->cfg, s->gen->pol, &s->pc, s->txn.mail_from,
 	    s->txn.mail_route, s->txn.spf, s->hold, hlen, sw);
 	if (sw->what == SPOOFW_OFF)
 		return 0;

@@ -1,7 +1,9 @@
 /*
  * proxy/main.c - the mxshield command line: -c/--config FILE,
- * --check-config, --version, --help, --list-disabled / --list-counters /
- * --unblock ID (asking the running mxshield through control.socket),
+ * --check-config, --version, --help, ctl status | reload | disabled |
+ * counters | unblock ID (asking the running mxshield through
+ * control.socket; --list-disabled, --list-counters and --unblock ID
+ * are older names),
  * --dns-lookup NAME [TYPE] (proxy/dnstool.h), --spf-check with
  * --client, --from and --helo (proxy/spfw.h), and
  * --test with its session options (a dry run, proxy/dryrun.h). Loads and
@@ -10,6 +12,7 @@
  * it).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mxshield [-c FILE] [--check-config]\n"
+	    "       mxshield [-c FILE] ctl status | reload | disabled | "
+	    "counters |\n"
+	    "                              unblock ID\n"
 	    "       mxshield [-c FILE] --list-disabled | --list-counters |\n"
 	    "                          --unblock ID\n"
 	    "       mxshield [-c FILE] --dns-lookup NAME [TYPE]\n"
@@ -53,18 +59,30 @@ usage(FILE *f)
 	    "                      names) without binding anything; print\n"
 	    "                      what is wrong with file:line, exit 0 or 1\n"
 	    "                      (lines starting \"warning:\" do not fail)\n"
-	    "      --list-disabled print the identities hijack detection\n"
+	    "  ctl COMMAND         ask the running mxshield through\n"
+	    "                      control.socket (-c FILE names it):\n"
+	    "    ctl status        version, pid, uptime, configuration file,\n"
+	    "                      when it was loaded, reloads, listeners,\n"
+	    "                      sessions open, workers\n"
+	    "    ctl reload        read the configuration file and the\n"
+	    "                      certificates again (as SIGHUP does), wait\n"
+	    "                      for the result and print it: what changed,\n"
+	    "                      what needs a restart; exit 0: in force,\n"
+	    "                      1: refused (its errors, file:line, on\n"
+	    "                      stderr; the configuration in force stays)\n"
+	    "    ctl disabled      print the identities hijack detection\n"
 	    "                      disabled (\"ID TIME\", ID in xtext: +20 is\n"
-	    "                      a space), asking the running mxshield\n"
-	    "                      through control.socket\n"
-	    "      --list-counters print every identity hijack detection\n"
+	    "                      a space)\n"
+	    "    ctl counters      print every identity hijack detection\n"
 	    "                      counts (\"ID COUNT LIMIT\", then\n"
 	    "                      \"disabled\" or \"exempt\" where they\n"
-	    "                      apply), busiest first, asking the\n"
-	    "                      running mxshield\n"
-	    "      --unblock ID    re-enable the identity ID (as typed) in the\n"
-	    "                      running mxshield; with none running, edit\n"
-	    "                      hijack.state_file instead\n"
+	    "                      apply), busiest first\n"
+	    "    ctl unblock ID    re-enable the identity ID (as typed); with\n"
+	    "                      none running, edit hijack.state_file\n"
+	    "                      instead\n"
+	    "      --list-disabled, --list-counters, --unblock ID\n"
+	    "                      the same as ctl disabled, ctl counters\n"
+	    "                      and ctl unblock ID\n"
 	    "      --dns-lookup NAME [TYPE]  ask mxshield's resolver (the\n"
 	    "                      servers of dns, else /etc/resolv.conf)\n"
 	    "                      for NAME's TYPE records (A, AAAA, MX,\n"
@@ -103,7 +121,10 @@ usage(FILE *f)
 	    "\n"
 	    "It runs in the foreground and logs one line per event to stderr.\n"
 	    "SIGTERM or SIGINT: stop accepting, let sessions finish (at most\n"
-	    "shutdown_timeout seconds), exit.\n", DEFAULT_CONFIG);
+	    "shutdown_timeout seconds), exit. SIGHUP: reload the configuration\n"
+	    "and certificates (as ctl reload; the result is a \"reload\" log\n"
+	    "line); sessions in progress keep the configuration they started\n"
+	    "with.\n", DEFAULT_CONFIG);
 }
 
 /* A --check-config warning: stderr, after the problems' style. */
@@ -169,6 +190,71 @@ test_opt(int ch, struct dry_opts *o, const char **rcpts)
 	return 0;
 }
 
+/* "ctl COMMAND [ID]" (args: what follows "ctl") into *cmd and *id;
+ * 0, or -1 (printed). */
+static int
+ctl_args(int n, char **args, enum control_cmd *cmd, const char **id)
+{
+	static const struct {
+		const char		*name;
+		enum control_cmd	 cmd;
+	} t[] = {
+		{ "status", CONTROL_STATUS }, { "reload", CONTROL_RELOAD },
+		{ "disabled", CONTROL_LIST }, { "counters", CONTROL_COUNTERS },
+		{ "unblock", CONTROL_UNBLOCK },
+	};
+
+	for (size_t i = 0; n > 0 && i < sizeof(t) / sizeof(t[0]); i++) {
+		if (strcmp(args[0], t[i].name) != 0)
+			continue;
+		if (n != (t[i].cmd == CONTROL_UNBLOCK ? 2 : 1)) {
+			fprintf(stderr, "mxshield: ctl %s %s\n", t[i].name,
+			    t[i].cmd == CONTROL_UNBLOCK ? "takes one identity" :
+			    "takes no argument");
+			return -1;
+		}
+		*cmd = t[i].cmd;
+		*id = n == 2 ? args[1] : NULL;
+		return 0;
+	}
+	fprintf(stderr, "mxshield: ctl %s: unknown command (status, reload, "
+	    "disabled, counters, unblock ID)\n", n > 0 ? args[0] : "");
+	return -1;
+}
+
+/*
+ * ctl with a file cfg_load() refused (errs: its errors): the running
+ * mxshield is still asked when the file names its control.socket. A
+ * reload then comes back refused with the same errors, and the failure
+ * is counted and logged there; other commands say the file has errors.
+ */
+static int
+ctl_unloaded(const char *path, enum control_cmd cmd, const char *id,
+    const char *what, const char *errs)
+{
+	struct config c;
+	char sock[PATH_MAX];
+
+	if (cfg_peek_str(path, "control.socket", sock, sizeof(sock)) < 0) {
+		fputs(errs, stderr);
+		if (errs[0] != '\0' && errs[strlen(errs) - 1] != '\n')
+			fputc('\n', stderr);
+		fprintf(stderr, "mxshield: %s: %s names no control.socket "
+		    "that can be read%s\n", what, path, cmd == CONTROL_RELOAD ?
+		    "; nothing was sent: the running mxshield would refuse "
+		    "this file and keep its configuration" : "");
+		return 1;
+	}
+	if (cmd != CONTROL_RELOAD)
+		fprintf(stderr, "mxshield: note: %s has errors (a reload "
+		    "would be refused; mxshield --check-config says which)\n",
+		    path);
+	memset(&c, 0, sizeof(c));
+	c.path = (char *)path;
+	c.control.socket = sock;
+	return control_main(&c, cmd, id, what);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -195,8 +281,11 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *unblock = NULL, *lookup = NULL;
-	const char *lookup_type = NULL;
+	const char *lookup_type = NULL, *ctl_id = NULL;
 	const char **rcpts;
+	enum control_cmd ctl_cmd = CONTROL_LIST;
+	char ctl_what[32];
+	int ctl = 0;
 	struct dry_opts dry;
 	struct config *cfg;
 	char err[8192];
@@ -262,6 +351,19 @@ main(int argc, char **argv)
 	}
 	if (lookup != NULL && optind < argc)
 		lookup_type = argv[optind++];	/* --dns-lookup NAME TYPE */
+	if (lookup == NULL && optind < argc && strcmp(argv[optind], "ctl") ==
+	    0) {
+		if (ctl_args(argc - optind - 1, argv + optind + 1, &ctl_cmd,
+		    &ctl_id) < 0) {
+			usage(stderr);
+			free(rcpts);
+			return 2;
+		}
+		snprintf(ctl_what, sizeof(ctl_what), "ctl %s",
+		    argv[optind + 1]);
+		ctl = 1;
+		optind = argc;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "mxshield: unexpected argument: %s\n",
 		    argv[optind]);
@@ -270,10 +372,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (check + list + counters + (unblock != NULL) + test +
-	    (lookup != NULL) + spf > 1) {
-		fprintf(stderr, "mxshield: --check-config, --list-disabled, "
-		    "--list-counters, --unblock, --dns-lookup, --spf-check and "
-		    "--test go alone\n");
+	    (lookup != NULL) + spf + ctl > 1) {
+		fprintf(stderr, "mxshield: ctl, --check-config, "
+		    "--list-disabled, --list-counters, --unblock, --dns-lookup, "
+		    "--spf-check and --test go alone\n");
 		usage(stderr);
 		free(rcpts);
 		return 2;
@@ -295,6 +397,11 @@ main(int argc, char **argv)
 	}
 	err[0] = '\0';
 	cfg = cfg_load(path, err, sizeof(err));
+	if (cfg == NULL && ctl) {
+		rc = ctl_unloaded(path, ctl_cmd, ctl_id, ctl_what, err);
+		free(rcpts);
+		return rc;
+	}
 	if (cfg == NULL) {
 		fputs(err, stderr);
 		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
@@ -315,9 +422,17 @@ main(int argc, char **argv)
 		free(rcpts);
 		return rc;
 	}
+	if (ctl) {
+		rc = control_main(cfg, ctl_cmd, ctl_id, ctl_what);
+		cfg_free(cfg);
+		free(rcpts);
+		return rc;
+	}
 	if (list || counters || unblock != NULL) {
 		rc = control_main(cfg, unblock != NULL ? CONTROL_UNBLOCK :
-		    counters ? CONTROL_COUNTERS : CONTROL_LIST, unblock);
+		    counters ? CONTROL_COUNTERS : CONTROL_LIST, unblock,
+		    unblock != NULL ? "--unblock" : counters ?
+		    "--list-counters" : "--list-disabled");
 		cfg_free(cfg);
 		free(rcpts);
 		return rc;

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "proxy/log.h"
+#include "proxy/gen.h"
 #include "proxy/metrics.h"
 #include "proxy/server.h"
 
@@ -82,8 +83,8 @@ on_probe_connect(uv_connect_t *req, int status)
 		return;
 	if (status < 0) {
 		snprintf(why, sizeof(why), "cannot connect to the backend "
-		    "%s:%d: %s", mh.srv->cfg->backend.address,
-		    mh.srv->cfg->backend.port, uv_strerror(status));
+		    "%s:%d: %s", mh.srv->gen->cfg->backend.address,
+		    mh.srv->gen->cfg->backend.port, uv_strerror(status));
 		probe_end(why);
 		return;
 	}
@@ -98,8 +99,8 @@ on_probe_timeout(uv_timer_t *t)
 
 	(void)t;
 	snprintf(why, sizeof(why), "no connection to the backend %s:%d "
-	    "within backend.connect_timeout", mh.srv->cfg->backend.address,
-	    mh.srv->cfg->backend.port);
+	    "within backend.connect_timeout", mh.srv->gen->cfg->backend.address,
+	    mh.srv->gen->cfg->backend.port);
 	probe_end(why);
 }
 
@@ -111,14 +112,16 @@ on_probe_timeout(uv_timer_t *t)
 static void
 on_tick(uv_timer_t *t)
 {
-	const struct config *cfg = mh.srv->cfg;
+	/* the main loop's: the configuration in force (reload swaps it on
+	 * this loop); the window is the start's, as /healthz reads it */
+	const struct config *cfg = mh.srv->gen->cfg;
 	int64_t last = metrics_backend_last_ok();
 	uv_connect_t *req;
 
 	if (mh.probe != NULL || atomic_load(&mh.srv->stopping))
 		return;
-	if (last != 0 && mono_s() - last < (cfg->metrics.health_backend_window
-	    + 1) / 2)
+	if (last != 0 && mono_s() - last <
+	    (mh.srv->cfg->metrics.health_backend_window + 1) / 2)
 		return;
 	mh.probe = malloc(sizeof(*mh.probe));
 	req = malloc(sizeof(*req));
@@ -130,7 +133,7 @@ on_tick(uv_timer_t *t)
 	}
 	uv_tcp_init(t->loop, mh.probe);
 	if (uv_tcp_connect(req, mh.probe, (const struct sockaddr *)
-	    &mh.srv->backend_sa, on_probe_connect) < 0) {
+	    &mh.srv->gen->backend_sa, on_probe_connect) < 0) {
 		free(req);
 		probe_end("cannot connect to the backend");
 		return;

@@ -14,6 +14,7 @@
 #include "core/sasl.h"
 #include "core/smtp_reply.h"
 #include "proxy/commands.h"
+#include "proxy/gen.h"
 #include "proxy/hijack.h"
 #include "proxy/hjstore.h"
 #include "proxy/log.h"
@@ -49,7 +50,7 @@ ehlo_filter(struct session *s, struct pending *p, const char *r, size_t n)
 
 	/* size_limits: SIZE shows the smaller of the backend's fixed limit
 	 * and ours for this session (RFC 1870 4) */
-	if ((lim = pol_size_ehlo(s->w->srv->pol, &s->pc)) != 0) {
+	if ((lim = pol_size_ehlo(s->gen->pol, &s->pc)) != 0) {
 		bk = reply_ehlo_size(r, n);
 		if (bk > 0 && (uint64_t)bk < lim)
 			lim = (uint64_t)bk;

@@ -4,8 +4,9 @@
  * worker threads each running one libuv loop, the limits all workers
  * share (connections in total and per client IP, held header bytes),
  * and signals: SIGTERM/SIGINT drain and stop (SIGTERM after
- * drain_delay), SIGHUP is logged. Each worker owns its counters
- * (proxy/metrics.h); the HTTP endpoint runs beside the main loop.
+ * drain_delay), SIGHUP reloads (proxy/reload.h). Each worker owns its
+ * counters (proxy/metrics.h); the HTTP endpoint runs beside the main
+ * loop.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -22,15 +23,16 @@
 #include "proxy/check.h"
 #include "proxy/dns.h"
 #include "proxy/control.h"
+#include "proxy/gen.h"
 #include "proxy/hijack.h"
 #include "proxy/hjredis.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/pol.h"
+#include "proxy/reload.h"
 #include "proxy/server.h"
 #include "proxy/accept.h"
 #include "proxy/session.h"
-#include "tls/tls.h"
 
 struct ip_count {
 	struct ip_count	*next;
@@ -69,7 +71,7 @@ srv_admit(struct server *srv, const struct net_addr *a)
 	enum admit_rc rc = ADMIT_OK;
 
 	if (atomic_fetch_add(&srv->connections, 1) >=
-	    srv->cfg->limits.max_connections) {
+	    atomic_load(&srv->max_connections)) {
 		atomic_fetch_sub(&srv->connections, 1);
 		return ADMIT_TOTAL;
 	}
@@ -89,7 +91,7 @@ srv_admit(struct server *srv, const struct net_addr *a)
 		}
 	}
 	if (c != NULL) {
-		if (c->n >= srv->cfg->limits.max_per_ip)
+		if (c->n >= atomic_load(&srv->max_per_ip))
 			rc = ADMIT_PER_IP;
 		else
 			c->n++;
@@ -126,7 +128,7 @@ srv_hold(struct server *srv, size_t n)
 	long long now = atomic_fetch_add(&srv->held_bytes, (long long)n) +
 	    (long long)n;
 
-	return now > srv->cfg->limits.max_held_bytes ? -1 : 0;
+	return now > atomic_load(&srv->max_held_bytes) ? -1 : 0;
 }
 
 void
@@ -139,7 +141,23 @@ int
 srv_held_over(struct server *srv)
 {
 	return atomic_load(&srv->held_bytes) >=
-	    srv->cfg->limits.max_held_bytes;
+	    atomic_load(&srv->max_held_bytes);
+}
+
+void
+srv_set_limits(struct server *srv, const struct config *cfg)
+{
+	atomic_store(&srv->max_connections, cfg->limits.max_connections);
+	atomic_store(&srv->max_per_ip, cfg->limits.max_per_ip);
+	atomic_store(&srv->max_held_bytes,
+	    (long long)cfg->limits.max_held_bytes);
+}
+
+void
+srv_reload_counts(struct server *srv, uint64_t *ok, uint64_t *failed)
+{
+	*ok = atomic_load(&srv->reloads_ok);
+	*failed = atomic_load(&srv->reloads_failed);
 }
 
 uint64_t
@@ -153,20 +171,67 @@ srv_next_sid(struct server *srv)
 static void
 on_connection(uv_stream_t *server, int status)
 {
-	struct worker *w = server->data;
+	struct wlisten *wl = server->data;
 
 	if (status < 0) {
 		log_msg(CFG_LOG_WARN, "accept", "accept failed: %s",
 		    uv_strerror(status));
 		return;
 	}
-	sess_start(w, server, (int)((uv_tcp_t *)server - w->listeners));
+	sess_start(wl->w, server, wl->idx);
 }
 
 static void
 on_listener_closed(uv_handle_t *h)
 {
-	(void)h;
+	free(h->data);
+}
+
+void
+worker_listen_close(struct worker *w, struct wlisten *wl)
+{
+	struct wlisten **pp;
+
+	for (pp = &w->listeners; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == wl) {
+			*pp = wl->next;
+			break;
+		}
+	uv_close((uv_handle_t *)&wl->tcp, on_listener_closed);
+}
+
+int
+worker_listen_open(struct worker *w, int idx, int fd)
+{
+	const struct cfg_listen *l = &w->cfg->listen[idx];
+	struct wlisten *wl = calloc(1, sizeof(*wl));
+
+	if (wl == NULL || uv_tcp_init(&w->loop, &wl->tcp) != 0) {
+		log_msg(CFG_LOG_ERROR, "error", "listen %s:%d: out of memory",
+		    l->address, l->port);
+		free(wl);
+		close(fd);
+		return -1;
+	}
+	wl->w = w;
+	wl->idx = idx;
+	wl->tcp.data = wl;
+	wl->next = w->listeners;
+	w->listeners = wl;
+	if (uv_tcp_open(&wl->tcp, fd) != 0) {
+		close(fd);	/* not the handle's: uv_close leaves it */
+		worker_listen_close(w, wl);
+		log_msg(CFG_LOG_ERROR, "error", "listen %s:%d failed",
+		    l->address, l->port);
+		return -1;
+	}
+	if (uv_listen((uv_stream_t *)&wl->tcp, 4096, on_connection) != 0) {
+		worker_listen_close(w, wl);
+		log_msg(CFG_LOG_ERROR, "error", "listen %s:%d failed",
+		    l->address, l->port);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -178,9 +243,8 @@ on_wake(uv_async_t *a)
 
 	if (!w->draining) {
 		w->draining = 1;
-		for (size_t i = 0; i < w->nlisteners; i++)
-			uv_close((uv_handle_t *)&w->listeners[i],
-			    on_listener_closed);
+		while (w->listeners != NULL)
+			worker_listen_close(w, w->listeners);
 	}
 	for (s = w->sessions; s != NULL; s = next) {
 		next = s->wnext;
@@ -270,6 +334,7 @@ worker_check_done(struct worker *w)
 		worker_mx_close(w);
 		worker_dns_close(w);
 		uv_close((uv_handle_t *)&w->wake, NULL);
+		uv_close((uv_handle_t *)&w->reload, NULL);
 	}
 }
 
@@ -286,9 +351,8 @@ worker_main(void *arg)
 	uv_async_send(&done_async);
 }
 
-/* Open, bind and listen; returns the fd or -1 with a logged reason. */
-static int
-listen_socket(const struct cfg_listen *l)
+int
+srv_listen_socket(const struct cfg_listen *l, char *err, size_t cap)
 {
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
@@ -300,8 +364,8 @@ listen_socket(const struct cfg_listen *l)
 	snprintf(port, sizeof(port), "%d", l->port);
 	r = getaddrinfo(l->address, port, &hints, &ai);
 	if (r != 0 || ai == NULL) {
-		log_msg(CFG_LOG_ERROR, "error", "listen %s:%d: %s", l->address,
-		    l->port, gai_strerror(r));
+		snprintf(err, cap, "listen %s:%d: %s", l->address, l->port,
+		    gai_strerror(r));
 		return -1;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -320,20 +384,34 @@ listen_socket(const struct cfg_listen *l)
 	freeaddrinfo(ai);
 	return fd;
 fail:
-	log_msg(CFG_LOG_ERROR, "error", "listen %s:%d: %s", l->address,
-	    l->port, strerror(errno));
+	snprintf(err, cap, "listen %s:%d: %s", l->address, l->port,
+	    strerror(errno));
 	freeaddrinfo(ai);
 	return -1;
+}
+
+/* Open, bind and listen; returns the fd or -1 with a logged reason. */
+static int
+listen_socket(const struct cfg_listen *l)
+{
+	char err[512];
+	int fd;
+
+	if ((fd = srv_listen_socket(l, err, sizeof(err))) < 0)
+		log_msg(CFG_LOG_ERROR, "error", "%s", err);
+	return fd;
 }
 
 static int
 worker_init(struct server *srv, struct worker *w, int index)
 {
-	const struct config *cfg = srv->cfg;
+	struct gen *g = srv->gen;
+	const struct config *cfg = g->cfg;
 	char err[512];
 
 	memset(w, 0, sizeof(*w));
 	w->srv = srv;
+	w->gen = gen_ref(g);
 	w->cfg = cfg;
 	w->index = index;
 	if (uv_loop_init(&w->loop) != 0)
@@ -341,14 +419,14 @@ worker_init(struct server *srv, struct worker *w, int index)
 	w->io.loop = &w->loop;
 	w->io.rbuf = malloc(RBUF_SIZE);
 	w->io.scratch = malloc(SCRATCH_SIZE);
-	w->listeners = calloc(cfg->nlisten, sizeof(*w->listeners));
 	w->mx = calloc(1, sizeof(*w->mx));
 	w->io.mx = w->mx;
-	if (w->io.rbuf == NULL || w->io.scratch == NULL ||
-	    w->listeners == NULL || w->mx == NULL)
+	if (w->io.rbuf == NULL || w->io.scratch == NULL || w->mx == NULL)
 		return -1;
 	uv_async_init(&w->loop, &w->wake, on_wake);
 	w->wake.data = w;
+	uv_async_init(&w->loop, &w->reload, reload_on_job);
+	w->reload.data = w;
 	/* the resolver of this worker's loop, made now: DNS lookups never
 	 * wait for one to start */
 	if ((w->dns = dns_new(&w->loop, cfg, err, sizeof(err))) == NULL) {
@@ -362,39 +440,15 @@ worker_init(struct server *srv, struct worker *w, int index)
 	if (cfg->hijack.enabled && cfg->hijack.store == CFG_HJ_REDIS &&
 	    (w->hjr = hjr_new(&w->loop, index)) == NULL)
 		return -1;
-	if (srv->backend_by_dns && (w->bkname = bkname_new(w->dns,
+	if (g->backend_by_dns && (w->bkname = bkname_new(w->dns,
 	    cfg->backend.address, cfg->backend.port,
-	    (struct sockaddr *)&srv->backend_sa, srv->backend_salen)) == NULL)
+	    (struct sockaddr *)&g->backend_sa, g->backend_salen)) == NULL)
 		return -1;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		int fd = listen_socket(&cfg->listen[i]);
 
-		if (fd < 0)
+		if (fd < 0 || worker_listen_open(w, (int)i, fd) < 0)
 			return -1;
-		uv_tcp_init(&w->loop, &w->listeners[i]);
-		w->listeners[i].data = w;
-		w->nlisteners++;
-		if (uv_tcp_open(&w->listeners[i], fd) != 0 ||
-		    uv_listen((uv_stream_t *)&w->listeners[i], 4096,
-		    on_connection) != 0) {
-			log_msg(CFG_LOG_ERROR, "error", "listen %s:%d failed",
-			    cfg->listen[i].address, cfg->listen[i].port);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-resolve_backend(struct server *srv)
-{
-	char err[2048];
-
-	if (chk_backend(srv->cfg, &srv->backend_sa, &srv->backend_salen,
-	    &srv->backend_by_dns, err,
-	    sizeof(err)) < 0) {
-		log_msg(CFG_LOG_ERROR, "error", "%s", err);
-		return -1;
 	}
 	return 0;
 }
@@ -435,11 +489,11 @@ static void
 start_drain(struct server *srv, const char *why)
 {
 	log_msg(CFG_LOG_INFO, "shutdown", "%s: draining sessions (at most %d s)",
-	    why, srv->cfg->shutdown_timeout);
+	    why, srv->gen->cfg->shutdown_timeout);
 	atomic_store(&srv->draining, 1);
 	wake_all(srv);
 	uv_timer_start(&force_timer, on_force,
-	    (uint64_t)srv->cfg->shutdown_timeout * 1000, 0);
+	    (uint64_t)srv->gen->cfg->shutdown_timeout * 1000, 0);
 }
 
 static void
@@ -463,8 +517,7 @@ on_signal(uv_signal_t *h, int signum)
 	const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
 
 	if (signum == SIGHUP) {
-		log_msg(CFG_LOG_INFO, "reload", "SIGHUP: configuration reload "
-		    "is not supported yet; restart to apply changes");
+		reload_request(srv);
 		return;
 	}
 	if (atomic_load(&srv->draining)) {
@@ -479,13 +532,13 @@ on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	atomic_store(&srv->stopping, 1);
-	if (signum == SIGTERM && srv->cfg->drain_delay > 0) {
+	if (signum == SIGTERM && srv->gen->cfg->drain_delay > 0) {
 		log_msg(CFG_LOG_INFO, "shutdown", "SIGTERM: /healthz says 503, "
 		    "new sessions still served for drain_delay (%d s), then "
-		    "draining (at most %d s)", srv->cfg->drain_delay,
-		    srv->cfg->shutdown_timeout);
+		    "draining (at most %d s)", srv->gen->cfg->drain_delay,
+		    srv->gen->cfg->shutdown_timeout);
 		uv_timer_start(&delay_timer, on_drain_delay,
-		    (uint64_t)srv->cfg->drain_delay * 1000, 0);
+		    (uint64_t)srv->gen->cfg->drain_delay * 1000, 0);
 		return;
 	}
 	start_drain(srv, name);
@@ -499,45 +552,6 @@ on_all_done(uv_async_t *a)
 }
 
 /*
- * tls_setup - load our certificate when a listener speaks TLS, and the
- * backend's trust settings when backend.tls is on. -1 with a log line
- * naming the file when something cannot be loaded.
- */
-static int
-tls_setup(struct server *srv)
-{
-	const struct config *cfg = srv->cfg;
-	char err[512];
-	int need = 0;
-
-	srv->tls_error[0] = '\0';
-	for (size_t i = 0; i < cfg->nlisten; i++)
-		if (cfg->listen[i].tls != CFG_TLS_NONE)
-			need = 1;
-	if (need) {
-		srv->tls_server = tls_ctx_server(cfg->tls.cert_file,
-		    cfg->tls.key_file, err, sizeof(err));
-		if (srv->tls_server == NULL) {
-			snprintf(srv->tls_error, sizeof(srv->tls_error),
-			    "%s: tls.cert_file/key_file: %s", cfg->path, err);
-			return -1;
-		}
-	}
-	if (cfg->backend.tls != CFG_TLS_NONE) {
-		/* an IP address with no tls_server_name: chk_warnings() */
-		srv->tls_client = tls_ctx_client(cfg->backend.tls_verify,
-		    cfg->backend.tls_ca_file, cfg->backend.tls_server_name,
-		    err, sizeof(err));
-		if (srv->tls_client == NULL) {
-			snprintf(srv->tls_error, sizeof(srv->tls_error),
-			    "%s: backend.tls_ca_file: %s", cfg->path, err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
  * srv_check_tls - for --check-config: load the certificate, key and CA
  * files the configuration names, as a start would. 0, or -1 with the
  * reason in err.
@@ -545,19 +559,7 @@ tls_setup(struct server *srv)
 int
 srv_check_tls(const struct config *cfg, char *err, size_t cap)
 {
-	struct server srv;
-	int rc;
-
-	memset(&srv, 0, sizeof(srv));
-	srv.cfg = cfg;
-	rc = tls_setup(&srv);
-	if (rc < 0)
-		snprintf(err, cap, "%s", srv.tls_error);
-	if (srv.tls_server != NULL)
-		tls_ctx_free(srv.tls_server);
-	if (srv.tls_client != NULL)
-		tls_ctx_free(srv.tls_client);
-	return rc;
+	return gen_check_tls(cfg, err, cap);
 }
 
 /* srv_free - release what srv_run built; the first n workers were
@@ -573,15 +575,19 @@ srv_free(struct server *srv, int n)
 		worker_dns_close(w);
 		if (!uv_is_closing((uv_handle_t *)&w->wake) && w->wake.loop)
 			uv_close((uv_handle_t *)&w->wake, NULL);
-		for (size_t j = 0; j < w->nlisteners; j++)
-			if (!uv_is_closing((uv_handle_t *)&w->listeners[j]))
-				uv_close((uv_handle_t *)&w->listeners[j], NULL);
+		if (!uv_is_closing((uv_handle_t *)&w->reload) &&
+		    w->reload.loop)
+			uv_close((uv_handle_t *)&w->reload, NULL);
+		while (w->listeners != NULL)
+			worker_listen_close(w, w->listeners);
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&w->loop);
 		free(w->io.rbuf);
 		free(w->io.scratch);
-		free(w->listeners);
 		free(w->mx);
+		reload_job_free(atomic_exchange(&w->job, NULL));
+		gen_unref(w->gen);
+		w->gen = NULL;
 	}
 	for (size_t b = 0; srv->ip_table != NULL && b < srv->ip_buckets; b++) {
 		while (srv->ip_table[b] != NULL) {
@@ -593,12 +599,11 @@ srv_free(struct server *srv, int n)
 	}
 	free(srv->ip_table);
 	free(srv->workers);
-	if (srv->tls_server != NULL)
-		tls_ctx_free(srv->tls_server);
-	if (srv->tls_client != NULL)
-		tls_ctx_free(srv->tls_client);
-	pol_free(srv->pol);
+	reload_free(srv);
+	gen_unref(srv->gen);
+	srv->gen = NULL;
 	pthread_mutex_destroy(&srv->ip_lock);
+	pthread_mutex_destroy(&srv->reload_lock);
 }
 
 int
@@ -608,11 +613,12 @@ srv_run(const struct config *cfg)
 	uv_loop_t *main_loop = uv_default_loop();
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uint64_t seed = 0;
-	char herr[1024];
+	char herr[2048];
 	int rc = 0;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
+	srv.started = time(NULL);
 	the_server = &srv;
 	signal(SIGPIPE, SIG_IGN);
 	metrics_init();
@@ -623,28 +629,50 @@ srv_run(const struct config *cfg)
 		seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
 	atomic_store(&srv.next_sid, seed);
 	pthread_mutex_init(&srv.ip_lock, NULL);
+	pthread_mutex_init(&srv.reload_lock, NULL);
+	srv_set_limits(&srv, cfg);
 	srv.ip_buckets = 4099;
 	srv.ip_table = calloc(srv.ip_buckets, sizeof(*srv.ip_table));
 	srv.nworkers = cfg->workers > 0 ? cfg->workers : 1;
 	srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
-	srv.pol = pol_build(cfg);
-	if (srv.ip_table == NULL || srv.workers == NULL || srv.pol == NULL ||
-	    resolve_backend(&srv) < 0) {
+	if (srv.ip_table == NULL || srv.workers == NULL) {
 		srv_free(&srv, 0);
 		return 1;
 	}
-	if (tls_setup(&srv) < 0) {
-		log_msg(CFG_LOG_ERROR, "error", "%s", srv.tls_error);
+	/* the start's configuration stays main()'s: hijack detection and
+	 * the resolvers keep pointing into it */
+	if ((srv.gen = gen_build((struct config *)cfg, 1, NULL, herr,
+	    sizeof(herr))) == NULL) {
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);
 		return 1;
 	}
-	chk_warnings(cfg, (struct sockaddr *)&srv.backend_sa, log_warning, NULL);
+	srv.gen->id = 1;
+	chk_warnings(cfg, (struct sockaddr *)&srv.gen->backend_sa, log_warning,
+	    NULL);
 	hjr_setup(cfg, seed);
 	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);
 		return 1;
 	}
+	if (reload_init(&srv, main_loop) < 0) {
+		log_msg(CFG_LOG_ERROR, "error", "out of memory");
+		hijack_stop();
+		srv_free(&srv, 0);
+		return 1;
+	}
+	/* from here a signal waits for the main loop: SIGHUP's default
+	 * action would end the process while it binds its listeners */
+	uv_signal_init(main_loop, &sig_term);
+	uv_signal_init(main_loop, &sig_int);
+	uv_signal_init(main_loop, &sig_hup);
+	sig_term.data = sig_int.data = sig_hup.data = &srv;
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	uv_timer_init(main_loop, &force_timer);
+	uv_timer_init(main_loop, &delay_timer);
 	if (control_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		hijack_stop();
@@ -666,16 +694,6 @@ srv_run(const struct config *cfg)
 		return 1;
 	}
 
-	uv_signal_init(main_loop, &sig_term);
-	uv_signal_init(main_loop, &sig_int);
-	uv_signal_init(main_loop, &sig_hup);
-	sig_term.data = sig_int.data = sig_hup.data = &srv;
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
-	uv_signal_start(&sig_hup, on_signal, SIGHUP);
-	uv_timer_init(main_loop, &force_timer);
-	uv_timer_init(main_loop, &delay_timer);
-
 	uv_async_init(main_loop, &done_async, on_all_done);
 	for (int i = 0; i < srv.nworkers; i++) {
 		if (uv_thread_create(&srv.workers[i].thread, worker_main,
@@ -695,6 +713,7 @@ srv_run(const struct config *cfg)
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (int i = 0; i < srv.nworkers; i++)
 		uv_thread_join(&srv.workers[i].thread);
+	reload_close(&srv);	/* a RELOAD waiting is answered */
 	metrics_http_stop();
 	control_stop();
 	hijack_stop();

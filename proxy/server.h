@@ -1,7 +1,8 @@
 /*
- * proxy/server.h - what all workers share: the configuration, the
- * backend address, connection counters (global and per client IP), the
- * memory held by header sections of all sessions, and shutdown.
+ * proxy/server.h - what all workers share: the configuration in force
+ * (a generation, proxy/gen.h, replaced by a reload), connection
+ * counters (global and per client IP), the memory held by header
+ * sections of all sessions, shutdown and reload.
  */
 #ifndef MXS_SERVER_H
 #define MXS_SERVER_H
@@ -10,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -19,20 +21,34 @@
 
 struct bkname;
 struct dns;
+struct gen;
 struct ip_count;
 struct mx_worker;
+struct reload;
+struct reload_job;
 struct session;
+
+/* One listening socket of a worker; its settings are those of
+ * w->gen->cfg->listen[idx] (a reload renumbers, keeps the socket). */
+struct wlisten {
+	uv_tcp_t	 tcp;
+	struct worker	*w;
+	struct wlisten	*next;		/* the worker's open listeners */
+	int		 idx;
+};
 
 /* Per-thread state: one event loop and its sessions. */
 struct worker {
 	uv_loop_t	 loop;
 	uv_thread_t	 thread;
 	struct server	*srv;
-	const struct config *cfg;
+	struct gen	*gen;		/* new sessions get it (a reference) */
+	const struct config *cfg;	/* gen->cfg */
 	struct sideio	 io;		/* read buffer and output batch */
-	uv_async_t	 wake;		/* shutdown / reload */
-	uv_tcp_t	*listeners;
-	size_t		 nlisteners;
+	uv_async_t	 wake;		/* shutdown */
+	uv_async_t	 reload;	/* job: switch to a new generation */
+	_Atomic(struct reload_job *) job; /* owned once taken */
+	struct wlisten	*listeners;	/* open ones */
 	uint64_t	 nsessions;
 	int		 draining;
 	int		 index;
@@ -47,15 +63,19 @@ struct worker {
 };
 
 struct server {
-	const struct config	*cfg;
-	struct sockaddr_storage	 backend_sa;
-	socklen_t		 backend_salen;
-	int			 backend_by_dns; /* a name DNS gave: each
-						   worker follows its TTL */
-	struct policy_cfg	*pol;		/* built from cfg once */
-	struct tls_ctx		*tls_server;	/* our certificate, or NULL */
-	struct tls_ctx		*tls_client;	/* to the backend, or NULL */
-	char			 tls_error[600];
+	const struct config	*cfg;		/* the start's: what only a
+						   restart changes */
+	struct gen		*gen;		/* in force (a reference);
+						   swapped by the main loop
+						   under reload_lock */
+	pthread_mutex_t		 reload_lock;
+	struct reload		*reload;	/* proxy/reload.c */
+	atomic_uint_fast64_t	 reloads_ok;	/* srv_reload_counts() */
+	atomic_uint_fast64_t	 reloads_failed;
+	time_t			 started;
+	atomic_int		 max_connections; /* the limits in force */
+	atomic_int		 max_per_ip;
+	atomic_llong		 max_held_bytes;
 	struct worker		*workers;
 	int			 nworkers;
 	atomic_int		 connections;
@@ -82,6 +102,29 @@ int		srv_held_over(struct server *srv);
 uint64_t	srv_next_sid(struct server *srv);
 
 void		worker_check_done(struct worker *w);
+
+/*
+ * worker_listen_open - serve listener idx of w->gen->cfg on the bound
+ * and listening socket fd (ours from now on, closed on failure), on w's
+ * loop. 0, or -1 with a log line.
+ */
+int		worker_listen_open(struct worker *w, int idx, int fd);
+/* worker_listen_close - stop serving wl (unlinked from w->listeners;
+ * freed once closed); its sessions go on. On w's loop. */
+void		worker_listen_close(struct worker *w, struct wlisten *wl);
+/* srv_listen_socket - a bound, listening socket for l (SO_REUSEPORT),
+ * or -1 with the reason in err. */
+int		srv_listen_socket(const struct cfg_listen *l, char *err,
+		    size_t cap);
+/* srv_set_limits - the limits of cfg in force for new admissions. */
+void		srv_set_limits(struct server *srv, const struct config *cfg);
+
+/*
+ * srv_reload_counts - reloads applied and refused since the start.
+ * Any thread (atomic reads).
+ */
+void		srv_reload_counts(struct server *srv, uint64_t *ok,
+		    uint64_t *failed);
 
 int		srv_check_tls(const struct config *cfg, char *err, size_t cap);
 

@@ -16,6 +16,7 @@
 #include "proxy/await.h"
 #include "proxy/commands.h"
 #include "proxy/data.h"
+#include "proxy/gen.h"
 #include "proxy/log.h"
 #include "proxy/replies.h"
 #include "proxy/server.h"
@@ -430,9 +431,9 @@ backend_start(struct session *s, int replacement)
 	struct backend_env env = {
 		.cfg = s->cfg,
 		.io = &s->w->io,
-		.sa = (const struct sockaddr *)&s->w->srv->backend_sa,
-		.tls = s->w->srv->tls_client,
-		.name = s->w->bkname,
+		.sa = (const struct sockaddr *)&s->gen->backend_sa,
+		.tls = s->gen->tls_client,
+		.name = s->gen->backend_follow ? s->w->bkname : NULL,
 	};
 	const char *why = NULL;
 
@@ -501,7 +502,7 @@ client_start_tls(struct session *s)
 	s->pc.helo_seen = false;
 	memset(&s->pc.helo, 0, sizeof(s->pc.helo));
 	s->flags |= SF_NEED_EHLO;
-	if (side_start_tls(&s->client, s->w->srv->tls_server, 0) < 0) {
+	if (side_start_tls(&s->client, s->gen->tls_server, 0) < 0) {
 		sess_close(s, "out of memory");
 		return;
 	}

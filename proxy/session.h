@@ -55,6 +55,7 @@
 #include "proxy/side.h"
 #include "proxy/spoofw.h"
 
+struct gen;
 struct worker;
 struct mime_append;
 struct spfw;
@@ -175,7 +176,10 @@ struct pending {
 struct session {
 	uint64_t	 id;
 	struct worker	*w;
-	const struct config *cfg;
+	struct gen	*gen;		/* a reference: the configuration,
+					   policy and TLS contexts it
+					   started with (proxy/gen.h) */
+	const struct config *cfg;	/* gen->cfg */
 	enum phase	 phase;
 	unsigned	 flags;		/* SF_* */
 	struct side	 client;
