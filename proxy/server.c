@@ -3,7 +3,10 @@
  * worker, shared with SO_REUSEPORT so the kernel spreads connections),
  * worker threads each running one libuv loop, the limits all workers
  * share (connections in total and per client IP, held header bytes),
- * and signals: SIGTERM/SIGINT drain and stop, SIGHUP is logged.
+ * and signals: SIGTERM/SIGINT drain and stop, SIGHUP is logged. The
+ * start raises the descriptor limit, binds and reads its files, drops
+ * privileges (proxy/privdrop.h), and only then serves and tells
+ * systemd it is ready (proxy/sdnotify.h).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -23,9 +26,12 @@
 #include "proxy/hijack.h"
 #include "proxy/log.h"
 #include "proxy/pol.h"
+#include "proxy/privdrop.h"
+#include "proxy/sdnotify.h"
 #include "proxy/server.h"
 #include "proxy/accept.h"
 #include "proxy/session.h"
+#include "proxy/sysres.h"
 #include "tls/tls.h"
 
 struct ip_count {
@@ -152,8 +158,17 @@ on_connection(uv_stream_t *server, int status)
 	struct worker *w = server->data;
 
 	if (status < 0) {
-		log_msg(CFG_LOG_WARN, "accept", "accept failed: %s",
-		    uv_strerror(status));
+		/* libuv closes what it could not accept for lack of
+		 * descriptors; say why, not only that */
+		if (status == UV_EMFILE || status == UV_ENFILE)
+			log_msg(CFG_LOG_ERROR, "accept", "accept failed: %s "
+			    "(RLIMIT_NOFILE %ld): connections closed without "
+			    "a reply; raise the limit or lower "
+			    "limits.max_connections", uv_strerror(status),
+			    sysres_fd_limit());
+		else
+			log_msg(CFG_LOG_WARN, "accept", "accept failed: %s",
+			    uv_strerror(status));
 		return;
 	}
 	sess_start(w, server, (int)((uv_tcp_t *)server - w->listeners));
@@ -406,6 +421,7 @@ on_signal(uv_signal_t *h, int signum)
 	log_msg(CFG_LOG_INFO, "shutdown", "%s: draining sessions (at most %d s)",
 	    signum == SIGTERM ? "SIGTERM" : "SIGINT",
 	    srv->cfg->shutdown_timeout);
+	sdn_stopping("draining sessions");
 	atomic_store(&srv->draining, 1);
 	wake_all(srv);
 	uv_timer_start(&force_timer, on_force,
@@ -526,14 +542,34 @@ srv_run(const struct config *cfg)
 	struct server srv;
 	uv_loop_t *main_loop = uv_default_loop();
 	uv_signal_t sig_term, sig_int, sig_hup;
+	struct priv_id id;
 	uint64_t seed = 0;
-	char herr[1024];
+	char herr[4096];
+	long nofile;
 	int rc = 0;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
 	the_server = &srv;
 	signal(SIGPIPE, SIG_IGN);
+	/* who to become: decided before anything is opened */
+	if (priv_resolve(cfg, &id, herr, sizeof(herr)) < 0 ||
+	    (geteuid() == 0 && priv_check_files(cfg, &id, herr,
+	    sizeof(herr)) < 0)) {
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
+		return 1;
+	}
+	switch (priv_start_check(cfg, &id, herr, sizeof(herr))) {
+	case -1:
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
+		return 1;
+	case 1:
+		log_msg(CFG_LOG_WARN, "start", "%s", herr);
+		break;
+	}
+	nofile = sysres_raise_nofile(herr, sizeof(herr));
+	if (herr[0] != '\0')
+		log_msg(CFG_LOG_INFO, "start", "%s", herr);
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
 	atomic_store(&srv.next_sid, seed);
@@ -554,6 +590,7 @@ srv_run(const struct config *cfg)
 		return 1;
 	}
 	chk_warnings(cfg, (struct sockaddr *)&srv.backend_sa, log_warning, NULL);
+	sysres_warn_nofile(cfg, nofile, log_warning, NULL);
 	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);
@@ -573,6 +610,23 @@ srv_run(const struct config *cfg)
 			return 1;
 		}
 	}
+	/* ports bound, keys and state read: nothing else needs root, and
+	 * no worker has served a byte yet */
+	if (priv_drop(&id, herr, sizeof(herr)) < 0) {
+		log_msg(CFG_LOG_ERROR, "error", "dropping privileges: %s; not "
+		    "serving", herr);
+		control_stop();
+		hijack_stop();
+		srv_free(&srv, srv.nworkers);
+		return 1;
+	}
+	if (id.set && id.uid == geteuid())
+		log_msg(CFG_LOG_INFO, "start", "running as user %s (uid %lu, "
+		    "gid %lu)", id.user, (unsigned long)id.uid,
+		    (unsigned long)id.gid);
+	else if (geteuid() == 0)
+		log_msg(CFG_LOG_WARN, "start", "running as root (allow_root = "
+		    "true)");
 
 	uv_signal_init(main_loop, &sig_term);
 	uv_signal_init(main_loop, &sig_int);
@@ -597,6 +651,11 @@ srv_run(const struct config *cfg)
 		    cfg->listen[i].address, cfg->listen[i].port,
 		    cfg->backend.address, cfg->backend.port, srv.nworkers,
 		    srv.nworkers == 1 ? "" : "s");
+	sdn_ready(NULL);
+	sdn_status("serving: %zu listener%s, %d worker%s, backend %s:%d",
+	    cfg->nlisten, cfg->nlisten == 1 ? "" : "s", srv.nworkers,
+	    srv.nworkers == 1 ? "" : "s", cfg->backend.address,
+	    cfg->backend.port);
 
 	/* the main loop serves signals until every worker has drained */
 	uv_run(main_loop, UV_RUN_DEFAULT);

@@ -111,7 +111,7 @@ def merge(base, over):
 # --------------------------------------------------------------------------
 
 class Mxshield:
-    def __init__(self, binary, workdir, config, name="mxshield"):
+    def __init__(self, binary, workdir, config, name="mxshield", wrap=()):
         self.binary = binary
         self.workdir = workdir
         self.config = config
@@ -122,7 +122,10 @@ class Mxshield:
         with open(self.conf_path, "w") as f:
             f.write(libconfig_text(config))
         self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen([binary, "-c", self.conf_path], stdin=subprocess.DEVNULL,
+        # wrap: a command that execs mxshield (prlimit, taskset), so
+        # that the PID is still mxshield's
+        self.proc = subprocess.Popen(list(wrap) + [binary, "-c", self.conf_path],
+                                     stdin=subprocess.DEVNULL,
                                      stdout=self._err, stderr=self._err, env=sanitizer_env(),
                                      cwd=workdir)
         self.pid = self.proc.pid
@@ -284,15 +287,20 @@ class MxshieldFactory:
         self.instances = []
 
     def base_config(self, backend_port, workers=1):
-        return {
+        cfg = {
             "hostname": "mx.test.example",
             "workers": workers,
             "listen": [{"address": "127.0.0.1", "port": smtpkit.free_port()}],
             "backend": {"address": "127.0.0.1", "port": backend_port, "connect_timeout": 3},
             "log": {"format": "json", "level": "info"},
         }
+        if os.geteuid() == 0:
+            # mxshield refuses root without user; the tests stay root
+            # (tests/integration/test_privs.py drops to a user)
+            cfg["allow_root"] = True
+        return cfg
 
-    def __call__(self, overrides=None, binary=None, backend_port=None, workers=1):
+    def __call__(self, overrides=None, binary=None, backend_port=None, workers=1, wrap=()):
         if binary is None:
             binary = MXSHIELD_BIN
         if not os.path.exists(binary):
@@ -301,7 +309,8 @@ class MxshieldFactory:
         if backend_port is None:
             backend_port = self.backend_port_fn()
         cfg = merge(self.base_config(backend_port, workers), overrides or {})
-        mx = Mxshield(binary, self.workdir, cfg, name="mxshield%d" % len(self.instances))
+        mx = Mxshield(binary, self.workdir, cfg, name="mxshield%d" % len(self.instances),
+                      wrap=wrap)
         self.instances.append(mx)
         return mx
 
