@@ -381,6 +381,13 @@ log_warning(void *arg, const char *msg)
 	log_msg(CFG_LOG_WARN, "config", "%s", msg);
 }
 
+static void
+log_start_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(CFG_LOG_WARN, "start", "%s", msg);
+}
+
 /* ------------------------------------------------------------ main loop */
 
 static struct server *the_server;
@@ -559,14 +566,6 @@ srv_run(const struct config *cfg)
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		return 1;
 	}
-	switch (priv_start_check(cfg, &id, herr, sizeof(herr))) {
-	case -1:
-		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
-		return 1;
-	case 1:
-		log_msg(CFG_LOG_WARN, "start", "%s", herr);
-		break;
-	}
 	nofile = sysres_raise_nofile(herr, sizeof(herr));
 	if (herr[0] != '\0')
 		log_msg(CFG_LOG_INFO, "start", "%s", herr);
@@ -589,8 +588,19 @@ srv_run(const struct config *cfg)
 		srv_free(&srv, 0);
 		return 1;
 	}
+	/* the file's own problems first, then whether we may run so */
+	switch (priv_start_check(cfg, &id, herr, sizeof(herr))) {
+	case -1:
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
+		srv_free(&srv, 0);
+		return 1;
+	case 1:
+		log_msg(CFG_LOG_WARN, "start", "%s", herr);
+		break;
+	}
 	chk_warnings(cfg, (struct sockaddr *)&srv.backend_sa, log_warning, NULL);
-	sysres_warn_nofile(cfg, nofile, log_warning, NULL);
+	/* the machine's limit, not the file: a "start" line */
+	sysres_warn_nofile(cfg, nofile, log_start_warning, NULL);
 	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);
@@ -625,7 +635,7 @@ srv_run(const struct config *cfg)
 		    "gid %lu)", id.user, (unsigned long)id.uid,
 		    (unsigned long)id.gid);
 	else if (geteuid() == 0)
-		log_msg(CFG_LOG_WARN, "start", "running as root (allow_root = "
+		log_msg(CFG_LOG_INFO, "start", "running as root (allow_root = "
 		    "true)");
 
 	uv_signal_init(main_loop, &sig_term);

@@ -125,7 +125,7 @@ def test_allow_root_runs_as_root_and_says_so(mxshield, backend):
     mx = mxshield({"allow_root": True})
     uids, _, _ = ids(mx.pid)
     assert uids == [0, 0, 0, 0]
-    mx.wait_log(lambda l: l.get("event") == "start" and l.get("level") == "warn" and
+    mx.wait_log(lambda l: l.get("event") == "start" and l.get("level") == "info" and
                 l.get("msg") == "running as root (allow_root = true)")
     send_one(mx.port, "as root")
     assert len(backend.wait_messages(1)) == 1
@@ -226,7 +226,8 @@ def test_nofile_soft_limit_raised_to_hard(mxshield):
     mx.wait_log(lambda l: l.get("msg") == "file descriptor limit (RLIMIT_NOFILE) raised from 256 "
                 "to the hard limit 512")
     # 10000 connections need about 20000: said at start
-    warn = mx.wait_log(lambda l: l.get("event") == "config" and "RLIMIT_NOFILE" in l.get("msg", ""))
+    warn = mx.wait_log(lambda l: l.get("event") == "start" and l.get("level") == "warn" and
+                       "RLIMIT_NOFILE" in l.get("msg", ""))
     assert "limits.max_connections = 10000 needs about 20065 file descriptors" in warn[0]["msg"]
     assert "the limit (RLIMIT_NOFILE) is 512" in warn[0]["msg"]
 
