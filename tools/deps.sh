@@ -10,12 +10,13 @@ set -eu
 #
 # build: what `make build` and `make run` need: the C toolchain
 # (build-essential brings libc6-dev, without which gcc compiles nothing),
-# CMake, pkg-config, the four libraries (c-ares: asynchronous DNS on the
-# event loop, which getaddrinfo cannot do), and Python for the development
+# CMake, pkg-config, the five libraries (c-ares: asynchronous DNS on the
+# event loop, which getaddrinfo cannot do; libsystemd: sd_notify for the
+# unit's Type=notify), and Python for the development
 # sink; netbase (/etc/protocols, /etc/services), which a minimal Debian
 # lacks and without which SMTP clients such as swaks cannot open a TCP
 # connection to try the README's example.
-BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev python3 netbase"
+BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev libsystemd-dev python3 netbase"
 # test: everything the unit, integration and fuzz tests run.
 #   libcmocka-dev                  unit tests (CMake -DMXS_UNIT_TESTS=ON)
 #   clang libclang-rt-14-dev       libFuzzer targets and their sanitizers
