@@ -330,3 +330,38 @@ def test_sd_notify_ready_after_drop_and_stopping(mxshield, backend, workdir, mon
         stop_now(mxshield, mx)
     finally:
         s.close()
+
+
+# ------------------------------------------------------------ ${NAME} values
+
+def test_environment_values(tmp_path, backend, mxshield, monkeypatch):
+    """A whole value "${NAME}" is the variable; anything else stays as
+    written; unset and malformed names are file:line errors."""
+    monkeypatch.setenv("MXS_TEST_HOSTNAME", "mx.env.example")
+    mx = mxshield({"hostname": "${MXS_TEST_HOSTNAME}"})
+    send_one(mx.port, "env")
+    (msg,) = backend.wait_messages(1)
+    assert b"by mx.env.example (mxshield)" in msg.data, msg.data[:300]
+    monkeypatch.delenv("MXS_TEST_HOSTNAME")
+    cfg = base(backend.port)
+    cfg["hostname"] = "${MXS_TEST_HOSTNAME}"
+    path = tmp_path / "env.conf"
+    path.write_text(libconfig_text(cfg))
+    env = sanitizer_env()
+    r = subprocess.run([MXSHIELD_BIN, "--check-config", "-c", str(path)], capture_output=True,
+                       text=True, timeout=20, env=env)
+    assert r.returncode == 1
+    assert ('%s:1: hostname: "${MXS_TEST_HOSTNAME}": the environment variable '
+            'MXS_TEST_HOSTNAME is not set' % path) in r.stderr, r.stderr
+    # not the whole value: kept as written (and then judged as a host name)
+    cfg["hostname"] = "x${MXS_TEST_HOSTNAME}"
+    path.write_text(libconfig_text(cfg))
+    r = subprocess.run([MXSHIELD_BIN, "--check-config", "-c", str(path)], capture_output=True,
+                       text=True, timeout=20, env=env)
+    assert r.returncode == 1 and '%s:1: hostname: "x${MXS_TEST_HOSTNAME}"' % path in r.stderr, r.stderr
+    cfg["hostname"] = "${A-B}"
+    path.write_text(libconfig_text(cfg))
+    r = subprocess.run([MXSHIELD_BIN, "--check-config", "-c", str(path)], capture_output=True,
+                       text=True, timeout=20, env=env)
+    assert r.returncode == 1
+    assert '%s:1: hostname: "${A-B}": not an environment variable name' % path in r.stderr, r.stderr
