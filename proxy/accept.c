@@ -21,6 +21,7 @@
 #include "proxy/pol.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "proxy/sysres.h"
 #include "proxy/txn.h"
 
 /* ------------------------------------------------------------ client */
@@ -332,6 +333,31 @@ sess_proxy_input(struct session *s, const char *p, size_t n)
 	return (size_t)rc;
 }
 
+/*
+ * So few descriptors are left that the backend socket could not be
+ * opened (proxy/sysres.h): say so to the client with 421 4.3.2 and the
+ * truth in the log, rather than a backend that is not down. 1: closed.
+ */
+static int
+fd_exhausted(struct session *s)
+{
+	static const char full[] =
+	    "421 4.3.2 System resources exhausted, try again later\r\n";
+	uv_buf_t b = uv_buf_init((char *)full, sizeof(full) - 1);
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&s->client.tcp, &fd) != 0 ||
+	    !sysres_fd_low(fd))
+		return 0;
+	log_sid_client(CFG_LOG_ERROR, "limit", s->id, s->ip, "too many open "
+	    "files: descriptor %d of RLIMIT_NOFILE %ld leaves none for the "
+	    "backend; 421 4.3.2 (raise the limit or lower "
+	    "limits.max_connections)", fd, sysres_fd_limit());
+	uv_try_write((uv_stream_t *)&s->client.tcp, &b, 1);
+	sess_close(s, "too many open files (RLIMIT_NOFILE)");
+	return 1;
+}
+
 /* The client is known: limits, then the backend (and implicit TLS). */
 static void
 admit_and_connect(struct session *s)
@@ -352,6 +378,8 @@ admit_and_connect(struct session *s)
 		return;
 	}
 	s->limit_slot = 1;
+	if (fd_exhausted(s))
+		return;
 	if (w->draining) {
 		static const char bye[] = "421 4.3.2 Service shutting down\r\n";
 		uv_buf_t b = uv_buf_init((char *)bye, sizeof(bye) - 1);

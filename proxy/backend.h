@@ -98,10 +98,19 @@ struct backend_env {
 };
 
 /*
+ * The why of a leg that could not get a socket (EMFILE, ENFILE): the
+ * client is told BACKEND_NOFD_REPLY, since the backend is not down.
+ */
+extern const char backend_why_nofd[];
+#define BACKEND_NOFD_REPLY \
+	"421 4.3.2 System resources exhausted, try again later"
+
+/*
  * backend_open - start a leg. replacement: a leg after a mid-DATA abort
  * or the client's STARTTLS, whose greeting is swallowed and the
  * client's HELO/EHLO replayed. Returns NULL when it could not start
- * (*why says why: out of memory, connect failed).
+ * (*why says why: out of memory, connect failed; backend_why_nofd when
+ * no file descriptor was left for the socket).
  */
 struct backend *backend_open(const struct backend_env *env,
 	    const struct backend_client *client, int replacement,

@@ -15,6 +15,7 @@
 #include "core/smtp_reply.h"
 #include "proxy/backend_int.h"
 #include "proxy/log.h"
+#include "proxy/sysres.h"
 
 struct bconnect {
 	uv_connect_t	 req;
@@ -306,6 +307,9 @@ on_connect(uv_connect_t *req, int status)
 
 /* ------------------------------------------------------------ API */
 
+const char backend_why_nofd[] = "too many open files: no descriptor "
+    "for the backend socket";
+
 /* Connect to sa. 0, or -1 (nothing started, why set). */
 static int
 bk_connect(struct backend *b, const struct sockaddr *sa, const char **why)
@@ -320,6 +324,16 @@ bk_connect(struct backend *b, const struct sockaddr *sa, const char **why)
 	bc->b = b;
 	b->t_conn = mxs_hrtime_us();
 	r = uv_tcp_connect(&bc->req, &b->side.tcp, sa, on_connect);
+	if (r == UV_EMFILE || r == UV_ENFILE) {
+		/* the socket itself could not be made: our limit, not the
+		 * backend's state */
+		free(bc);
+		log_sid(CFG_LOG_ERROR, "backend", b->sid, "cannot open a "
+		    "socket to the backend: %s (RLIMIT_NOFILE %ld)",
+		    uv_strerror(r), sysres_fd_limit());
+		*why = backend_why_nofd;
+		return -1;
+	}
 	if (r < 0) {
 		free(bc);
 		log_sid(CFG_LOG_WARN, "backend", b->sid, "cannot connect "
@@ -341,7 +355,8 @@ on_name(void *arg, const struct sockaddr *sa)
 
 	b->nreq = NULL;
 	if (bk_connect(b, sa, &why) < 0)
-		bk_fail(b, BK_DOWN, why);
+		bk_fail(b, why == backend_why_nofd ? BACKEND_NOFD_REPLY :
+		    BK_DOWN, why);
 }
 
 struct backend *

@@ -72,6 +72,9 @@ cfgdiff_restart(const struct config *was, const struct config *now,
 		    was->metrics.port != now->metrics.port ||
 		    was->metrics.health_backend_window !=
 		    now->metrics.health_backend_window },
+		{ "user", str_differ(was->user, now->user) },
+		{ "group", str_differ(was->group, now->group) },
+		{ "allow_root", was->allow_root != now->allow_root },
 		{ "log.format", was->log.format != now->log.format },
 		{ "log.level", was->log.level != now->log.level },
 	};
@@ -87,6 +90,7 @@ void
 cfgdiff_keep(const struct config *was, struct config *now)
 {
 	now->workers = was->workers;
+	now->allow_root = was->allow_root;
 	now->hijack.enabled = was->hijack.enabled;
 	now->hijack.max_messages = was->hijack.max_messages;
 	now->hijack.window = was->hijack.window;

@@ -25,7 +25,9 @@
 #include "proxy/dns.h"
 #include "proxy/dnstool.h"
 #include "proxy/hijack.h"
+#include "proxy/privdrop.h"
 #include "proxy/server.h"
+#include "proxy/sysres.h"
 
 /* Problems, one a line, into a caller's buffer. */
 struct probs {
@@ -378,7 +380,8 @@ chk_all(const struct config *cfg, chk_warn_fn *warn, void *arg, char *err,
 	struct sockaddr_storage	 sa;
 	socklen_t		 salen;
 	struct probs		 p = { err, cap, 0, 0 };
-	char			 one[2048];
+	struct priv_id		 id;
+	char			 one[4096];
 	int			 resolved;
 
 	if (cap > 0)
@@ -392,8 +395,16 @@ chk_all(const struct config *cfg, chk_warn_fn *warn, void *arg, char *err,
 		check_state_file(cfg, &p);
 	if (cfg->control.socket != NULL)
 		check_control_socket(cfg, &p);
-	if (warn != NULL)
+	/* the user to become, and what it must write once it is that */
+	if (priv_resolve(cfg, &id, one, sizeof(one)) < 0)
+		prob(&p, "%s", one);
+	else if (priv_check_files(cfg, &id, one, sizeof(one)) < 0)
+		prob(&p, "%s", one);
+	if (warn != NULL) {
 		chk_warnings(cfg, resolved ? (struct sockaddr *)&sa : NULL,
 		    warn, arg);
+		/* a start raises the soft limit to the hard one */
+		sysres_warn_nofile(cfg, -1, warn, arg);
+	}
 	return p.n > 0 ? -1 : 0;
 }

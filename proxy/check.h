@@ -42,8 +42,11 @@ void	chk_warnings(const struct config *cfg, const struct sockaddr *sa,
  * The backend resolves and is not our own listener; the TLS files load;
  * with hijack detection on, hijack.state_file's directory exists and
  * can be written, and the file, when there, is readable and parses;
- * control.socket can be created. Warnings go to warn (NULL: none). 0, or -1 with
- * one problem a line in err (no line end after the last).
+ * control.socket can be created; user and group exist and the
+ * directories above take files from that user. Warnings go to warn
+ * (NULL: none), a file descriptor limit too low for
+ * limits.max_connections among them. 0, or -1 with one problem a line
+ * in err (no line end after the last).
  */
 int	chk_all(const struct config *cfg, chk_warn_fn *warn, void *arg,
 	    char *err, size_t cap);

@@ -29,6 +29,7 @@
 
 #include "core/net.h"
 #include "proxy/config.h"
+#include "proxy/sysres.h"
 
 #define CFG_PATH_MAX	256	/* longest key path in a message */
 
@@ -61,8 +62,9 @@ enum check {
 	CK_DNSBLCODE,	/* an IPv4 address in 127.0.0.0/8 */
 	CK_PATH,	/* a file name: not empty */
 	CK_PREFIX,	/* text for a header field: printable ASCII, spaces */
-	CK_KEYPREFIX	/* the start of Redis key names: printable ASCII,
+	CK_KEYPREFIX,	/* the start of Redis key names: printable ASCII,
 			   no space */
+	CK_ACCOUNT	/* a user or group name, or a number */
 };
 
 #define F_REQUIRED	0x1	/* no default: the key must be given */
@@ -362,6 +364,9 @@ static const struct key top_keys[] = {
 	KINT(C, "workers", workers, 1, 64, 0),
 	KINT(C, "shutdown_timeout", shutdown_timeout, 0, 86400, 30),
 	KINT(C, "drain_delay", drain_delay, 0, 3600, 0),
+	KSTR(C, "user", user, NULL, CK_ACCOUNT, 0),
+	KSTR(C, "group", group, NULL, CK_ACCOUNT, 0),
+	KBOOL(C, "allow_root", allow_root, 0),
 	KLIST(C, "listen", listen, nlisten, struct cfg_listen, listen_keys),
 	KNETS(C, "trusted_proxies", trusted_proxies),
 	KGROUP("backend", backend_keys),
@@ -872,6 +877,17 @@ check_string(enum check ck, char *v)
 		if (strlen(v) >= PATH_MAX)
 			return "too long";
 		return NULL;
+	case CK_ACCOUNT:
+		/* what useradd(8) takes, and numeric ids */
+		if (v[0] == '\0' || v[0] == '-' || strlen(v) > 32)
+			return "must be a user or group name of 1 to 32 "
+			    "characters, or a number";
+		for (char *p = v; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p) && *p != '_' &&
+			    *p != '-' && *p != '.')
+				return "must be a user or group name (letters, "
+				    "digits, _ - .) or a number";
+		return NULL;
 	case CK_PREFIX:
 		if (v[0] == '\0' || strlen(v) > 100)
 			return "must be 1 to 100 characters";
@@ -892,6 +908,46 @@ check_string(enum check ck, char *v)
 		return NULL;
 	}
 	return NULL;
+}
+
+/*
+ * A string value as written, or, when the whole value is "${NAME}", the
+ * environment variable NAME (a container's -e, a unit's Environment=):
+ * unset or empty is an error naming it. Any other "$" is kept as it is.
+ * Returns a copy the caller owns, or NULL (an error is recorded, or
+ * memory is short).
+ */
+static char *
+env_value(struct loader *ld, const config_setting_t *s, const char *path,
+    const char *v)
+{
+	size_t		 n = strlen(v);
+	char		 name[128];
+	const char	*e;
+
+	if (n < 4 || v[0] != '$' || v[1] != '{' || v[n - 1] != '}')
+		return ld_strdup(ld, v);
+	if (n - 3 >= sizeof(name)) {
+		ld_err(ld, s, path, "\"%s\": environment variable name too "
+		    "long", v);
+		return NULL;
+	}
+	memcpy(name, v + 2, n - 3);
+	name[n - 3] = '\0';
+	for (const char *p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_') {
+			ld_err(ld, s, path, "\"%s\": not an environment "
+			    "variable name (letters, digits, _)", v);
+			return NULL;
+		}
+	if ((e = getenv(name)) == NULL || e[0] == '\0') {
+		ld_err(ld, s, path, "\"%s\": the environment variable %s is "
+		    "%s: set it (docker run -e %s=..., systemd Environment=) "
+		    "or write the value here", v, name, e == NULL ? "not set" :
+		    "empty", name);
+		return NULL;
+	}
+	return ld_strdup(ld, e);
 }
 
 /* "listen[3].tls" -> "listen[].tls" */
@@ -1081,7 +1137,8 @@ set_key(struct loader *ld, const config_setting_t *s, const struct key *k,
 			wrong_type(ld, s, path, "a string");
 			break;
 		}
-		if ((str = ld_strdup(ld, config_setting_get_string(s))) == NULL)
+		if ((str = env_value(ld, s, path,
+		    config_setting_get_string(s))) == NULL)
 			break;
 		if (str[0] == '\0' && (k->flags & F_EMPTY_UNSET)) {
 			free(str);
@@ -1407,7 +1464,6 @@ dynamic_defaults(struct loader *ld, struct config *cfg)
 	};
 	const config_setting_t	*root = config_root_setting(&ld->cf);
 	char			 host[256];
-	long			 ncpu;
 
 	if (config_setting_get_member(root, "relay_protection") == NULL)
 		cfg->relay_protection = cfg->local_domains.n > 0;
@@ -1424,10 +1480,8 @@ dynamic_defaults(struct loader *ld, struct config *cfg)
 		host[sizeof(host) - 1] = '\0';
 		cfg->hostname = ld_strdup(ld, host);
 	}
-	if (cfg->workers == 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		cfg->workers = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu;
-	}
+	if (cfg->workers == 0)
+		cfg->workers = sysres_cpus(64);	/* the key's maximum */
 	if (config_setting_get_member(root, "listen") == NULL) {
 		cfg->listen = ld_calloc(ld, 1, sizeof(*cfg->listen));
 		if (cfg->listen == NULL)

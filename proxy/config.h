@@ -94,10 +94,13 @@ struct cfg_weight {
 struct config {
 	char			*path;		/* the file it came from */
 	char			*hostname;	/* default: gethostname() */
-	int			 workers;	/* default: number of CPUs */
+	int			 workers;	/* default: the CPUs we may use */
 	int			 shutdown_timeout; /* seconds, default 30 */
 	int			 drain_delay;	/* seconds after SIGTERM still
 						   serving, /healthz 503; 0 */
+	char			*user;		/* NULL: stay who started us */
+	char			*group;		/* NULL: the user's group */
+	int			 allow_root;	/* 0: root without user refused */
 
 	struct cfg_listen	*listen;	/* default: one, 0.0.0.0 port 25 */
 	size_t			 nlisten;	/* >= 1 */

@@ -21,6 +21,7 @@
 #include "proxy/gen.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
+#include "proxy/sdnotify.h"
 #include "proxy/reload.h"
 #include "proxy/server.h"
 
@@ -100,6 +101,7 @@ refuse(struct reload *rl, uint64_t upto, const char *errs)
 
 	atomic_fetch_add(&srv->reloads_failed, 1);
 	metrics_reload(0);
+	sdn_ready("reload refused; the configuration in force is unchanged");
 	log_begin(&l, "reload");
 	log_cstr(&l, "level", "error");
 	log_cstr(&l, "result", "failed");
@@ -143,6 +145,7 @@ applied(struct reload *rl)
 		    "%s%s", i > 0 ? " " : "", rl->needs[i]);
 	atomic_fetch_add(&srv->reloads_ok, 1);
 	metrics_reload(1);
+	sdn_ready("configuration reloaded");
 	log_begin(&l, "reload");
 	log_cstr(&l, "level", "info");
 	log_cstr(&l, "result", "ok");
@@ -334,6 +337,7 @@ kick(struct reload *rl)
 		publish(rl, take, 0, "ERR mxshield is shutting down\n");
 		return;
 	}
+	sdn_reloading("reloading the configuration");
 	if ((err = malloc(RELOAD_ERR_MAX)) == NULL) {
 		refuse(rl, take, "out of memory");
 		return;

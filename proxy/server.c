@@ -6,7 +6,9 @@
  * and signals: SIGTERM/SIGINT drain and stop (SIGTERM after
  * drain_delay), SIGHUP reloads (proxy/reload.h). Each worker owns its
  * counters (proxy/metrics.h); the HTTP endpoint runs beside the main
- * loop.
+ * loop. The start raises the descriptor limit, binds and reads its
+ * files, drops privileges (proxy/privdrop.h), and only then serves and
+ * tells systemd it is ready (proxy/sdnotify.h).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -29,10 +31,14 @@
 #include "proxy/log.h"
 #include "proxy/metrics.h"
 #include "proxy/pol.h"
+#include "proxy/privdrop.h"
 #include "proxy/reload.h"
+#include "proxy/sdnotify.h"
 #include "proxy/server.h"
 #include "proxy/accept.h"
 #include "proxy/session.h"
+#include "proxy/sysres.h"
+#include "tls/tls.h"
 
 struct ip_count {
 	struct ip_count	*next;
@@ -174,8 +180,17 @@ on_connection(uv_stream_t *server, int status)
 	struct wlisten *wl = server->data;
 
 	if (status < 0) {
-		log_msg(CFG_LOG_WARN, "accept", "accept failed: %s",
-		    uv_strerror(status));
+		/* libuv closes what it could not accept for lack of
+		 * descriptors; say why, not only that */
+		if (status == UV_EMFILE || status == UV_ENFILE)
+			log_msg(CFG_LOG_ERROR, "accept", "accept failed: %s "
+			    "(RLIMIT_NOFILE %ld): connections closed without "
+			    "a reply; raise the limit or lower "
+			    "limits.max_connections", uv_strerror(status),
+			    sysres_fd_limit());
+		else
+			log_msg(CFG_LOG_WARN, "accept", "accept failed: %s",
+			    uv_strerror(status));
 		return;
 	}
 	sess_start(wl->w, server, wl->idx);
@@ -461,6 +476,13 @@ log_warning(void *arg, const char *msg)
 	log_msg(CFG_LOG_WARN, "config", "%s", msg);
 }
 
+static void
+log_start_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(CFG_LOG_WARN, "start", "%s", msg);
+}
+
 /* ------------------------------------------------------------ main loop */
 
 static struct server *the_server;
@@ -532,6 +554,8 @@ on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	atomic_store(&srv->stopping, 1);
+	sdn_stopping(signum == SIGTERM && srv->gen->cfg->drain_delay > 0 ?
+	    "drain_delay: still serving, then draining" : "draining sessions");
 	if (signum == SIGTERM && srv->gen->cfg->drain_delay > 0) {
 		log_msg(CFG_LOG_INFO, "shutdown", "SIGTERM: /healthz says 503, "
 		    "new sessions still served for drain_delay (%d s), then "
@@ -612,8 +636,10 @@ srv_run(const struct config *cfg)
 	struct server srv;
 	uv_loop_t *main_loop = uv_default_loop();
 	uv_signal_t sig_term, sig_int, sig_hup;
+	struct priv_id id;
 	uint64_t seed = 0;
-	char herr[2048];
+	char herr[4096];
+	long nofile;
 	int rc = 0;
 
 	memset(&srv, 0, sizeof(srv));
@@ -621,6 +647,16 @@ srv_run(const struct config *cfg)
 	srv.started = time(NULL);
 	the_server = &srv;
 	signal(SIGPIPE, SIG_IGN);
+	/* who to become: decided before anything is opened */
+	if (priv_resolve(cfg, &id, herr, sizeof(herr)) < 0 ||
+	    (geteuid() == 0 && priv_check_files(cfg, &id, herr,
+	    sizeof(herr)) < 0)) {
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
+		return 1;
+	}
+	nofile = sysres_raise_nofile(herr, sizeof(herr));
+	if (herr[0] != '\0')
+		log_msg(CFG_LOG_INFO, "start", "%s", herr);
 	metrics_init();
 	for (size_t i = 0; i < cfg->nlisten; i++)
 		(void)metrics_listener(cfg->listen[i].address,
@@ -647,10 +683,22 @@ srv_run(const struct config *cfg)
 		srv_free(&srv, 0);
 		return 1;
 	}
+	/* the file's own problems first, then whether we may run so */
+	switch (priv_start_check(cfg, &id, herr, sizeof(herr))) {
+	case -1:
+		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
+		srv_free(&srv, 0);
+		return 1;
+	case 1:
+		log_msg(CFG_LOG_WARN, "start", "%s", herr);
+		break;
+	}
 	srv.gen->id = 1;
 	chk_warnings(cfg, (struct sockaddr *)&srv.gen->backend_sa, log_warning,
 	    NULL);
 	hjr_setup(cfg, seed);
+	/* the machine's limit, not the file: a "start" line */
+	sysres_warn_nofile(cfg, nofile, log_start_warning, NULL);
 	if (hijack_start(cfg, herr, sizeof(herr)) < 0) {
 		log_msg(CFG_LOG_ERROR, "error", "%s", herr);
 		srv_free(&srv, 0);
@@ -687,6 +735,24 @@ srv_run(const struct config *cfg)
 			return 1;
 		}
 	}
+	/* ports bound, keys and state read: nothing else needs root, and
+	 * no worker has served a byte yet */
+	if (priv_drop(&id, herr, sizeof(herr)) < 0) {
+		log_msg(CFG_LOG_ERROR, "error", "dropping privileges: %s; not "
+		    "serving", herr);
+		control_stop();
+		hijack_stop();
+		srv_free(&srv, srv.nworkers);
+		return 1;
+	}
+	if (id.set && id.uid == geteuid())
+		log_msg(CFG_LOG_INFO, "start", "running as user %s (uid %lu, "
+		    "gid %lu)", id.user, (unsigned long)id.uid,
+		    (unsigned long)id.gid);
+	else if (geteuid() == 0)
+		log_msg(CFG_LOG_INFO, "start", "running as root (allow_root = "
+		    "true)");
+
 	if (metrics_http_start(&srv, main_loop) < 0) {
 		control_stop();
 		hijack_stop();
@@ -708,6 +774,11 @@ srv_run(const struct config *cfg)
 		    cfg->listen[i].address, cfg->listen[i].port,
 		    cfg->backend.address, cfg->backend.port, srv.nworkers,
 		    srv.nworkers == 1 ? "" : "s");
+	sdn_ready(NULL);
+	sdn_status("serving: %zu listener%s, %d worker%s, backend %s:%d",
+	    cfg->nlisten, cfg->nlisten == 1 ? "" : "s", srv.nworkers,
+	    srv.nworkers == 1 ? "" : "s", cfg->backend.address,
+	    cfg->backend.port);
 
 	/* the main loop serves signals until every worker has drained */
 	uv_run(main_loop, UV_RUN_DEFAULT);

@@ -446,7 +446,8 @@ backend_start(struct session *s, int replacement)
 	s->bc.ehlo = s->ehlo;
 	s->backend = backend_open(&env, &s->bc, replacement, &bk_cb, s, &why);
 	if (s->backend == NULL) {
-		sess_backend_lost(s, down_text, why);
+		sess_backend_lost(s, why == backend_why_nofd ?
+		    BACKEND_NOFD_REPLY : down_text, why);
 		return -1;
 	}
 	s->flags &= ~SF_BK_GONE;

@@ -12,13 +12,14 @@ set -eu
 # (build-essential brings libc6-dev, without which gcc compiles nothing),
 # CMake, pkg-config, the five libraries (c-ares: asynchronous DNS on the
 # event loop, which getaddrinfo cannot do; libmicrohttpd: the /metrics
-# and /healthz endpoint in a thread of its own), and Python for the development
+# and /healthz endpoint in a thread of its own; libsystemd: sd_notify
+# for the unit's Type=notify), and Python for the development
 # sink; netbase (/etc/protocols, /etc/services), which a minimal Debian
 # lacks and without which SMTP clients such as swaks cannot open a TCP
 # connection to try the README's example; hiredis, the Redis client of
 # hijack.store = "redis" (the one the Redis project keeps, with an
 # asynchronous API that runs on each worker's loop).
-BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev libmicrohttpd-dev libhiredis-dev python3 netbase"
+BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev libc-ares-dev libmicrohttpd-dev libhiredis-dev libsystemd-dev python3 netbase"
 # test: everything the unit, integration and fuzz tests run.
 #   libcmocka-dev                  unit tests (CMake -DMXS_UNIT_TESTS=ON)
 #   clang libclang-rt-14-dev       libFuzzer targets and their sanitizers

@@ -27,6 +27,7 @@ backend = { address = "127.0.0.1"; port = $SINK; };
 tls = { cert_file = "$RUN/cert.pem"; key_file = "$RUN/key.pem"; };
 limits = { max_per_ip = 20000; max_connections = 20000; };
 log = { level = "warn"; };
+allow_root = true;
 CONF
 cat >"$RUN/h.cfg" <<CONF
 global

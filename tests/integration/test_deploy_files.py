@@ -1,8 +1,11 @@
 """
-The deployment files agree with the binary: docker/mxshield.conf, the
-Kubernetes ConfigMap and every ```conf snippet of README.md pass
---check-config, the systemd unit has the keys deploy/ promises, compose
-gives the backend the address the container's configuration names, and
+The deployment files agree with the binary: docker/mxshield.conf (with
+MXSHIELD_BACKEND set; refused clearly without), deploy/compose.conf, the
+Kubernetes ConfigMaps and every ```conf snippet of README.md pass
+--check-config; the systemd unit, the Dockerfile and the Kubernetes
+manifests have what deploy/ promises (probes on /healthz, grace periods
+above drain_delay + shutdown_timeout); compose gives the backend the
+address its configuration names, and
 every pointer to README's "Put mxshield in front of Postfix or Exim"
 finds that section. No container engine needed.
 
@@ -18,37 +21,110 @@ import textwrap
 
 import pytest
 
+from conftest import strip_machine_warnings
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("MXSHIELD_BIN") or os.path.join(REPO, "build", "mxshield")
 CONF = "/etc/mxshield/mxshield.conf"
 
 
-def check_config(path):
+def check_config(path, env=None):
     """Passes; the only thing on stderr may be the warning of a backend on
     a private address that sees every client as mxshield (client_info
     "received"): these files leave client_info to the administrator."""
     if not os.path.exists(BIN):
         pytest.fail("%s is not built (make build, or set MXSHIELD_BIN)" % BIN)
     r = subprocess.run([BIN, "--check-config", "-c", str(path)], stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, timeout=30)
+                       capture_output=True, text=True, timeout=30, env=env)
     assert r.returncode == 0, r.stderr
-    for line in r.stderr.splitlines():
+    err = strip_machine_warnings(r.stderr)
+    for line in err.splitlines():
         assert line.startswith("warning: ") and 'backend.client_info: "received"' in line, r.stderr
-    assert len(r.stderr.splitlines()) <= 1, r.stderr
+    assert len(err.splitlines()) <= 1, r.stderr
+
+
+DOCKER_CONF = os.path.join(REPO, "docker", "mxshield.conf")
+
+
+def conf_int(text, key, default):
+    """A top-level integer key of a libconfig text, else default."""
+    m = re.search(r"^\s*%s\s*=\s*(\d+)\s*;" % re.escape(key), text, re.M)
+    return int(m.group(1)) if m else default
 
 
 def test_docker_conf_is_valid():
-    check_config(os.path.join(REPO, "docker", "mxshield.conf"))
+    env = dict(os.environ, MXSHIELD_BACKEND="192.0.2.25")
+    check_config(DOCKER_CONF, env=env)
+
+
+def test_docker_conf_without_backend_refuses_clearly():
+    """A plain `docker run` without MXSHIELD_BACKEND: refused at once,
+    naming the variable, not a 421 after the connect timeout."""
+    env = {k: v for k, v in os.environ.items() if k != "MXSHIELD_BACKEND"}
+    r = subprocess.run([BIN, "--check-config", "-c", DOCKER_CONF], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=30, env=env)
+    assert r.returncode == 1
+    with open(DOCKER_CONF) as f:
+        line = [n for n, l in enumerate(f, 1) if re.match(r'\s*address\s*=\s*"\$\{MXSHIELD_BACKEND\}";', l)][0]
+    assert ('%s:%d: backend.address: "${MXSHIELD_BACKEND}": the environment variable '
+            'MXSHIELD_BACKEND is not set' % (DOCKER_CONF, line)) in r.stderr, r.stderr
+    # a start says the same and exits
+    r = subprocess.run([BIN, "-c", DOCKER_CONF], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=30, env=dict(env, MXSHIELD_BACKEND=""))
+    assert r.returncode == 1
+    assert "the environment variable MXSHIELD_BACKEND is empty" in r.stderr, r.stderr
+
+
+def test_dockerfile():
+    with open(os.path.join(REPO, "docker", "Dockerfile")) as f:
+        text = f.read()
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    assert froms == ["${DEBIAN_BUILD}", "${DEBIAN_RUN}"], froms
+    for arg in ("DEBIAN_BUILD", "DEBIAN_RUN"):
+        tag = re.search(r"^ARG %s=(\S+)$" % arg, text, re.M).group(1)
+        # a point release, not a name that moves
+        assert re.fullmatch(r"debian:\d+\.\d+(-slim)?", tag), tag
+    for label in ("title", "version", "revision", "source", "licenses", "created"):
+        assert "org.opencontainers.image.%s=" % label in text, label
+    # the version label is the one CMakeLists.txt builds
+    with open(os.path.join(REPO, "CMakeLists.txt")) as f:
+        version = re.search(r"project\(mxshield VERSION (\S+)", f.read()).group(1)
+    assert re.findall(r"^ARG VERSION=(\S+)$", text, re.M) == [version, version]
+    assert "libsystemd0" in text and "libsystemd-dev" in text
+    assert re.search(r"^USER 2525:2525$", text, re.M)
+    assert "--stop-timeout" in text
+    # the image's own drain fits docker stop's default 10 s
+    with open(DOCKER_CONF) as f:
+        conf = f.read()
+    assert conf_int(conf, "drain_delay", 0) + conf_int(conf, "shutdown_timeout", 30) < 10
+
+
+def service_entries(path):
+    """(key, value) of the [Service] section in order, repeats kept."""
+    out, section = [], None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("["):
+                section = line
+            elif section == "[Service]":
+                k, _, v = line.partition("=")
+                out.append((k, v))
+    return out
 
 
 def test_systemd_unit():
+    path = os.path.join(REPO, "deploy", "mxshield.service")
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # keys are case-sensitive
-    unit.read(os.path.join(REPO, "deploy", "mxshield.service"))
+    unit.read(path)
     s = unit["Service"]
-    assert s["Type"] == "simple"
+    assert s["Type"] == "notify"
     assert s["ExecStart"].split() == ["/usr/local/bin/mxshield", "-c", CONF]
     assert s["ExecStartPre"].split() == ["/usr/local/bin/mxshield", "--check-config", "-c", CONF]
+    assert s["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert s.get("DynamicUser") == "yes" or s.get("User")
     assert s["ProtectSystem"] == "strict"
     assert s["NoNewPrivileges"] == "yes"
@@ -56,24 +132,110 @@ def test_systemd_unit():
     assert s["LimitNOFILE"] == "65536"
     assert s["Restart"] == "on-failure"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+    entries = service_entries(path)
+    allow = [v for k, v in entries if k == "SocketBindAllow"]
+    assert {"tcp:25", "tcp:465", "tcp:587"} <= set(allow), allow
+    assert [v for k, v in entries if k == "SocketBindDeny"] == ["any"]
+    creds = [v for k, v in entries if k == "LoadCredential"]
+    assert creds == ["tls.key:/etc/mxshield/key.pem"], creds
+    # the configuration's key_file for it, as the unit's comment says
+    with open(path) as f:
+        assert "/run/credentials/mxshield.service/tls.key" in f.read()
+    # the stop timeout covers the reference configuration's drain
+    with open(os.path.join(REPO, "deploy", "mxshield.conf")) as f:
+        ref = f.read()
+    assert int(s["TimeoutStopSec"]) > conf_int(ref, "drain_delay", 0) + conf_int(ref, "shutdown_timeout", 30)
 
 
-def test_compose_and_kubernetes(tmp_path):
+def k8s_docs(name):
     import yaml     # python3-yaml, which make test installs
-    with open(os.path.join(REPO, "docker", "mxshield.conf")) as f:
+    with open(os.path.join(REPO, "deploy", "kubernetes", name)) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def test_compose(tmp_path):
+    import yaml
+    with open(os.path.join(REPO, "deploy", "compose.conf")) as f:
         backend = re.search(r'backend\s*=\s*\{[^}]*address\s*=\s*"([^"]+)"', f.read()).group(1)
     with open(os.path.join(REPO, "deploy", "compose.yaml")) as f:
         compose = yaml.safe_load(f)
     net = compose["services"]["backend"]["networks"]["mail"]
     assert net["ipv4_address"] == backend
     assert compose["services"]["mxshield"]["ports"] == ["25:2525"]
+    assert "./compose.conf:/etc/mxshield/mxshield.conf:ro" in compose["services"]["mxshield"]["volumes"]
+    check_config(os.path.join(REPO, "deploy", "compose.conf"))
 
-    with open(os.path.join(REPO, "deploy", "kubernetes", "mxshield.yaml")) as f:
-        docs = {d["kind"]: d for d in yaml.safe_load_all(f) if d}
-    assert set(docs) == {"ConfigMap", "Deployment", "Service"}
+
+def test_kubernetes(tmp_path):
+    docs = {d["kind"]: d for d in k8s_docs("mxshield.yaml")}
+    assert set(docs) == {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget",
+                         "NetworkPolicy"}
+    text = docs["ConfigMap"]["data"]["mxshield.conf"]
     conf = tmp_path / "k8s.conf"
-    conf.write_text(docs["ConfigMap"]["data"]["mxshield.conf"])
+    conf.write_text(text)
     check_config(conf)
+    # the metrics endpoint the probes reach
+    m = re.search(r"^\s*metrics\s*=\s*\{([^}]*)\}", text, re.M)
+    assert m and re.search(r"port\s*=\s*9125\s*;", m.group(1)), text
+    assert re.search(r'address\s*=\s*"0\.0\.0\.0"', m.group(1)), "the kubelet probes from the node"
+
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    grace = pod["terminationGracePeriodSeconds"]
+    assert grace > conf_int(text, "drain_delay", 0) + conf_int(text, "shutdown_timeout", 30), grace
+    (c,) = pod["containers"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"smtp": 2525, "metrics": 9125}
+    for probe in ("readinessProbe", "livenessProbe"):
+        get = c[probe]["httpGet"]
+        assert get["path"] == "/healthz", probe
+        assert ports.get(get["port"], get["port"]) == 9125, probe
+        assert "tcpSocket" not in c[probe]
+    labels = docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    keys = {t["topologyKey"] for t in pod["topologySpreadConstraints"]}
+    assert "kubernetes.io/hostname" in keys
+    for t in pod["topologySpreadConstraints"]:
+        assert t["labelSelector"]["matchLabels"].items() <= labels.items()
+    assert pod["securityContext"]["runAsNonRoot"] is True
+
+    pdb = docs["PodDisruptionBudget"]["spec"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["minAvailable"] < docs["Deployment"]["spec"]["replicas"]
+    svc = docs["Service"]["spec"]
+    assert svc["externalTrafficPolicy"] == "Local"
+    np = docs["NetworkPolicy"]["spec"]
+    assert np["podSelector"]["matchLabels"].items() <= labels.items()
+    assert set(np["policyTypes"]) == {"Ingress", "Egress"}
+    ingress_ports = {p["port"] for r in np["ingress"] for p in r["ports"]}
+    assert ingress_ports == {2525, 9125}
+
+
+def test_kubernetes_proxy_protocol_variant(tmp_path):
+    import yaml
+    base = os.path.join(REPO, "deploy", "kubernetes")
+    with open(os.path.join(base, "kustomization.yaml")) as f:
+        assert yaml.safe_load(f)["resources"] == ["mxshield.yaml"]
+    with open(os.path.join(base, "proxy-protocol", "kustomization.yaml")) as f:
+        k = yaml.safe_load(f)
+    assert k["resources"] == ["../"]
+    patches = {}
+    for p in k["patches"]:
+        (doc,) = k8s_docs(os.path.join("proxy-protocol", p["path"]))
+        patches[doc["kind"]] = doc
+    assert set(patches) == {"ConfigMap", "Service"}
+    text = patches["ConfigMap"]["data"]["mxshield.conf"]
+    conf = tmp_path / "k8s-proxy.conf"
+    conf.write_text(text)
+    check_config(conf)
+    assert re.search(r"proxy_protocol\s*=\s*true", text)
+    assert re.search(r"trusted_proxies\s*=\s*\[\s*\"", text)
+    assert re.search(r"port\s*=\s*9125", text)      # the probes' port is still there
+    grace = {d["kind"]: d for d in k8s_docs("mxshield.yaml")}["Deployment"]["spec"][
+        "template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > conf_int(text, "drain_delay", 0) + conf_int(text, "shutdown_timeout", 30)
+    svc = patches["Service"]
+    assert svc["metadata"]["name"] == "mxshield"
+    assert svc["spec"]["externalTrafficPolicy"] == "Cluster"
 
 
 def readme_conf_snippets():

@@ -22,7 +22,7 @@ import pytest
 
 import dnskit
 import smtpkit
-from conftest import MXSHIELD_BIN, libconfig_text, sanitizer_env
+from conftest import MXSHIELD_BIN, libconfig_text, sanitizer_env, strip_machine_warnings
 
 ZONE = [
     'mx.mxs.test. 300 IN A 192.0.2.1',
@@ -243,6 +243,7 @@ def start_fails(tmp_path, dns, name, extra=()):
                     % (smtpkit.free_port(), name, dns.server))
     p = subprocess.run([MXSHIELD_BIN, "-c", str(conf)] + list(extra), capture_output=True,
                        text=True, timeout=20, env=sanitizer_env())
+    p.stderr = strip_machine_warnings(p.stderr)
     return p, str(conf)
 
 
