@@ -171,15 +171,20 @@ class Mxshield:
         self.exit_code = None
         self.needed_kill = False
         deadline = time.monotonic() + 15
-        while not smtpkit.listening(self.port):
+        # the SMTP listener, and the metrics endpoint when there is one:
+        # it starts just after the listeners are bound
+        ports = [self.port]
+        if "metrics" in config:
+            ports.append(config["metrics"].get("port", 9125))
+        while not all(smtpkit.listening(p) for p in ports):
             if self.proc.poll() is not None:
                 self._err.close()
                 raise AssertionError("mxshield exited with %s before listening:\n%s\nconfig:\n%s" % (
                     self.proc.returncode, self.stderr(), libconfig_text(config)))
             if time.monotonic() > deadline:
                 self.stop()
-                raise AssertionError("mxshield not listening on %d after 15 s:\n%s" % (
-                    self.port, self.stderr()))
+                raise AssertionError("mxshield not listening on %s after 15 s:\n%s" % (
+                    ports, self.stderr()))
             time.sleep(0.02)
 
     # -- inspection
