@@ -343,7 +343,8 @@ def test_backend_leg_tls_is_in_the_logs(mxshield, backend, certs, mode):
 def test_start_line_counts_workers_in_words(mxshield):
     """"1 worker", not "1 workers"."""
     mx = mxshield()
-    (line,) = mx.wait_log(lambda l: l.get("event") == "start", what="start line")
+    (line,) = mx.wait_log(lambda l: l.get("event") == "start" and "listening on" in l["msg"],
+                          what="the listening start line")
     assert line["msg"].endswith(", 1 worker"), line
 
 
