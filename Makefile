@@ -14,7 +14,7 @@ BACKEND    ?=
 UNIT_TESTS ?=
 
 .PHONY: all build asan fuzz-build run test unit integration fuzz-smoke fuzz \
-        bench check-config clean deps-build deps-test install
+        bench check-config clean deps-build deps-test install test-container
 
 all: build
 
@@ -75,6 +75,12 @@ test: deps-test
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) fuzz-smoke
+
+# The container image: built with podman from docker/Dockerfile and run
+# (mail through it, non-root, /healthz, SIGHUP, SIGTERM). Prints SKIP and
+# succeeds only where podman cannot run a container.
+test-container:
+	@PYTHON=$(PYTHON) tests/container/run.sh
 
 bench: build
 	@tools/deps.sh bench

@@ -35,12 +35,19 @@ BUILD="build-essential cmake pkg-config libuv1-dev libmbedtls-dev libconfig-dev 
 #                                  Redis (test_hijack_redis.py)
 TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3-pytest python3-yaml python3-dnslib python3-prometheus-client swaks libnet-ssleay-perl postfix openssl redis-server"
 BENCH="$TEST haproxy proxsmtp iproute2 procps"
+# container: make test-container builds the image and runs it with podman
+# (runc as its runtime where crun cannot run here), on a Debian base made
+# by debootstrap when no registry can be pulled from
+# (tools/container-base.sh); nsenter (util-linux) reaches into a
+# container's network namespace.
+CONTAINER="$TEST podman runc debootstrap util-linux"
 
 case "${1:-build}" in
 build) want=$BUILD ;;
 test) want=$TEST ;;
 bench) want=$BENCH ;;
-*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+container) want=$CONTAINER ;;
+*) echo "usage: $0 build|test|bench|container" >&2; exit 2 ;;
 esac
 
 # The tests run servers under unprivileged users (smtp-sink as nobody, a

@@ -166,6 +166,54 @@ def test_compose(tmp_path):
     check_config(os.path.join(REPO, "deploy", "compose.conf"))
 
 
+def libconfig_group(text, name):
+    """The body of a top-level `name = { ... };` group (no nested braces)."""
+    m = re.search(r"^%s\s*=\s*\{([^}]*)\}" % re.escape(name), text, re.M)
+    return m.group(1) if m else None
+
+
+def test_image_healthcheck_and_metrics_agree():
+    """The Dockerfile's HEALTHCHECK asks 127.0.0.1:9125/healthz, which the
+    image's own configuration and compose's serve; both ports exposed."""
+    with open(os.path.join(REPO, "docker", "Dockerfile")) as f:
+        text = f.read()
+    (hc,) = re.findall(r"^HEALTHCHECK (?:.*\\\n)*.*", text, re.M)
+    assert "/dev/tcp/127.0.0.1/9125" in hc and "GET /healthz" in hc, hc
+    assert re.search(r"--interval=\d+s", hc) and re.search(r"--timeout=\d+s", hc), hc
+    assert re.search(r"^EXPOSE 2525 9125$", text, re.M)
+    for path in (DOCKER_CONF, os.path.join(REPO, "deploy", "compose.conf")):
+        with open(path) as f:
+            m = libconfig_group(f.read(), "metrics")
+        assert m and re.search(r"port\s*=\s*9125\s*;", m), path
+        assert re.search(r'address\s*=\s*"0\.0\.0\.0"', m), path
+
+
+def test_compose_postfix_takes_xclient_from_mxshield_only():
+    """compose.conf tells Postfix the real client with XCLIENT, and the
+    Postfix image allows XCLIENT from mxshield's static address alone; IP
+    Shield and the spoof score are on, as README's walk-through shows."""
+    import yaml
+    with open(os.path.join(REPO, "deploy", "compose.conf")) as f:
+        conf = f.read()
+    assert re.search(r'client_info\s*=\s*"xclient"', libconfig_group(conf, "backend"))
+    assert re.search(r"enabled\s*=\s*true", libconfig_group(conf, "spoof"))
+    shield = re.search(r"^ip_shield\s*=\s*\{(.*?)^\};", conf, re.M | re.S).group(1)
+    assert re.search(r"enabled\s*=\s*true", shield) and "$LOCALDOMAIN$" in shield
+    with open(os.path.join(REPO, "deploy", "compose.yaml")) as f:
+        compose = yaml.safe_load(f)
+    svc = compose["services"]
+    mx_addr = svc["mxshield"]["networks"]["mail"]["ipv4_address"]
+    assert svc["backend"]["build"]["args"]["MXSHIELD_ADDRESS"] == mx_addr
+    with open(os.path.join(REPO, "docker", "postfix-backend", "Dockerfile")) as f:
+        pf = f.read()
+    assert re.findall(r"^FROM (\S+)", pf, re.M) == ["debian:12.8"]
+    assert '"smtpd_authorized_xclient_hosts = ${MXSHIELD_ADDRESS}"' in pf
+    assert "'mynetworks = 127.0.0.0/8'" in pf
+    # the stop timeout covers compose.conf's drain
+    grace = int(svc["mxshield"]["stop_grace_period"].rstrip("s"))
+    assert grace > conf_int(conf, "drain_delay", 0) + conf_int(conf, "shutdown_timeout", 30)
+
+
 def test_kubernetes(tmp_path):
     docs = {d["kind"]: d for d in k8s_docs("mxshield.yaml")}
     assert set(docs) == {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget",
