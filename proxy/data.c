@@ -52,13 +52,13 @@ set_error(struct session *s, int code, const char *text, const char *why)
 		return;
 	s->txn.error = strdup(text);
 	s->txn.error_code = code;
-	snprintf(s->txn.error_why, sizeof(s->txn.error_why), "%s", why);
+	s->txn.error_why = strdup(why != NULL ? why : "");
 }
 
 static void
 set_error_header_size(struct session *s)
 {
-	char why[sizeof(s->txn.error_why)];
+	char why[POLICY_REASON_MAX];
 
 	snprintf(why, sizeof(why), "header section longer than "
 	    "limits.max_header_bytes (%d octets)",
@@ -255,7 +255,7 @@ data_scan_error(const struct dscan *d, uint64_t held, int max_header_bytes,
 static void
 scan_errors(struct session *s)
 {
-	char why[sizeof(s->txn.error_why)];
+	char why[POLICY_REASON_MAX];
 	const char *e;
 	int code;
 
@@ -413,19 +413,20 @@ static int
 spoof_policy(struct session *s, size_t hlen)
 {
 	struct spoofw *sw = &s->txn.spoof;
+	struct policy_verdict v;
 	size_t before = s->txn.nverdicts;
 
 	spoofw_decide(s->cfg, s->gen->pol, &s->pc, s->txn.mail_from,
-	    s->txn.mail_route, s->txn.spf, s->hold, hlen, sw);
+	    s->txn.mail_route, s->txn.spf, s->hold, hlen, sw, &v);
 	if (sw->what == SPOOFW_OFF)
 		return 0;
 	metrics_spoof(s->w->mx, sw->score);
-	pol_note(s, &sw->v, sw->enforced);
+	pol_note(s, &v, sw->enforced);
 	if (s->txn.nverdicts > before)
 		s->txn.spoof_vidx = s->txn.nverdicts;
 	if (sw->what != SPOOFW_REJECT)
 		return 0;
-	set_error(s, sw->v.code, sw->v.text, sw->v.reason);
+	set_error(s, v.code, v.text, v.reason);
 	s->txn.error_noted = 1;
 	return 1;
 }
@@ -692,7 +693,8 @@ data_go(struct session *s, int code, const char *r, size_t n)
 		s->txn.error = e;
 		s->txn.error_noted = 0;
 		s->txn.error_code = code;
-		s->txn.error_why[0] = '\0';	/* the backend's, not ours */
+		free(s->txn.error_why);		/* the backend's, not ours */
+		s->txn.error_why = NULL;
 		if (s->flags & SF_DATA_DONE)
 			finish_error(s);
 		else

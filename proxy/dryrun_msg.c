@@ -196,22 +196,23 @@ msg_spoof(struct dry *d, const struct msg *m, struct spoofw *sw)
 {
 	size_t hlen = m->ds.hdr_end == DSCAN_HDR_UNKNOWN ? m->hold_len :
 	    (size_t)m->ds.hdr_end;
+	struct policy_verdict v;
 
 	if (hlen > m->hold_len)
 		hlen = m->hold_len;
 	spoofw_decide(d->cfg, d->pol, &d->pc, d->from_path, d->from_route,
-	    NULL, m->hold, hlen, sw);
+	    NULL, m->hold, hlen, sw, &v);
 	if (sw->what == SPOOFW_OFF)
 		return 1;
 	if (sw->what == SPOOFW_REJECT)
-		dry_say_local(d, sw->v.text);
+		dry_say_local(d, v.text);
 	dry_say(d, "  ", "verdict: check=spoof action=%s score=%d/%d "
-	    "threshold=%d reason=%s", pol_action_name(&sw->v, sw->enforced),
-	    sw->score, SPOOF_MAX, d->cfg->spoof.threshold, sw->v.reason);
-	if (sw->what == SPOOFW_LOG && sw->v.action != POLICY_PASS)
+	    "threshold=%d reason=%s", pol_action_name(&v, sw->enforced),
+	    sw->score, SPOOF_MAX, d->cfg->spoof.threshold, v.reason);
+	if (sw->what == SPOOFW_LOG && v.action != POLICY_PASS)
 		dry_say(d, "  ", "(mode = monitor: logged, not carried out%s%s)",
-		    sw->v.action == POLICY_REJECT ? "; the reply would be: " :
-		    "", sw->v.action == POLICY_REJECT ? sw->v.text : "");
+		    v.action == POLICY_REJECT ? "; the reply would be: " :
+		    "", v.action == POLICY_REJECT ? v.text : "");
 	return sw->what != SPOOFW_REJECT;
 }
 

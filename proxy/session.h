@@ -115,8 +115,8 @@ struct txn {
 					   "rcpt" "data" (after our 354) */
 	char		*error;		/* owned: sticky DATA error reply */
 	int		 error_code;
-	char		 error_why[POLICY_REASON_MAX];	/* why, in words; "" when the
-					   backend gave the error */
+	char		*error_why;	/* owned: why, in words; NULL when
+					   the backend gave the error */
 	int		 error_noted;	/* the sticky error is a policy verdict
 					   already in verdicts (size, From:) */
 	uint64_t	 size_max;	/* size_limits for this message, set at

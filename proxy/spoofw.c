@@ -22,15 +22,15 @@ void
 spoofw_decide(const struct config *cfg, const struct policy_cfg *pol,
     const struct policy_client *pc, const char *mail_from, int mail_route,
     const struct spfw_result *spf, const char *sec, size_t len,
-    struct spoofw *out)
+    struct spoofw *out, struct policy_verdict *v)
 {
 	const struct policy_spf_outcome *so = NULL;
 	struct spoof_input	in;
-	struct policy_verdict	*v = &out->v;
 	char			signs[POLICY_REASON_MAX - 80];
 	int			at_threshold;
 
 	memset(out, 0, sizeof(*out));
+	memset(v, 0, sizeof(*v));
 	if (!cfg->spoof.enabled)
 		return;
 	memset(&in, 0, sizeof(in));

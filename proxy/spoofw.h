@@ -33,7 +33,6 @@ struct spoofw {
 	int			 score;		/* 0..SPOOF_MAX */
 	unsigned		 signs;		/* 1u << enum spoof_sign */
 	int			 enforced;	/* spoof.mode (or mode) enforce */
-	struct policy_verdict	 v;		/* check "spoof", for the log */
 };
 
 /*
@@ -51,7 +50,7 @@ struct spoofw {
 void	spoofw_decide(const struct config *cfg, const struct policy_cfg *pol,
 	    const struct policy_client *pc, const char *mail_from,
 	    int mail_route, const struct spfw_result *spf, const char *sec,
-	    size_t len, struct spoofw *out);
+	    size_t len, struct spoofw *out, struct policy_verdict *v);
 
 /*
  * spoofw_lines - the lines mxshield writes at the top of the header

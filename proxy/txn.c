@@ -34,6 +34,7 @@ txn_clear(struct txn *t)
 		free(t->rcpts[i]);
 	free(t->rcpts);
 	free(t->error);
+	free(t->error_why);
 	free(t->verdicts);
 	free(t->ma);		/* plain memory: nothing inside to release */
 	spfw_result_free(t->spf);
@@ -74,7 +75,7 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 	metrics_txn(s->w->mx, result);
 	/* mxshield's own refusal of the message: "protocol" below */
 	if (err != NULL && !t->error_noted && !(br == NULL &&
-	    t->error_why[0] == '\0'))
+	    t->error_why == NULL))
 		metrics_rejection(s->w->mx, MX_CHECK_PROTOCOL, t->error_code);
 	if (!log_enabled(CFG_LOG_INFO))
 		return;
@@ -82,7 +83,7 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		el--;
 	if (t->error_noted)
 		err = NULL;	/* a policy refusal: in verdicts already */
-	if (br == NULL && err != NULL && t->error_why[0] == '\0') {
+	if (br == NULL && err != NULL && t->error_why == NULL) {
 		/* the backend refused our DATA: its reply, not a verdict */
 		br = err;
 		blen = el;
@@ -130,7 +131,8 @@ sess_txn_log(struct session *s, const struct txn *t, const char *result,
 		log_cstr(&l, "check", "protocol");
 		log_cstr(&l, "action", "reject");
 		log_int(&l, "code", t->error_code);
-		log_cstr(&l, "reason", t->error_why);
+		log_cstr(&l, "reason", t->error_why != NULL ? t->error_why :
+		    "");
 		log_str(&l, "reply", err, el);
 		log_int(&l, "score", 0);
 		log_array_obj_end(&l);
