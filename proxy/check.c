@@ -26,40 +26,9 @@
 #include "proxy/dnstool.h"
 #include "proxy/hijack.h"
 #include "proxy/privdrop.h"
+#include "proxy/probs.h"
 #include "proxy/server.h"
 #include "proxy/sysres.h"
-
-/* Problems, one a line, into a caller's buffer. */
-struct probs {
-	char	*buf;
-	size_t	 cap, len;
-	int	 n;
-};
-
-static void
-prob(struct probs *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-prob(struct probs *p, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	if (p->cap == 0 || p->len + 1 >= p->cap) {
-		p->n++;
-		return;
-	}
-	if (p->len > 0)
-		p->buf[p->len++] = '\n';
-	va_start(ap, fmt);
-	n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		p->len += (size_t)n < p->cap - p->len ? (size_t)n :
-		    p->cap - p->len - 1;
-	p->n++;
-}
 
 static int
 sa_to_addr(const struct sockaddr *sa, struct net_addr *a)

@@ -369,6 +369,23 @@ render_latency(struct ptbuf *b, struct server *srv)
 	}
 }
 
+/* The slot of worker w for the pair (version, cipher) on side sd, or
+ * NULL (a worker keeps one slot a pair). */
+static struct mx_tls_slot *
+tls_slot(struct server *srv, int w, int sd, const char *version,
+    const char *cipher)
+{
+	struct mx_worker *m = srv->workers[w].mx;
+	size_t n = m == NULL ? 0 : atomic_load_explicit(&m->ntls[sd],
+	    memory_order_acquire);
+
+	for (size_t j = 0; j < n; j++)
+		if (strcmp(m->tls[sd][j].version, version) == 0 &&
+		    strcmp(m->tls[sd][j].cipher, cipher) == 0)
+			return &m->tls[sd][j];
+	return NULL;
+}
+
 static void
 render_tls(struct ptbuf *b, struct server *srv)
 {
@@ -379,7 +396,7 @@ render_tls(struct ptbuf *b, struct server *srv)
 		uint64_t other = 0;
 
 		/* the same pair may sit in several workers: one line each
-		 * pair, summed */
+		 * pair, summed, written where it is first found */
 		for (int i = 0; i < srv->nworkers; i++) {
 			struct mx_worker *m = srv->workers[i].mx;
 			size_t n;
@@ -391,40 +408,19 @@ render_tls(struct ptbuf *b, struct server *srv)
 			    memory_order_acquire);
 			for (size_t j = 0; j < n; j++) {
 				const struct mx_tls_slot *t = &m->tls[sd][j];
+				struct mx_tls_slot *u;
 				uint64_t v = 0;
 				int seen = 0;
 
-				for (int i2 = 0; i2 < i && !seen; i2++) {
-					struct mx_worker *m2 =
-					    srv->workers[i2].mx;
-					size_t n2 = m2 == NULL ? 0 :
-					    atomic_load_explicit(&m2->ntls[sd],
-					    memory_order_acquire);
-
-					for (size_t j2 = 0; j2 < n2; j2++)
-						if (strcmp(m2->tls[sd][j2].version,
-						    t->version) == 0 && strcmp(
-						    m2->tls[sd][j2].cipher,
-						    t->cipher) == 0)
-							seen = 1;
-				}
+				for (int i2 = 0; i2 < i && !seen; i2++)
+					seen = tls_slot(srv, i2, sd, t->version,
+					    t->cipher) != NULL;
 				if (seen)
 					continue;
-				for (int i2 = i; i2 < srv->nworkers; i2++) {
-					struct mx_worker *m2 =
-					    srv->workers[i2].mx;
-					size_t n2 = m2 == NULL ? 0 :
-					    atomic_load_explicit(&m2->ntls[sd],
-					    memory_order_acquire);
-
-					for (size_t j2 = 0; j2 < n2; j2++)
-						if (strcmp(m2->tls[sd][j2].version,
-						    t->version) == 0 && strcmp(
-						    m2->tls[sd][j2].cipher,
-						    t->cipher) == 0)
-							v += mx_get(
-							    &m2->tls[sd][j2].n);
-				}
+				for (int i2 = i; i2 < srv->nworkers; i2++)
+					if ((u = tls_slot(srv, i2, sd, t->version,
+					    t->cipher)) != NULL)
+						v += mx_get(&u->n);
 				struct pt_label l[3] = {
 					{ "side", side_names[sd] },
 					{ "version", t->version },

@@ -18,35 +18,7 @@
 #include <unistd.h>
 
 #include "proxy/privdrop.h"
-
-/* Problems, one a line, as proxy/check.c collects them. */
-struct plist {
-	char	*buf;
-	size_t	 cap, len;
-	int	 n;
-};
-
-static void
-add(struct plist *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-add(struct plist *p, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	p->n++;
-	if (p->cap == 0 || p->len + 1 >= p->cap)
-		return;
-	if (p->len > 0)
-		p->buf[p->len++] = '\n';
-	va_start(ap, fmt);
-	n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		p->len += (size_t)n < p->cap - p->len ? (size_t)n :
-		    p->cap - p->len - 1;
-}
+#include "proxy/probs.h"
 
 /* A decimal id ("2525"): 0 and *v, or -1. */
 static int
@@ -67,7 +39,7 @@ int
 priv_resolve(const struct config *cfg, struct priv_id *id, char *err,
     size_t cap)
 {
-	struct plist	 p = { err, cap, 0, 0 };
+	struct probs	 p = { err, cap, 0, 0 };
 	struct passwd	 pw, *pwp = NULL;
 	struct group	 gr, *grp = NULL;
 	char		 where[PATH_MAX + 32], buf[16384];
@@ -80,7 +52,7 @@ priv_resolve(const struct config *cfg, struct priv_id *id, char *err,
 	if (cfg->user == NULL) {
 		if (cfg->group != NULL) {
 			cfg_where(cfg, "group", where, sizeof(where));
-			add(&p, "%s: group: set user too (group alone "
+			prob(&p, "%s: group: set user too (group alone "
 			    "changes nothing)", where);
 		}
 		return p.n > 0 ? -1 : 0;
@@ -95,7 +67,7 @@ priv_resolve(const struct config *cfg, struct priv_id *id, char *err,
 			id->uid = (uid_t)v;
 			id->gid = (gid_t)v;	/* unless group says */
 		} else
-			add(&p, "%s: user: \"%s\": no such user (not in the "
+			prob(&p, "%s: user: \"%s\": no such user (not in the "
 			    "password database; a number is taken as a uid)",
 			    where, cfg->user);
 	} else {
@@ -104,14 +76,14 @@ priv_resolve(const struct config *cfg, struct priv_id *id, char *err,
 		n = PRIV_MAX_GROUPS;
 		if (getgrouplist(pwp->pw_name, pwp->pw_gid, id->groups,
 		    &n) < 0) {
-			add(&p, "%s: user: \"%s\" is in more than %d groups",
+			prob(&p, "%s: user: \"%s\" is in more than %d groups",
 			    where, cfg->user, PRIV_MAX_GROUPS);
 			n = 0;
 		}
 		id->ngroups = n;
 	}
 	if (p.n == 0 && id->uid == 0)
-		add(&p, "%s: user: \"%s\" is root: name an unprivileged user "
+		prob(&p, "%s: user: \"%s\" is root: name an unprivileged user "
 		    "(or remove user and set allow_root = true)", where,
 		    cfg->user);
 	if (cfg->group != NULL) {
@@ -123,7 +95,7 @@ priv_resolve(const struct config *cfg, struct priv_id *id, char *err,
 		else if (numeric_id(cfg->group, &v) == 0)
 			id->gid = (gid_t)v;
 		else
-			add(&p, "%s: group: \"%s\": no such group (not in the "
+			prob(&p, "%s: group: \"%s\": no such group (not in the "
 			    "group database; a number is taken as a gid)",
 			    where, cfg->group);
 	}
@@ -158,7 +130,7 @@ dir_takes_files(const struct stat *st, const struct priv_id *id)
 
 static void
 check_dir(const struct config *cfg, const struct priv_id *id,
-    struct plist *p, const char *key, const char *file, const char *why)
+    struct probs *p, const char *key, const char *file, const char *why)
 {
 	char		 where[PATH_MAX + 32], dir[PATH_MAX];
 	const char	*slash = strrchr(file, '/');
@@ -175,7 +147,7 @@ check_dir(const struct config *cfg, const struct priv_id *id,
 	if (dir_takes_files(&st, id))
 		return;
 	cfg_where(cfg, key, where, sizeof(where));
-	add(p, "%s: %s: directory %s is not writable by user %s (uid %lu, "
+	prob(p, "%s: %s: directory %s is not writable by user %s (uid %lu, "
 	    "gid %lu), which mxshield runs as after start (%s): chown or "
 	    "chmod it, or point %s elsewhere", where, key, dir, id->user,
 	    (unsigned long)id->uid, (unsigned long)id->gid, why, key);
@@ -185,7 +157,7 @@ int
 priv_check_files(const struct config *cfg, const struct priv_id *id,
     char *err, size_t cap)
 {
-	struct plist p = { err, cap, 0, 0 };
+	struct probs p = { err, cap, 0, 0 };
 
 	if (cap > 0)
 		err[0] = '\0';
