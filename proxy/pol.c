@@ -105,6 +105,70 @@ pol_free(struct policy_cfg *pc)
 	free(pc);
 }
 
+/* What a walk asks: one of core's checks, past the ones in skip. */
+struct ask {
+	const struct policy_cfg		*pol;
+	const struct policy_client	*pc;
+	struct policy_txn		*ptxn;
+	const struct smtp_cmd		*c;
+	int				 is_mail;
+	enum policy_stage		 at;
+	const char			*sec;
+	size_t				 len;
+	enum policy_action (*fn)(const struct ask *, unsigned,
+			    struct policy_verdict *);
+};
+
+/*
+ * walk - ask core again past every refusal that monitor mode only
+ * logs, so a monitored check never hides a later enforced one: each
+ * refusal goes to fn; returns 1 at the first enforced one (in *out),
+ * 0 when none is left.
+ */
+static int
+walk(const struct config *cfg, const struct ask *q, pol_verdict_fn *fn,
+    void *arg, struct policy_verdict *out)
+{
+	unsigned skip = 0;
+	int enforced;
+
+	for (;;) {
+		if (q->fn(q, skip, out) != POLICY_REJECT)
+			return 0;
+		if (skip & POLICY_CK_BIT(out->check))
+			mxs_panic("check %s refused again",
+			    policy_check_name(out->check));
+		enforced = pol_enforce_cfg(cfg, out);
+		fn(arg, out, enforced);
+		if (enforced)
+			return 1;
+		skip |= POLICY_CK_BIT(out->check);
+	}
+}
+
+static enum policy_action
+ask_envelope(const struct ask *q, unsigned skip, struct policy_verdict *out)
+{
+	if (q->is_mail)
+		return policy_mail_skip(q->pol, q->pc, q->c, skip, q->ptxn,
+		    out);
+	return policy_rcpt_skip(q->pol, q->pc, q->ptxn, q->c, skip, out);
+}
+
+static enum policy_action
+ask_dns(const struct ask *q, unsigned skip, struct policy_verdict *out)
+{
+	return policy_dns(q->pol, q->pc, q->at, skip, out);
+}
+
+static enum policy_action
+ask_from_header(const struct ask *q, unsigned skip,
+    struct policy_verdict *out)
+{
+	return policy_from_header_skip(q->pol, q->pc, q->sec, q->len, skip,
+	    out);
+}
+
 /*
  * pol_mode - the mode of the control behind check c. A submission
  * listener's AUTH requirement is an authentication rule and follows
@@ -170,27 +234,13 @@ pol_envelope(const struct config *cfg, const struct policy_cfg *pol,
     const struct smtp_cmd *c, int is_mail, pol_verdict_fn *fn, void *arg,
     struct policy_verdict *out)
 {
+	const struct ask q = { .pol = pol, .pc = pc, .ptxn = ptxn, .c = c,
+	    .is_mail = is_mail, .fn = ask_envelope };
 	struct policy_verdict sv;
-	enum policy_action a;
-	unsigned skip = 0;
 	int enforced;
 
-	for (;;) {
-		if (is_mail)
-			a = policy_mail_skip(pol, pc, c, skip, ptxn, out);
-		else
-			a = policy_rcpt_skip(pol, pc, ptxn, c, skip, out);
-		if (a != POLICY_REJECT)
-			break;
-		if (skip & POLICY_CK_BIT(out->check))
-			mxs_panic("check %s refused again",
-			    policy_check_name(out->check));
-		enforced = pol_enforce_cfg(cfg, out);
-		fn(arg, out, enforced);
-		if (enforced)
-			return 1;
-		skip |= POLICY_CK_BIT(out->check);
-	}
+	if (walk(cfg, &q, fn, arg, out))
+		return 1;
 	/* size_limits: SIZE= at MAIL, for trusted clients too (trust only
 	 * lets their envelope sender count as an exemption) */
 	if (is_mail && policy_size_mail(pol, pc, c, &sv) == POLICY_REJECT) {
@@ -209,21 +259,10 @@ pol_dns(const struct config *cfg, const struct policy_cfg *pol,
     const struct policy_client *pc, enum policy_stage at, pol_verdict_fn *fn,
     void *arg, struct policy_verdict *out)
 {
-	unsigned skip = 0;
-	int enforced;
+	const struct ask q = { .pol = pol, .pc = pc, .at = at,
+	    .fn = ask_dns };
 
-	for (;;) {
-		if (policy_dns(pol, pc, at, skip, out) != POLICY_REJECT)
-			return 0;
-		if (skip & POLICY_CK_BIT(out->check))
-			mxs_panic("check %s refused again",
-			    policy_check_name(out->check));
-		enforced = pol_enforce_cfg(cfg, out);
-		fn(arg, out, enforced);
-		if (enforced)
-			return 1;
-		skip |= POLICY_CK_BIT(out->check);
-	}
+	return walk(cfg, &q, fn, arg, out);
 }
 
 uint64_t
@@ -237,22 +276,10 @@ pol_from_header(const struct config *cfg, const struct policy_cfg *pol,
     const struct policy_client *pc, const char *sec, size_t len,
     pol_verdict_fn *fn, void *arg, struct policy_verdict *out)
 {
-	unsigned skip = 0;
-	int enforced;
+	const struct ask q = { .pol = pol, .pc = pc, .sec = sec, .len = len,
+	    .fn = ask_from_header };
 
-	for (;;) {
-		if (policy_from_header_skip(pol, pc, sec, len, skip, out) !=
-		    POLICY_REJECT)
-			return 0;
-		if (skip & POLICY_CK_BIT(out->check))
-			mxs_panic("check %s refused again",
-			    policy_check_name(out->check));
-		enforced = pol_enforce_cfg(cfg, out);
-		fn(arg, out, enforced);
-		if (enforced)
-			return 1;
-		skip |= POLICY_CK_BIT(out->check);
-	}
+	return walk(cfg, &q, fn, arg, out);
 }
 
 const char *
