@@ -27,32 +27,8 @@ done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/mxs-checks.XXXXXX")
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$RUN"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "nothing listens on port $1" >&2
-	exit 1
-}
-
-SINK_PORT=$(free_port)
-user=()
-[ "$(id -u)" = 0 ] && user=(-u nobody)
-"$SINK" "${user[@]}" -c "127.0.0.1:$SINK_PORT" 1000 >/dev/null 2>&1 &
-PIDS+=($!)
-wait_port "$SINK_PORT"
+. "$HERE/common.sh"
+start_sink "$SINK"
 
 declare -A PORT PID
 start() {	# name template threshold

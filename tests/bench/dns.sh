@@ -45,26 +45,8 @@ done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/mxs-dns.XXXXXX")
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	if [ -n "${KEEP:-}" ]; then echo "raw rows and logs kept in $RUN" >&2
-	else rm -rf "$RUN"; fi
-}
-trap cleanup EXIT
+. "$HERE/common.sh"
 
-free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "nothing listens on port $1" >&2
-	exit 1
-}
 wait_file() {
 	for _ in $(seq 100); do
 		[ -s "$1" ] && return 0
@@ -91,17 +73,7 @@ questions() {	# file -> questions the server got so far
 	wc -l <"$1"
 }
 
-SINK_PORT=$(free_port)
-user=()
-[ "$(id -u)" = 0 ] && user=(-u nobody)
-# -c: a running count of messages (sess=N quit=N mesg=N, CR-separated)
-"$SINK" "${user[@]}" -c "127.0.0.1:$SINK_PORT" 1000 >"$RUN/sink.out" 2>&1 &
-PIDS+=($!)
-wait_port "$SINK_PORT"
-sink_count() {
-	tr '\r' '\n' <"$RUN/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' |
-	    tail -1 | grep . || echo 0
-}
+start_sink "$SINK"
 
 declare -A PORT PID
 start() {	# name template dns-server-file

@@ -39,38 +39,8 @@ fi
 ulimit -n "$(ulimit -Hn)"
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/mxs-ops.XXXXXX")
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${KEEP:-}" ] && echo "kept $RUN" >&2 || rm -rf "$RUN"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 200); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "nothing listens on port $1" >&2
-	exit 1
-}
-
-SINK_PORT=$(free_port)
-user=()
-[ "$(id -u)" = 0 ] && user=(-u nobody)
-# -m: concurrent connections (default 256), -t: its idle timeout
-"$SINK" "${user[@]}" -c -m 20000 -t 900 "127.0.0.1:$SINK_PORT" 4096 \
-    >"$RUN/sink.out" 2>&1 &
-PIDS+=($!)
-wait_port "$SINK_PORT"
-sink_count() {
-	tr '\r' '\n' <"$RUN/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' |
-	    tail -1 | grep . || echo 0
-}
+. "$HERE/common.sh"
+start_sink "$SINK"
 
 PORT=$(free_port)
 PORT2=$(free_port)
